@@ -1,0 +1,41 @@
+# yuqing — one entry point for people and CI. `make run` and `make test` set themselves up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STAGE  ?= dev
+
+.PHONY: setup run test lint typecheck unit package fire clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+## Start the whole system in local embedded mode (moto + Chalice local server + schedules).
+run: setup
+	$(BIN)/python -m chalicelib.local run
+
+## Fire one schedule now in a running local mode: make fire NAME=health_probe
+fire: setup
+	$(BIN)/python -m chalicelib.local fire $(NAME)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+## Lint, types, then every test (unit, functional against moto, packaging, end-to-end local mode).
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+## CloudFormation/SAM template for STAGE into build/STAGE, checked by cfn-lint.
+package: setup
+	$(BIN)/python -m chalicelib.deploy.package --stage $(STAGE) --out build/$(STAGE)
+
+clean:
+	rm -rf build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""Composition root: the Chalice app, its middleware and its blueprints — nothing else.
+
+Each feature lives in ``chalicelib/<feature>/`` with its views or handlers in a blueprint;
+Chalice deploys every ``@lambda_function``, ``@schedule`` and queue consumer found here as its
+own Lambda function named ``yuqing-<stage>-<name>``.
+"""
+
+from chalice import Chalice
+
+from chalicelib.auth.views import bp as auth_bp
+from chalicelib.core import middleware
+from chalicelib.health.views import bp as health_bp
+from chalicelib.workflow.handlers import bp as workflow_bp
+
+app = Chalice(app_name="yuqing")
+middleware.register(app)
+app.register_blueprint(health_bp)
+app.register_blueprint(auth_bp)
+app.register_blueprint(workflow_bp)

@@ -1,0 +1,31 @@
+"""Routes about the caller, and the one way views authenticate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.auth.models import Principal, Role
+from chalicelib.auth.service import TokenStore, authenticate
+from chalicelib.core.aws import get_clients
+from chalicelib.core.http import api
+from chalicelib.core.settings import get_settings
+
+bp = Blueprint(__name__)
+
+
+def token_store() -> TokenStore:
+    return TokenStore(get_clients().table(get_settings().tables.tokens))
+
+
+def require(request: Any, minimum: Role) -> Principal:
+    """Authenticate the current request; views call this first."""
+    return authenticate(token_store(), request.headers, minimum)
+
+
+@bp.route("/whoami", methods=["GET"])
+@api
+def whoami() -> dict[str, Any]:
+    """Who the bearer token belongs to; the dashboard uses it to sign in."""
+    return require(bp.current_request, Role.VIEWER).as_dict()

@@ -1,0 +1,1 @@
+"""Core pieces every feature uses: settings, AWS clients, errors, observability, HTTP helpers."""

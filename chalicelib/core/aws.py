@@ -1,0 +1,116 @@
+"""The one place that builds AWS clients.
+
+Clients are created lazily on first use and cached per service, so importing a handler costs
+nothing and a cold start pays only for the services it touches. ``AWS_ENDPOINT_URL`` (through
+:class:`Settings`) points every client at moto in local mode and tests; in AWS it is unset.
+
+Tests and local mode swap the process-wide instance with :func:`set_clients`; nothing else in
+the code base calls ``boto3.client`` or ``boto3.resource``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.core.errors import aws_errors
+from chalicelib.core.settings import Settings, get_settings
+
+# Standard retry mode backs off with jitter on throttling and 5xx; short connect timeout so a
+# dead endpoint fails fast instead of eating the Lambda's whole budget.
+_BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=20,
+    tcp_keepalive=True,
+)
+
+
+class AwsClients:
+    """Lazily-built, cached boto3 clients and resolved resource identifiers for one settings."""
+
+    def __init__(self, settings: Settings, session: boto3.session.Session | None = None) -> None:
+        self.settings = settings
+        self._session = session or boto3.session.Session(region_name=settings.region)
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._resources: dict[str, Any] = {}
+        self._ids: dict[tuple[str, str], str] = {}
+
+    # -- clients ---------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.settings.endpoint_url, config=_BOTO_CONFIG
+                )
+            return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._resources:
+                self._resources[service] = self._session.resource(
+                    service, endpoint_url=self.settings.endpoint_url, config=_BOTO_CONFIG
+                )
+            return self._resources[service]
+
+    def table(self, name: str) -> Any:
+        """A DynamoDB ``Table`` resource by physical name (``settings.tables.<logical>``)."""
+        return self.resource("dynamodb").Table(name)
+
+    # -- identifiers resolved once from names ------------------------------------------------
+    def _memo(self, kind: str, name: str, resolve: Any) -> str:
+        key = (kind, name)
+        cached = self._ids.get(key)
+        if cached is None:
+            with aws_errors(f"{kind} {name}"):
+                cached = str(resolve())
+            self._ids[key] = cached
+        return cached
+
+    def account_id(self) -> str:
+        return self._memo(
+            "account", "self", lambda: self.client("sts").get_caller_identity()["Account"]
+        )
+
+    def queue_url(self, name: str) -> str:
+        return self._memo(
+            "queue", name, lambda: self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        )
+
+    def topic_arn(self, name: str) -> str:
+        """ARN of a topic by name. SNS ARNs are deterministic; no call is needed."""
+        return self._memo("topic", name, lambda: self._arn("sns", name))
+
+    def state_machine_arn(self, name: str) -> str:
+        return self._memo("states", name, lambda: self._arn("states", f"stateMachine:{name}"))
+
+    def lambda_arn(self, name: str) -> str:
+        return self._memo("lambda", name, lambda: self._arn("lambda", f"function:{name}"))
+
+    def _arn(self, service: str, resource: str) -> str:
+        partition = self._session.get_partition_for_region(self.settings.region)
+        return f"arn:{partition}:{service}:{self.settings.region}:{self.account_id()}:{resource}"
+
+
+_current: AwsClients | None = None
+_current_lock = threading.Lock()
+
+
+def get_clients() -> AwsClients:
+    """The process-wide clients, built from :func:`get_settings` on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = AwsClients(get_settings())
+        return _current
+
+
+def set_clients(clients: AwsClients | None) -> None:
+    """Replace (or with ``None`` forget) the process-wide clients: tests and local mode."""
+    global _current
+    with _current_lock:
+        _current = clients

@@ -1,0 +1,162 @@
+"""Register every function of the Chalice app in moto's Lambda, named as Chalice deploys it.
+
+``yuqing-<stage>`` is the API handler; every ``@lambda_function``, ``@schedule``,
+``@on_sqs_message``, ``@on_sns_message`` and ``@on_dynamodb_record`` becomes
+``yuqing-<stage>-<name>``. The functions are real moto Lambda functions (so ``aws lambda
+invoke``, Step Functions and SNS reach them); :mod:`.lambda_hook` runs their code in-process.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import (
+    DynamoDBEventConfig,
+    ScheduledEventConfig,
+    SNSEventConfig,
+    SQSEventConfig,
+)
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib.local.lambda_hook import HandlerRegistry
+from chalicelib.local.provision import Provisioned
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "README.txt", "local mode runs this function in-process; see lambda_hook.py\n"
+        )
+    return buffer.getvalue()
+
+
+_PLACEHOLDER_ZIP = _placeholder_zip()
+_STREAM_TABLE = re.compile(r":table/([^/]+)/stream/")
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One deployable function of the app."""
+
+    name: str  # deployed name, yuqing-<stage>[-<function>]
+    logical_id: str  # CloudFormation logical id chalice package gives it
+    handler: Callable[[Any, Any], Any]
+    handler_string: str
+    source: Any = None  # the chalice event source config, if any
+
+
+def function_specs(app: Chalice, stage: str) -> list[FunctionSpec]:
+    prefix = f"{app.app_name}-{stage}"
+    specs: list[FunctionSpec] = []
+    if app.routes:
+        specs.append(FunctionSpec(prefix, "APIHandler", app, "app.app"))
+    for function in app.pure_lambda_functions:
+        specs.append(
+            FunctionSpec(
+                f"{prefix}-{function.name}",
+                to_cfn_resource_name(function.name),
+                app.handler_map[function.name],
+                function.handler_string,
+            )
+        )
+    for source in app.event_sources:
+        specs.append(
+            FunctionSpec(
+                f"{prefix}-{source.name}",
+                to_cfn_resource_name(source.name),
+                app.handler_map[source.name],
+                source.handler_string,
+                source,
+            )
+        )
+    return specs
+
+
+@dataclass
+class RegisteredFunctions:
+    specs: list[FunctionSpec]
+    provisioned: dict[str, Provisioned]  # logical id → ARN, for template substitutions
+    unsupported: list[str]
+
+    def schedules(self) -> list[tuple[FunctionSpec, ScheduledEventConfig]]:
+        return [(s, s.source) for s in self.specs if isinstance(s.source, ScheduledEventConfig)]
+
+    def queue_consumers(self) -> list[tuple[FunctionSpec, SQSEventConfig]]:
+        return [(s, s.source) for s in self.specs if isinstance(s.source, SQSEventConfig)]
+
+
+def register_functions(
+    app: Chalice,
+    stage: str,
+    client: Callable[[str], Any],
+    registry: HandlerRegistry,
+    environment: dict[str, str],
+    memory_mb: int = 512,
+    timeout_s: int = 60,
+) -> RegisteredFunctions:
+    """Create each function in moto and route it to its handler.
+
+    Event sources are wired by :func:`wire_event_sources` once the template's resources exist;
+    SQS consumers and schedules are run by :mod:`.sqs_poller` and :mod:`.scheduler`.
+    """
+    role_arn = client("iam").create_role(
+        RoleName=f"{app.app_name}-{stage}-local-lambda",
+        AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}',
+    )["Role"]["Arn"]
+    lam = client("lambda")
+    specs = function_specs(app, stage)
+    provisioned: dict[str, Provisioned] = {}
+    unsupported: list[str] = []
+    for spec in specs:
+        arn = lam.create_function(
+            FunctionName=spec.name,
+            Runtime="python3.11",
+            Role=role_arn,
+            Handler=spec.handler_string,
+            Code={"ZipFile": _PLACEHOLDER_ZIP},
+            Timeout=timeout_s,
+            MemorySize=memory_mb,
+            Environment={"Variables": environment},
+        )["FunctionArn"]
+        registry.register(spec.name, spec.handler)
+        provisioned[spec.logical_id] = Provisioned(ref=spec.name, attributes={"Arn": arn})
+    return RegisteredFunctions(specs, provisioned, unsupported)
+
+
+def wire_event_sources(registered: RegisteredFunctions, client: Callable[[str], Any]) -> None:
+    """Subscribe SNS-triggered functions and map DynamoDB streams, once the tables exist."""
+    lam = client("lambda")
+    for spec in registered.specs:
+        arn = registered.provisioned[spec.logical_id].attributes["Arn"]
+        source = spec.source
+        if isinstance(source, SNSEventConfig):
+            topic = source.topic
+            topic_arn = (
+                topic
+                if topic.startswith("arn:")
+                else client("sns").create_topic(Name=topic)["TopicArn"]
+            )
+            client("sns").subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=arn)
+        elif isinstance(source, DynamoDBEventConfig):
+            match = _STREAM_TABLE.search(source.stream_arn)
+            if not match:
+                registered.unsupported.append(f"{spec.name}: stream ARN without a table name")
+                continue
+            table = client("dynamodb").describe_table(TableName=match.group(1))["Table"]
+            lam.create_event_source_mapping(
+                EventSourceArn=table["LatestStreamArn"],
+                FunctionName=spec.name,
+                StartingPosition=source.starting_position,
+                BatchSize=source.batch_size,
+            )
+        elif source is not None and not isinstance(source, ScheduledEventConfig | SQSEventConfig):
+            registered.unsupported.append(
+                f"{spec.name}: {type(source).__name__} has no local event source"
+            )

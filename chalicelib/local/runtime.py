@@ -1,0 +1,246 @@
+"""Start and stop the whole system in one process: moto, functions, resources, API, schedules.
+
+Order matters and is the same every start: moto server (Step Functions execution on) → environment
+for the stage → import the Chalice app → Lambda hook and functions → resources from ``infra/`` →
+event sources → saved tables → tokens → SQS pollers, scheduler, API server, periodic snapshots →
+``.yuqing/local.json``. :meth:`LocalRuntime.stop` undoes it in reverse and saves the tables last.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from chalice.cli.factory import CLIFactory
+from chalice.local import LocalDevServer, create_local_server
+from moto.server import ThreadedMotoServer
+
+from chalicelib.auth.models import Role
+from chalicelib.auth.service import TokenStore
+from chalicelib.core.aws import AwsClients, get_clients, set_clients
+from chalicelib.core.settings import get_settings, reset_settings
+from chalicelib.deploy.template import PROJECT_DIR, render
+from chalicelib.local import lambda_hook
+from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
+from chalicelib.local.provision import TemplateProvisioner
+from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
+from chalicelib.local.snapshot import TableSnapshot
+from chalicelib.local.sqs_poller import QueuePoller
+
+STAGE = "local"
+REGION = "us-east-1"
+SNAPSHOT_EVERY_SECONDS = 30.0
+# moto accepts any credentials; these keep boto3 from looking for real ones.
+LOCAL_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # Current botocore puts the account id in DynamoDB endpoints; moto needs it off for Streams.
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+}
+
+
+@dataclass
+class LocalOptions:
+    project_dir: Path = PROJECT_DIR
+    state_dir: Path = PROJECT_DIR / ".yuqing"
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    moto_port: int = 0  # 0: any free port; local.json says which
+    time_scale: float | None = None  # None: the stage's YUQING_TIME_SCALE
+    run_schedules: bool = True
+
+
+@dataclass
+class LocalRuntime:
+    options: LocalOptions
+    registry: lambda_hook.HandlerRegistry = field(default_factory=lambda_hook.HandlerRegistry)
+    tokens: dict[str, str] = field(default_factory=dict)
+    functions: RegisteredFunctions | None = None
+    _moto: ThreadedMotoServer | None = None
+    _server: LocalDevServer | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _pollers: list[QueuePoller] = field(default_factory=list)
+    _scheduler: Scheduler | None = None
+    _stop_snapshots: threading.Event = field(default_factory=threading.Event)
+    endpoint_url: str = ""
+    api_url: str = ""
+
+    # -- start -------------------------------------------------------------------------------
+    def start(self) -> None:
+        opts = self.options
+        # moto's server logs every request; the console is for people.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=opts.host, port=opts.moto_port, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        requests.post(
+            f"{self.endpoint_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+
+        factory = CLIFactory(str(opts.project_dir), environ=os.environ)
+        config = factory.create_config_obj(chalice_stage_name=STAGE)
+        environment = {str(k): str(v) for k, v in config.environment_variables.items()}
+        environment.update(LOCAL_AWS_ENV)
+        environment["AWS_ENDPOINT_URL"] = self.endpoint_url
+        environment["MOTO_PORT"] = str(port)  # moto's Step Functions calls back on this port
+        if opts.time_scale is not None:
+            environment["YUQING_TIME_SCALE"] = str(opts.time_scale)
+        os.environ.update(environment)
+        reset_settings()
+        set_clients(None)
+        clients = get_clients()
+
+        app = factory.load_chalice_app()
+        # Bind the API port before anything slow, so a busy port fails at once.
+        self._server = create_local_server(app, config, opts.host, opts.api_port)
+        lambda_hook.install(self.registry)
+        self.functions = register_functions(
+            app,
+            STAGE,
+            clients.client,
+            self.registry,
+            environment,
+            memory_mb=int(config.lambda_memory_size or 512),
+            timeout_s=int(config.lambda_timeout or 60),
+        )
+        account = clients.account_id()
+        TemplateProvisioner(
+            render(STAGE), clients.client, account, REGION, external=self.functions.provisioned
+        ).provision_all()
+        wire_event_sources(self.functions, clients.client)
+
+        self._snapshot().restore(self._table_names())
+        self._issue_tokens(clients)
+        self._start_pollers(clients, account)
+        if opts.run_schedules:
+            self._start_scheduler(clients, account)
+        self._start_api()
+        self._start_snapshots()
+        self._write_local_json(port)
+
+    def _table_names(self) -> list[str]:
+        tables = get_settings().tables
+        return [getattr(tables, name) for name in tables.__dataclass_fields__]
+
+    def _snapshot(self) -> TableSnapshot:
+        return TableSnapshot(
+            get_clients().client("dynamodb"), self.options.state_dir / "state" / "dynamodb"
+        )
+
+    def _issue_tokens(self, clients: AwsClients) -> None:
+        store = TokenStore(clients.table(get_settings().tables.tokens))
+        saved = self._read_local_json().get("tokens", {})
+        for role in Role:
+            token = saved.get(role.value)
+            if token:
+                store.register(token, f"local {role.value}", role)
+            else:
+                token = store.issue(f"local {role.value}", role)
+            self.tokens[role.value] = token
+
+    def _start_pollers(self, clients: AwsClients, account: str) -> None:
+        assert self.functions is not None
+        for spec, source in self.functions.queue_consumers():
+            name = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
+            poller = QueuePoller(
+                clients.client("sqs"),
+                clients.client("lambda"),
+                clients.queue_url(name),
+                f"arn:aws:sqs:{REGION}:{account}:{name}",
+                spec.name,
+                REGION,
+                batch_size=source.batch_size,
+                workers=int(source.maximum_concurrency or 8),
+            )
+            poller.start()
+            self._pollers.append(poller)
+
+    def _start_scheduler(self, clients: AwsClients, account: str) -> None:
+        assert self.functions is not None
+        schedules = {
+            spec.name: Schedule.parse(source.schedule_expression)
+            for spec, source in self.functions.schedules()
+        }
+        lam = clients.client("lambda")
+        self._scheduler = Scheduler(
+            schedules, lambda name: invoke_scheduled(lam, name, account, REGION)
+        )
+        self._scheduler.start()
+
+    def _start_api(self) -> None:
+        assert self._server is not None
+        host, port = self._server.server.server_address[:2]
+        self.api_url = f"http://{host}:{port}"
+        thread = threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _start_snapshots(self) -> None:
+        def loop() -> None:
+            while not self._stop_snapshots.wait(SNAPSHOT_EVERY_SECONDS):
+                self.save()
+
+        thread = threading.Thread(target=loop, name="snapshot", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- local.json --------------------------------------------------------------------------
+    @property
+    def local_json(self) -> Path:
+        return self.options.state_dir / "local.json"
+
+    def _read_local_json(self) -> dict[str, Any]:
+        try:
+            data: dict[str, Any] = json.loads(self.local_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data
+
+    def _write_local_json(self, moto_port: int) -> None:
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        data = {
+            "api_url": self.api_url,
+            "aws_endpoint_url": self.endpoint_url,
+            "region": REGION,
+            "stage": STAGE,
+            "tokens": self.tokens,
+            "functions": self.registry.names(),
+            "aws_env": {k: v for k, v in LOCAL_AWS_ENV.items() if k.startswith("AWS_")},
+            "moto_port": moto_port,
+            "pid": os.getpid(),
+        }
+        tmp = self.local_json.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        os.chmod(tmp, 0o600)  # holds bearer tokens
+        os.replace(tmp, self.local_json)
+
+    # -- stop --------------------------------------------------------------------------------
+    def save(self) -> int:
+        return self._snapshot().save(self._table_names())
+
+    def stop(self) -> None:
+        self._stop_snapshots.set()
+        if self._scheduler:
+            self._scheduler.stop()
+        for poller in self._pollers:
+            poller.stop()
+        if self._server:
+            self._server.server.shutdown()
+            self._server.server.server_close()
+        if self._moto:
+            if self.functions is not None:  # provisioned: there is something to save
+                self.save()
+            self._moto.stop()
+        lambda_hook.uninstall()

@@ -1,0 +1,1 @@
+"""The response workflow (应对流程) run by Step Functions, one execution per incident."""

@@ -1,0 +1,19 @@
+"""Lambda entry points the state machine calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.core.aws import get_clients
+from chalicelib.core.settings import get_settings
+from chalicelib.workflow.service import WorkflowService
+
+bp = Blueprint(__name__)
+
+
+@bp.lambda_function(name="workflow_step")
+def workflow_step(event: Any, context: Any) -> dict[str, Any]:
+    """One step of the response workflow: ``{"step", "state", "execution"}`` in, new state out."""
+    return WorkflowService(get_settings(), get_clients()).run_step(event)
