@@ -98,11 +98,11 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
     handler = registry.get(self.function_name)
     if handler is None:
         # Not one of the app's functions: there is no code to run here, and no Docker to run it.
-        error = {
+        missing = {
             "errorMessage": f"{self.function_name} has no in-process handler in local mode",
             "errorType": "LocalHandlerNotFound",
         }
-        return json.dumps(error), True, ""
+        return json.dumps(missing), True, ""
     if isinstance(event, str | bytes):
         event = json.loads(event or "{}")
     context = LocalContext(

@@ -1,0 +1,120 @@
+"""Local embedded mode: time to healthy, /health latency, and one workflow's cost in transitions.
+
+Run: ``.venv/bin/python bench/local_startup.py [--executions 20]``. Starts local mode as a
+subprocess on free ports with a throw-away state directory, exactly as ``make run`` would, and
+prints figures measured in this run. Nothing here is asserted: tests never assert timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from chalicelib.workflow.steps import DEFAULT_COOLDOWN_SECONDS
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def wait_healthy(state_dir: Path, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    local_json = state_dir / "local.json"
+    while True:
+        if process.poll() is not None:
+            raise SystemExit("local mode exited before it was healthy")
+        if local_json.exists():
+            info: dict[str, Any] = json.loads(local_json.read_text())
+            if requests.get(f"{info['api_url']}/health", timeout=5).status_code == 200:
+                return info
+        time.sleep(0.05)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--executions", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp)
+        env = {**os.environ, "PORT": str(free_port()), "YUQING_TIME_SCALE": "0.0001"}
+        env.pop("AWS_ENDPOINT_URL", None)
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            info = wait_healthy(state_dir, process)
+            to_healthy = time.perf_counter() - started
+
+            health = []
+            for _ in range(50):
+                t0 = time.perf_counter()
+                requests.get(f"{info['api_url']}/health", timeout=10).raise_for_status()
+                health.append(time.perf_counter() - t0)
+
+            session = boto3.session.Session(
+                aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
+            )
+            sfn = session.client("stepfunctions", endpoint_url=info["aws_endpoint_url"])
+            machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+            durations: list[float] = []
+            transitions: list[int] = []
+            for i in range(args.executions):
+                t0 = time.perf_counter()
+                arn = sfn.start_execution(
+                    stateMachineArn=machine,
+                    name=f"incident-bench{i}",
+                    input=json.dumps({"incident_id": f"bench{i}", "drill": True}),
+                )["executionArn"]
+                while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    time.sleep(0.02)
+                durations.append(time.perf_counter() - t0)
+                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+                transitions.append(sum(1 for e in events if e["type"].endswith("StateEntered")))
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"local mode start → /health 200: {to_healthy:.2f} s (target < 60 s)")
+    print(
+        f"/health latency over 50 calls: p50 {percentile(health, 0.5) * 1000:.1f} ms, "
+        f"p95 {percentile(health, 0.95) * 1000:.1f} ms"
+    )
+    cooldown = max(1, round(DEFAULT_COOLDOWN_SECONDS * 0.0001))
+    print(
+        f"workflow executions (placeholder steps, time scale 1e-4, cool-down wait "
+        f"{cooldown} s): p50 {statistics.median(durations):.2f} s, "
+        f"p95 {percentile(durations, 0.95):.2f} s over {len(durations)}"
+    )
+    print(f"state transitions per execution: {statistics.median(transitions):.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
