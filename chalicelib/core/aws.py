@@ -4,8 +4,8 @@ Clients are created lazily on first use and cached per service, so importing a h
 nothing and a cold start pays only for the services it touches. ``AWS_ENDPOINT_URL`` (through
 :class:`Settings`) points every client at moto in local mode and tests; in AWS it is unset.
 
-Tests and local mode swap the process-wide instance with :func:`set_clients`; nothing else in
-the code base calls ``boto3.client`` or ``boto3.resource``.
+Tests and local mode swap the process-wide instance with :func:`set_clients`; no application
+code calls ``boto3.client`` or ``boto3.resource`` itself.
 """
 
 from __future__ import annotations
@@ -42,20 +42,18 @@ class AwsClients:
 
     # -- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.settings.endpoint_url, config=_BOTO_CONFIG
-                )
-            return self._clients[service]
+        return self._cached(self._clients, service, self._session.client)
 
     def resource(self, service: str) -> Any:
+        return self._cached(self._resources, service, self._session.resource)
+
+    def _cached(self, cache: dict[str, Any], service: str, build: Any) -> Any:
         with self._lock:
-            if service not in self._resources:
-                self._resources[service] = self._session.resource(
+            if service not in cache:
+                cache[service] = build(
                     service, endpoint_url=self.settings.endpoint_url, config=_BOTO_CONFIG
                 )
-            return self._resources[service]
+            return cache[service]
 
     def table(self, name: str) -> Any:
         """A DynamoDB ``Table`` resource by physical name (``settings.tables.<logical>``)."""

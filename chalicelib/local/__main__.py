@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     print(
         "\nyuqing local mode is up\n"
-        f"  API and dashboard   {runtime.api_url}/\n"
+        f"  API                 {runtime.api_url}\n"
         f"  health              {runtime.api_url}/health\n"
         f"  AWS endpoint (moto) {runtime.endpoint_url}\n"
         f"  tokens and URLs     {runtime.local_json}\n"

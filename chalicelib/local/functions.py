@@ -57,22 +57,15 @@ def function_specs(app: Chalice, stage: str) -> list[FunctionSpec]:
     specs: list[FunctionSpec] = []
     if app.routes:
         specs.append(FunctionSpec(prefix, "APIHandler", app, "app.app"))
-    for function in app.pure_lambda_functions:
+    # A pure ``@lambda_function`` has no event source; every other kind is its own source.
+    sources = [(f, None) for f in app.pure_lambda_functions] + [(e, e) for e in app.event_sources]
+    for function, source in sources:
         specs.append(
             FunctionSpec(
                 f"{prefix}-{function.name}",
                 to_cfn_resource_name(function.name),
                 app.handler_map[function.name],
                 function.handler_string,
-            )
-        )
-    for source in app.event_sources:
-        specs.append(
-            FunctionSpec(
-                f"{prefix}-{source.name}",
-                to_cfn_resource_name(source.name),
-                app.handler_map[source.name],
-                source.handler_string,
                 source,
             )
         )
