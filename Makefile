@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= dev
+STATE_DIR ?= .yuqing
 
 .PHONY: setup run test lint typecheck unit package fire clean
 
@@ -16,11 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 ## Start the whole system in local embedded mode (moto + Chalice local server + schedules).
 run: setup
-	$(BIN)/python -m chalicelib.local run
+	$(BIN)/python -m chalicelib.local --state-dir $(STATE_DIR) run
 
 ## Fire one schedule now in a running local mode: make fire NAME=health_probe
 fire: setup
-	$(BIN)/python -m chalicelib.local fire $(NAME)
+	$(BIN)/python -m chalicelib.local --state-dir $(STATE_DIR) fire $(NAME)
 
 lint: setup
 	$(BIN)/ruff check .

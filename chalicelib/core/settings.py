@@ -51,8 +51,10 @@ class Settings:
     ops_topic: str
     state_machine: str
     endpoint_url: str | None = None
-    # Multiplies every workflow wait and deadline: 1.0 in AWS, small in local mode and tests
-    # so that a 30-minute 研判 deadline can pass in seconds without patching the interpreter.
+    # Multiplies the workflow's waits and deadlines computed from the plan (Wait states read
+    # them through SecondsPath): 1.0 in AWS, small in local mode and tests, so that a 30-minute
+    # 研判 deadline passes in seconds without patching the interpreter. Retry intervals in the
+    # ASL are literals and run in real time.
     time_scale: float = 1.0
     local_mode: bool = False
 

@@ -5,16 +5,21 @@ Steps: render ``infra/`` for the stage → ``chalice package --merge-template`` 
 bundle's size against Lambda's limit.
 
 ``chalice package`` pip-downloads the Lambda requirements. Offline, point pip at a wheelhouse
-(``PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels``; build one with ``pip download -r
-requirements.txt -d wheels --platform manylinux2014_x86_64 --only-binary=:all:`` plus
-``pip wheel jieba==0.42.1 -w wheels`` where a machine has the index). With neither an index nor a
-wheelhouse, ``--allow-offline`` packages without third-party requirements so the template is still
-generated and linted, and says so.
+(``PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels``), built where an index is reachable — jieba's
+wheel first, since jieba is published only as an sdist::
+
+    pip wheel jieba==0.42.1 --no-deps -w wheels
+    pip download -r requirements.txt -d wheels --find-links wheels \
+        --platform manylinux2014_x86_64 --python-version 3.11 --only-binary=:all:
+
+With neither an index nor a wheelhouse, ``--allow-offline`` packages without third-party
+requirements so the template is still generated and linted, and says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -23,7 +28,9 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
+from chalicelib.deploy.functions import function_specs
 from chalicelib.deploy.template import PROJECT_DIR, STAGES, render
 
 # Lambda: 250 MB for the unzipped function code, layers included.
@@ -78,6 +85,22 @@ def _project_copy_without_requirements(tmp: Path) -> Path:
     return copy
 
 
+def merge_template(stage: str) -> dict[str, Any]:
+    """``infra/`` rendered for ``stage``, plus each Chalice function's deployed name.
+
+    Chalice's SAM output leaves ``FunctionName`` unset, so CloudFormation would invent names;
+    pinning ``yuqing-<stage>-<name>`` keeps them equal to local mode's and to what the code and
+    the runbooks call them. The merge deep-merges these partial resources into Chalice's.
+    """
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    app = importlib.import_module("app").app
+    template = render(stage)
+    for spec in function_specs(app, stage):
+        template["Resources"][spec.logical_id] = {"Properties": {"FunctionName": spec.name}}
+    return template
+
+
 def unzipped_size(zip_path: Path) -> int:
     with zipfile.ZipFile(zip_path) as archive:
         return sum(info.file_size for info in archive.infolist())
@@ -89,7 +112,9 @@ def package(stage: str, out: Path, allow_offline: bool) -> int:
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     merge = out.parent / f"infra-{stage}.json"
-    merge.write_text(json.dumps(render(stage), ensure_ascii=False, indent=2), encoding="utf-8")
+    merge.write_text(
+        json.dumps(merge_template(stage), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
 
     project_dir = PROJECT_DIR
     with tempfile.TemporaryDirectory() as tmp:

@@ -104,7 +104,7 @@ class HealthService:
         return HealthReport(self._settings.stage, datetime.now(UTC).isoformat(), results)
 
     def record(self, report: HealthReport) -> None:
-        """Keep the latest probe result in the system table for the dashboard and ``/health``."""
+        """Keep the latest probe result (system table, ``pk=health``) for /health to report."""
         item = {"pk": "health", **report.as_dict()}
         with aws_errors("system table"):
             self._clients.table(self._settings.tables.system).put_item(Item=item)

@@ -23,9 +23,19 @@ def health_service() -> HealthService:
 @bp.route("/health", methods=["GET"])
 @api
 def health() -> Response:
-    """200 when every component answers, 503 naming the ones that do not."""
-    report = health_service().check()
-    return json_response(report.as_dict(), status=200 if report.ok else 503)
+    """200 when every component answers, 503 naming the ones that do not.
+
+    Also says when the scheduled probe last ran (``last_probe``), so a stalled schedule shows.
+    """
+    service = health_service()
+    report = service.check()
+    body = report.as_dict()
+    if report.ok:
+        last = service.last_recorded()
+        body["last_probe"] = (
+            {"checked_at": last["checked_at"], "status": last["status"]} if last else None
+        )
+    return json_response(body, status=200 if report.ok else 503)
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="health_probe")

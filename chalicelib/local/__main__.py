@@ -50,9 +50,11 @@ def _run(args: argparse.Namespace) -> int:
         f"  AWS CLI             AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local "
         f"aws --region us-east-1 --endpoint-url {runtime.endpoint_url} dynamodb list-tables\n"
         f"  fire a schedule     make fire NAME=health_probe\n"
-        "Ctrl-C stops and saves the tables under .yuqing/state.\n",
+        f"Ctrl-C stops and saves the tables under {args.state_dir / 'state'}.\n",
         flush=True,
     )
+    for problem in runtime.functions.unsupported if runtime.functions else []:
+        print(f"  not run locally: {problem}", flush=True)
     stopping.wait()
     print("stopping: saving tables…", flush=True)
     runtime.stop()

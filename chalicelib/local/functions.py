@@ -22,8 +22,8 @@ from chalice.app import (
     SNSEventConfig,
     SQSEventConfig,
 )
-from chalice.utils import to_cfn_resource_name
 
+from chalicelib.deploy.functions import FunctionSpec, function_specs
 from chalicelib.local.lambda_hook import HandlerRegistry
 from chalicelib.local.provision import Provisioned
 
@@ -39,37 +39,6 @@ def _placeholder_zip() -> bytes:
 
 _PLACEHOLDER_ZIP = _placeholder_zip()
 _STREAM_TABLE = re.compile(r":table/([^/]+)/stream/")
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One deployable function of the app."""
-
-    name: str  # deployed name, yuqing-<stage>[-<function>]
-    logical_id: str  # CloudFormation logical id chalice package gives it
-    handler: Callable[[Any, Any], Any]
-    handler_string: str
-    source: Any = None  # the chalice event source config, if any
-
-
-def function_specs(app: Chalice, stage: str) -> list[FunctionSpec]:
-    prefix = f"{app.app_name}-{stage}"
-    specs: list[FunctionSpec] = []
-    if app.routes:
-        specs.append(FunctionSpec(prefix, "APIHandler", app, "app.app"))
-    # A pure ``@lambda_function`` has no event source; every other kind is its own source.
-    sources = [(f, None) for f in app.pure_lambda_functions] + [(e, e) for e in app.event_sources]
-    for function, source in sources:
-        specs.append(
-            FunctionSpec(
-                f"{prefix}-{function.name}",
-                to_cfn_resource_name(function.name),
-                app.handler_map[function.name],
-                function.handler_string,
-                source,
-            )
-        )
-    return specs
 
 
 @dataclass

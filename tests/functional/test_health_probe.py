@@ -57,3 +57,14 @@ def test_the_probe_names_what_is_down(api_client: Client, settings: Settings) ->
     assert item["status"] == "degraded"
     down = [c["name"] for c in item["components"] if not c["ok"]]
     assert down == ["yuqing-local-outbox"]
+
+
+def test_health_says_when_the_probe_last_ran(api_client: Client) -> None:
+    # GIVEN no probe has run yet THEN /health says so
+    assert api_client.http.get("/health").json_body["last_probe"] is None
+
+    # WHEN the schedule fires THEN /health reports its time and outcome
+    api_client.lambda_.invoke("health_probe", scheduled_event(api_client))
+    last = api_client.http.get("/health").json_body["last_probe"]
+    assert last["status"] == "ok"
+    assert last["checked_at"].startswith("20")

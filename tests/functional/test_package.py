@@ -48,6 +48,19 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
     definition = machine["Properties"]["Definition"]
     assert isinstance(definition, dict)
     assert definition["StartAt"] == "Report"
-    assert "WorkflowStep" in template["Resources"]
+    # AND every function is named as local mode names it, and the workflow role reaches only it
+    names = {
+        logical: resource["Properties"].get("FunctionName")
+        for logical, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert names == {
+        "APIHandler": "yuqing-dev",
+        "WorkflowStep": "yuqing-dev-workflow_step",
+        "HealthProbe": "yuqing-dev-health_probe",
+    }
+    role = template["Resources"]["ResponseStateMachineRole"]["Properties"]
+    invoke = role["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert invoke["Resource"] == [{"Fn::GetAtt": ["WorkflowStep", "Arn"]}]
     assert template["Parameters"]["Stage"]["Default"] == "dev"
     assert (out / "deployment.zip").exists()
