@@ -33,6 +33,10 @@ class TableNames:
     idempotency: str
     system: str
 
+    def all(self) -> list[str]:
+        """Every table's physical name, in declaration order."""
+        return [getattr(self, f.name) for f in fields(self)]
+
 
 # Logical table → environment variable. The order is the order health checks report them.
 TABLE_ENV: dict[str, str] = {f.name: f"{f.name.upper()}_TABLE" for f in fields(TableNames)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,8 +55,7 @@ class HealthService:
     def _checks(self) -> list[tuple[str, str, Callable[[], str]]]:
         s = self._settings
         checks: list[tuple[str, str, Callable[[], str]]] = []
-        for field in fields(s.tables):
-            name = getattr(s.tables, field.name)
+        for name in s.tables.all():
             checks.append(("table", name, functools.partial(self._table, name)))
         for name in (s.crawl_queue, s.crawl_dlq):
             checks.append(("queue", name, functools.partial(self._queue, name)))

@@ -37,10 +37,13 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         runtime.start()
-    except OSError as err:
+    except OSError as err:  # a busy port, an unwritable state directory
         runtime.stop()
         print(f"local mode could not start: {err}", file=sys.stderr)
         return 1
+    except BaseException:
+        runtime.stop()
+        raise
     print(
         "\nyuqing local mode is up\n"
         f"  API                 {runtime.api_url}\n"

@@ -67,7 +67,8 @@ class LocalRuntime:
     functions: RegisteredFunctions | None = None
     _moto: ThreadedMotoServer | None = None
     _server: LocalDevServer | None = None
-    _threads: list[threading.Thread] = field(default_factory=list)
+    _api_thread: threading.Thread | None = None
+    _snapshot_thread: threading.Thread | None = None
     _pollers: list[QueuePoller] = field(default_factory=list)
     _scheduler: Scheduler | None = None
     _stop_snapshots: threading.Event = field(default_factory=threading.Event)
@@ -131,8 +132,7 @@ class LocalRuntime:
         self._write_local_json(port)
 
     def _table_names(self) -> list[str]:
-        tables = get_settings().tables
-        return [getattr(tables, name) for name in tables.__dataclass_fields__]
+        return get_settings().tables.all()
 
     def _snapshot(self) -> TableSnapshot:
         return TableSnapshot(
@@ -183,18 +183,18 @@ class LocalRuntime:
         assert self._server is not None
         host, port = self._server.server.server_address[:2]
         self.api_url = f"http://{host}:{port}"
-        thread = threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._api_thread = threading.Thread(
+            target=self._server.server.serve_forever, name="api", daemon=True
+        )
+        self._api_thread.start()
 
     def _start_snapshots(self) -> None:
         def loop() -> None:
             while not self._stop_snapshots.wait(SNAPSHOT_EVERY_SECONDS):
                 self.save()
 
-        thread = threading.Thread(target=loop, name="snapshot", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._snapshot_thread = threading.Thread(target=loop, name="snapshot", daemon=True)
+        self._snapshot_thread.start()
 
     # -- local.json --------------------------------------------------------------------------
     @property
@@ -232,12 +232,15 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self._stop_snapshots.set()
+        if self._snapshot_thread:
+            self._snapshot_thread.join()  # the final save below must not race a periodic one
         if self._scheduler:
             self._scheduler.stop()
         for poller in self._pollers:
             poller.stop()
         if self._server:
-            self._server.server.shutdown()
+            if self._api_thread:
+                self._server.server.shutdown()  # returns once serve_forever has stopped
             self._server.server.server_close()
         if self._moto:
             if self.functions is not None:  # provisioned: there is something to save
