@@ -59,8 +59,10 @@ def api(view: Callable[P, Any]) -> Callable[P, Response]:
     return wrapper
 
 
-def json_body(request: Request) -> dict[str, Any]:
+def json_body(request: Request | None) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    if request is None:  # Chalice types current_request as optional; views always have one
+        raise YuqingError("no current request")
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise ValidationError(

@@ -1,0 +1,93 @@
+"""The HTTP adapters every view uses: JSON bodies in, JSON errors out, never a raw 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from chalice import Chalice
+from chalice.test import Client
+
+from chalicelib.core.errors import ConflictError, NotFoundError
+from chalicelib.core.http import MAX_BODY_BYTES, api, json_body
+
+sample = Chalice(app_name="httptest")
+
+
+@sample.route("/echo", methods=["POST"])
+@api
+def echo() -> dict[str, Any]:
+    return {"got": json_body(sample.current_request)}
+
+
+@sample.route("/missing/{item}", methods=["GET"])
+@api
+def missing(item: str) -> dict[str, Any]:
+    raise NotFoundError(f"no item {item}")
+
+
+@sample.route("/conflict", methods=["POST"])
+@api
+def conflict() -> dict[str, Any]:
+    raise ConflictError("decided already", details={"decision": "activate"})
+
+
+@sample.route("/broken", methods=["GET"])
+@api
+def broken() -> dict[str, Any]:
+    raise KeyError("secret-internal-detail")
+
+
+@pytest.fixture
+def client() -> Iterator[Client]:
+    with Client(sample) as test_client:
+        yield test_client
+
+
+def _post(client: Client, body: bytes) -> Any:
+    return client.http.post("/echo", headers={"Content-Type": "application/json"}, body=body)
+
+
+def test_a_json_object_is_parsed(client: Client) -> None:
+    response = _post(client, json.dumps({"标题": "测试"}).encode())
+    assert response.status_code == 200
+    assert response.json_body == {"got": {"标题": "测试"}}
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "request body is empty"),
+        (b"   ", "request body is empty"),
+        (b"{not json", "request body is not valid JSON"),
+        (b"\xff\xfe", "request body is not valid JSON"),
+        (b"[1, 2]", "request body must be a JSON object"),
+        (b'"text"', "request body must be a JSON object"),
+        (b"{" + b" " * MAX_BODY_BYTES + b"}", "request body too large"),
+    ],
+)
+def test_bad_bodies_get_a_400_that_says_why(client: Client, body: bytes, message: str) -> None:
+    response = _post(client, body)
+    assert response.status_code == 400
+    assert response.json_body["error"] == "validation_error"
+    assert response.json_body["message"] == message
+    assert response.json_body["problems"]
+
+
+def test_application_errors_keep_their_status_and_details(client: Client) -> None:
+    missing = client.http.get("/missing/42")
+    assert missing.status_code == 404
+    assert missing.json_body == {"error": "not_found", "message": "no item 42"}
+    conflict = client.http.post("/conflict")
+    assert conflict.status_code == 409
+    assert conflict.json_body["decision"] == "activate"
+
+
+def test_an_unexpected_exception_is_a_json_500_without_internals(client: Client) -> None:
+    response = client.http.get("/broken")
+    assert response.status_code == 500
+    assert response.json_body["error"] == "internal_error"
+    assert "secret-internal-detail" not in response.body.decode()
