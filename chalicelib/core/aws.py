@@ -37,7 +37,8 @@ class AwsClients:
         self._session = session or boto3.session.Session(region_name=settings.region)
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
-        self._resources: dict[str, Any] = {}
+        # boto3 clients are thread-safe, resources are not: one set of resources per thread.
+        self._thread = threading.local()
         self._ids: dict[tuple[str, str], str] = {}
 
     # -- clients ---------------------------------------------------------------------------
@@ -45,7 +46,9 @@ class AwsClients:
         return self._cached(self._clients, service, self._session.client)
 
     def resource(self, service: str) -> Any:
-        return self._cached(self._resources, service, self._session.resource)
+        if not hasattr(self._thread, "resources"):
+            self._thread.resources = {}
+        return self._cached(self._thread.resources, service, self._session.resource)
 
     def _cached(self, cache: dict[str, Any], service: str, build: Any) -> Any:
         with self._lock:

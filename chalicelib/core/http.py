@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 
 from chalice import Response
-from chalice.app import Request
+from chalice.app import ChaliceViewError, Request
 
 from chalicelib.core.errors import Problem, ValidationError, YuqingError
 from chalicelib.core.observability import logger
@@ -43,6 +43,8 @@ def api(view: Callable[P, Any]) -> Callable[P, Response]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
             result = view(*args, **kwargs)
+        except ChaliceViewError:
+            raise  # Chalice answers these itself with their 4xx
         except YuqingError as err:
             if err.status >= 500:
                 logger.exception("request failed", extra={"error": err.code})

@@ -22,13 +22,14 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
         "function_name": getattr(context, "function_name", None),
         "request_id": getattr(context, "aws_request_id", None),
     }
-    logger.append_keys(**{k: v for k, v in keys.items() if v})
+    # Thread-local keys: local mode runs many invocations at once in one process.
+    logger.thread_safe_append_keys(**{k: v for k, v in keys.items() if v})
     try:
         return get_response(event)
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
-        logger.remove_keys(list(keys))
+        logger.thread_safe_remove_keys(list(keys))
 
 
 def register(app: Chalice) -> None:

@@ -109,6 +109,12 @@ def unzipped_size(zip_path: Path) -> int:
 def package(stage: str, out: Path, allow_offline: bool) -> int:
     out = out.resolve()
     if out.exists():
+        if any(out.iterdir()) and not (out / "sam.json").exists():
+            print(
+                f"{out} is not empty and holds no earlier package; refusing to replace it",
+                file=sys.stderr,
+            )
+            return 2
         shutil.rmtree(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     merge = out.parent / f"infra-{stage}.json"

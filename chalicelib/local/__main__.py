@@ -32,6 +32,9 @@ def _run(args: argparse.Namespace) -> int:
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stopping.set()
+        # A second Ctrl-C while stopping ends the process at once.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -76,10 +79,9 @@ def _fire(args: argparse.Namespace) -> int:
         region_name=info["region"],
     )
     endpoint = info["aws_endpoint_url"]
-    account = session.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
     name = args.name if args.name.startswith("yuqing-") else f"yuqing-{info['stage']}-{args.name}"
     result = invoke_scheduled(
-        session.client("lambda", endpoint_url=endpoint), name, account, info["region"]
+        session.client("lambda", endpoint_url=endpoint), name, info["account"], info["region"]
     )
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 1 if result["error"] else 0

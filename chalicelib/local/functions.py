@@ -99,13 +99,14 @@ def wire_event_sources(registered: RegisteredFunctions, client: Callable[[str], 
         arn = registered.provisioned[spec.logical_id].attributes["Arn"]
         source = spec.source
         if isinstance(source, SNSEventConfig):
-            topic = source.topic
-            topic_arn = (
-                topic
-                if topic.startswith("arn:")
-                else client("sns").create_topic(Name=topic)["TopicArn"]
-            )
-            client("sns").subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=arn)
+            # As in AWS, the topic must exist already (infra/ or created by the plan's code):
+            # a misspelt topic fails here rather than working only locally.
+            topics = {t["TopicArn"] for t in client("sns").list_topics()["Topics"]}
+            wanted = [t for t in topics if source.topic in (t, t.rsplit(":", 1)[-1])]
+            if not wanted:
+                registered.unsupported.append(f"{spec.name}: topic {source.topic} does not exist")
+                continue
+            client("sns").subscribe(TopicArn=wanted[0], Protocol="lambda", Endpoint=arn)
         elif isinstance(source, DynamoDBEventConfig):
             match = _STREAM_TABLE.search(source.stream_arn)
             if not match:

@@ -162,7 +162,11 @@ class TemplateProvisioner:
         )
 
     def _topic(self, logical: str, props: dict[str, Any]) -> Provisioned:
-        attributes = {k: str(v) for k, v in props.items() if k in {"DisplayName", "FifoTopic"}}
+        attributes = {
+            k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in props.items()
+            if k in {"DisplayName", "FifoTopic"}
+        }
         arn = self._client("sns").create_topic(Name=props["TopicName"], Attributes=attributes)[
             "TopicArn"
         ]

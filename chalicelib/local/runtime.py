@@ -1,20 +1,26 @@
 """Start and stop the whole system in one process: moto, functions, resources, API, schedules.
 
-Order matters and is the same every start: moto server (Step Functions execution on) → environment
-for the stage → import the Chalice app → Lambda hook and functions → resources from ``infra/`` →
-event sources → saved tables → tokens → SQS pollers, scheduler, API server, periodic snapshots →
-``.yuqing/local.json``. :meth:`LocalRuntime.stop` undoes it in reverse and saves the tables last.
+Order matters and is the same every start: lock the state directory → moto server (Step Functions
+execution on) → environment for the stage → import the Chalice app and bind the API port → Lambda
+hook and functions → resources from ``infra/`` → saved tables → event sources (after the restore,
+so restored rows are not replayed into stream handlers) → tokens → saved queue messages → SQS
+pollers and scheduler → saved running executions → API server, periodic snapshots →
+``.yuqing/local.json``. :meth:`LocalRuntime.stop` undoes it in reverse and saves last — but only
+once a start got as far as restoring, so a start that fails early never overwrites a snapshot with
+empty tables.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 from chalice.cli.factory import CLIFactory
@@ -24,13 +30,14 @@ from moto.server import ThreadedMotoServer
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.local import lambda_hook
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
-from chalicelib.local.snapshot import TableSnapshot
+from chalicelib.local.snapshot import Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 
 STAGE = "local"
@@ -59,12 +66,30 @@ class LocalOptions:
     run_schedules: bool = True
 
 
+def _no_proxy_for_loopback() -> dict[str, str]:
+    """A proxy in the environment must not capture calls to moto or the API on loopback."""
+    hosts = [h for h in os.environ.get("NO_PROXY", os.environ.get("no_proxy", "")).split(",") if h]
+    hosts += [h for h in ("127.0.0.1", "localhost") if h not in hosts]
+    value = ",".join(hosts)
+    return {"NO_PROXY": value, "no_proxy": value}
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # moto's server thread waits forever for a server that failed to bind: check first.
+    if port:
+        with socket.socket() as probe:
+            probe.bind((host, port))
+
+
 @dataclass
 class LocalRuntime:
     options: LocalOptions
     registry: lambda_hook.HandlerRegistry = field(default_factory=lambda_hook.HandlerRegistry)
     tokens: dict[str, str] = field(default_factory=dict)
     functions: RegisteredFunctions | None = None
+    endpoint_url: str = ""
+    api_url: str = ""
+    _lock_file: IO[str] | None = None
     _moto: ThreadedMotoServer | None = None
     _server: LocalDevServer | None = None
     _api_thread: threading.Thread | None = None
@@ -72,18 +97,22 @@ class LocalRuntime:
     _pollers: list[QueuePoller] = field(default_factory=list)
     _scheduler: Scheduler | None = None
     _stop_snapshots: threading.Event = field(default_factory=threading.Event)
-    endpoint_url: str = ""
-    api_url: str = ""
+    _restored: bool = False
+    _state_machine_arn: str = ""
+    _queues: dict[str, str] = field(default_factory=dict)
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
         opts = self.options
+        self._lock_state_dir()
         # moto's server logs every request; the console is for people.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        _check_port_free(opts.host, opts.moto_port)
         self._moto = ThreadedMotoServer(ip_address=opts.host, port=opts.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        os.environ.update(_no_proxy_for_loopback())
         requests.post(
             f"{self.endpoint_url}/moto-api/config",
             json={"stepfunctions": {"execute_state_machine": True}},
@@ -102,6 +131,7 @@ class LocalRuntime:
         reset_settings()
         set_clients(None)
         clients = get_clients()
+        settings = get_settings()
 
         app = factory.load_chalice_app()
         # Bind the API port before anything slow, so a busy port fails at once.
@@ -117,27 +147,45 @@ class LocalRuntime:
             timeout_s=int(config.lambda_timeout or 60),
         )
         account = clients.account_id()
-        TemplateProvisioner(
+        provisioned = TemplateProvisioner(
             render(STAGE), clients.client, account, REGION, external=self.functions.provisioned
         ).provision_all()
-        wire_event_sources(self.functions, clients.client)
+        self._state_machine_arn = clients.state_machine_arn(settings.state_machine)
+        self._queues = {
+            made.attributes["QueueName"]: made.ref
+            for made in provisioned.values()
+            if "QueueUrl" in made.attributes
+        }
 
-        self._snapshot().restore(self._table_names())
+        snapshot = self._snapshot()
+        snapshot.restore_tables(settings.tables.all())
+        self._restored = True
+        wire_event_sources(self.functions, clients.client)
         self._issue_tokens(clients)
-        self._start_pollers(clients, account)
+        snapshot.restore_queues(self._queues)
+        self._start_pollers(clients)
         if opts.run_schedules:
             self._start_scheduler(clients, account)
+        snapshot.restore_executions(self._state_machine_arn)
         self._start_api()
         self._start_snapshots()
-        self._write_local_json(port)
+        self._write_local_json(port, account)
 
-    def _table_names(self) -> list[str]:
-        return get_settings().tables.all()
+    def _lock_state_dir(self) -> None:
+        """One local mode per state directory: two would overwrite each other's snapshots."""
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.options.state_dir / "lock").open("w", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise OSError(
+                f"another local mode is using {self.options.state_dir}; stop it or pass --state-dir"
+            ) from None
+        self._lock_file = handle
 
-    def _snapshot(self) -> TableSnapshot:
-        return TableSnapshot(
-            get_clients().client("dynamodb"), self.options.state_dir / "state" / "dynamodb"
-        )
+    def _snapshot(self) -> Snapshot:
+        return Snapshot(self.options.state_dir / "state", get_clients().client)
 
     def _issue_tokens(self, clients: AwsClients) -> None:
         store = TokenStore(clients.table(get_settings().tables.tokens))
@@ -150,15 +198,18 @@ class LocalRuntime:
                 token = store.issue(f"local {role.value}", role)
             self.tokens[role.value] = token
 
-    def _start_pollers(self, clients: AwsClients, account: str) -> None:
+    def _start_pollers(self, clients: AwsClients) -> None:
         assert self.functions is not None
+        sqs = clients.client("sqs")
         for spec, source in self.functions.queue_consumers():
             name = source.queue or str(source.queue_arn).rsplit(":", 1)[-1]
+            url = clients.queue_url(name)
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
             poller = QueuePoller(
-                clients.client("sqs"),
+                sqs,
                 clients.client("lambda"),
-                clients.queue_url(name),
-                f"arn:aws:sqs:{REGION}:{account}:{name}",
+                url,
+                arn["Attributes"]["QueueArn"],
                 spec.name,
                 REGION,
                 batch_size=source.batch_size,
@@ -191,7 +242,10 @@ class LocalRuntime:
     def _start_snapshots(self) -> None:
         def loop() -> None:
             while not self._stop_snapshots.wait(SNAPSHOT_EVERY_SECONDS):
-                self.save()
+                try:
+                    self.save()
+                except Exception:
+                    logger.exception("periodic snapshot failed; will try again")
 
         self._snapshot_thread = threading.Thread(target=loop, name="snapshot", daemon=True)
         self._snapshot_thread.start()
@@ -208,12 +262,12 @@ class LocalRuntime:
             return {}
         return data
 
-    def _write_local_json(self, moto_port: int) -> None:
-        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+    def _write_local_json(self, moto_port: int, account: str) -> None:
         data = {
             "api_url": self.api_url,
             "aws_endpoint_url": self.endpoint_url,
             "region": REGION,
+            "account": account,
             "stage": STAGE,
             "tokens": self.tokens,
             "functions": self.registry.names(),
@@ -228,22 +282,31 @@ class LocalRuntime:
 
     # -- stop --------------------------------------------------------------------------------
     def save(self) -> int:
-        return self._snapshot().save(self._table_names())
+        """Save tables and running executions (queues are drained only at stop)."""
+        snapshot = self._snapshot()
+        saved = snapshot.save_tables(get_settings().tables.all())
+        snapshot.save_executions(self._state_machine_arn)
+        return saved
 
     def stop(self) -> None:
-        self._stop_snapshots.set()
-        if self._snapshot_thread:
-            self._snapshot_thread.join()  # the final save below must not race a periodic one
-        if self._scheduler:
-            self._scheduler.stop()
-        for poller in self._pollers:
-            poller.stop()
-        if self._server:
-            if self._api_thread:
-                self._server.server.shutdown()  # returns once serve_forever has stopped
-            self._server.server.server_close()
-        if self._moto:
-            if self.functions is not None:  # provisioned: there is something to save
+        try:
+            self._stop_snapshots.set()
+            if self._snapshot_thread:
+                self._snapshot_thread.join()  # the final save must not race a periodic one
+            if self._scheduler:
+                self._scheduler.stop()
+            for poller in self._pollers:
+                poller.stop()
+            if self._server:
+                if self._api_thread:
+                    self._server.server.shutdown()  # returns once serve_forever has stopped
+                self._server.server.server_close()
+            if self._restored:
                 self.save()
-            self._moto.stop()
-        lambda_hook.uninstall()
+                self._snapshot().drain_queues(self._queues)
+        finally:
+            if self._moto:
+                self._moto.stop()
+            lambda_hook.uninstall()
+            if self._lock_file:
+                self._lock_file.close()

@@ -1,78 +1,180 @@
-"""Save local mode's tables under ``.yuqing/state`` and restore them at the next start.
+"""Save local mode's state under ``.yuqing/state`` and restore it at the next start.
 
-DynamoDB is the system of record, so saving every table is what makes a restart lose nothing
-that matters. Items are kept in DynamoDB's typed JSON exactly as ``Scan`` returns them and written
-back with ``BatchWriteItem``. Files are replaced atomically, so a crash mid-save keeps the previous
-snapshot. Queued SQS messages and running Step Functions executions are not saved (see
-docs/local-mode.md).
+- **Tables** (the system of record): every item, in DynamoDB's typed JSON as ``Scan`` returns it,
+  written back with ``BatchWriteItem``. Saved every 30 s and at stop.
+- **Running workflow executions**: name and input, saved with the tables; restarted at the next
+  start under the same name. Workflow steps write idempotently, so steps that had already run
+  find their records and add nothing; the execution resumes where it matters.
+- **Queued messages**: drained at a clean stop and sent again at start. A hard kill loses them,
+  as it loses up to 30 s of table writes.
+
+Bytes (DynamoDB ``B``/``BS`` values, binary message attributes) are stored as base64. Files are
+replaced atomically, so a crash mid-save keeps the previous snapshot; a file that cannot be
+restored (an older schema, a damaged file) is set aside, never fatal.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.core.observability import logger
 
+_BYTES = "__base64__"
 
-class TableSnapshot:
-    def __init__(self, dynamodb: Any, directory: Path) -> None:
-        self._ddb = dynamodb
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def from_jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {_BYTES}:
+            return base64.b64decode(value[_BYTES])
+        return {k: from_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_jsonable(v) for v in value]
+    return value
+
+
+class Snapshot:
+    """One state directory: tables, running executions and queued messages."""
+
+    def __init__(self, directory: Path, clients: Any) -> None:
         self._dir = directory
+        self._client = clients
 
-    def _path(self, table: str) -> Path:
-        return self._dir / f"{table}.json"
+    # -- files ---------------------------------------------------------------------------------
+    def _write(self, path: Path, data: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(to_jsonable(data), ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
 
-    def save(self, tables: list[str]) -> int:
+    def _restore_file(self, path: Path, restore: Any) -> int:
+        """Run ``restore(data)`` on a saved file; set the file aside if that fails."""
+        if not path.exists():
+            return 0
+        try:
+            count: int = restore(from_jsonable(json.loads(path.read_text(encoding="utf-8"))))
+        except Exception as err:
+            aside = path.with_name(f"{path.name}.unrestorable-{int(time.time())}")
+            os.replace(path, aside)
+            logger.warning("snapshot not restored", extra={"file": str(aside), "error": repr(err)})
+            return 0
+        return count
+
+    # -- tables --------------------------------------------------------------------------------
+    def _table_path(self, table: str) -> Path:
+        return self._dir / "dynamodb" / f"{table}.json"
+
+    def save_tables(self, tables: list[str]) -> int:
         """Write every table's items; returns the number of items saved."""
-        self._dir.mkdir(parents=True, exist_ok=True)
+        ddb = self._client("dynamodb")
         total = 0
         for table in tables:
             items: list[dict[str, Any]] = []
-            for page in self._ddb.get_paginator("scan").paginate(TableName=table):
+            for page in ddb.get_paginator("scan").paginate(TableName=table):
                 items.extend(page.get("Items", []))
-            path = self._path(table)
-            tmp = path.with_suffix(".json.tmp")
-            tmp.write_text(
-                json.dumps({"table": table, "items": items}, ensure_ascii=False), encoding="utf-8"
-            )
-            os.replace(tmp, path)
+            self._write(self._table_path(table), {"table": table, "items": items})
             total += len(items)
         return total
 
-    def restore(self, tables: list[str]) -> int:
+    def restore_tables(self, tables: list[str]) -> int:
         """Write saved items back into (freshly created) tables; returns the number restored."""
-        total = 0
-        for table in tables:
-            path = self._path(table)
-            if not path.exists():
-                continue
-            try:
-                items = json.loads(path.read_text(encoding="utf-8"))["items"]
-                self._write(table, items)
-            except (ValueError, KeyError, ClientError) as err:
-                # A snapshot from an older schema (or a damaged file) must not stop local mode:
-                # keep it aside for inspection and start that table empty.
-                aside = path.with_name(f"{path.name}.unrestorable-{int(time.time())}")
-                os.replace(path, aside)
-                logger.warning(
-                    "snapshot not restored",
-                    extra={"table": table, "kept_as": str(aside), "error": str(err)},
+        ddb = self._client("dynamodb")
+
+        def restore(table: str, data: dict[str, Any]) -> int:
+            items = data["items"]
+            for start in range(0, len(items), 25):
+                batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+                pending: dict[str, Any] = {table: batch}
+                while pending:
+                    pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+            return len(items)
+
+        return sum(
+            self._restore_file(self._table_path(t), lambda d, t=t: restore(t, d)) for t in tables
+        )
+
+    # -- executions ----------------------------------------------------------------------------
+    def save_executions(self, state_machine_arn: str) -> int:
+        sfn = self._client("stepfunctions")
+        running: list[dict[str, str]] = []
+        for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=state_machine_arn, statusFilter="RUNNING"
+        ):
+            for execution in page["executions"]:
+                described = sfn.describe_execution(executionArn=execution["executionArn"])
+                running.append({"name": execution["name"], "input": described.get("input", "{}")})
+        self._write(self._dir / "executions.json", {"running": running})
+        return len(running)
+
+    def restore_executions(self, state_machine_arn: str) -> int:
+        sfn = self._client("stepfunctions")
+
+        def restore(data: dict[str, Any]) -> int:
+            for execution in data["running"]:
+                sfn.start_execution(
+                    stateMachineArn=state_machine_arn,
+                    name=execution["name"],
+                    input=execution["input"],
                 )
-                continue
-            total += len(items)
+            return len(data["running"])
+
+        return self._restore_file(self._dir / "executions.json", restore)
+
+    # -- queues --------------------------------------------------------------------------------
+    def _queue_path(self, queue: str) -> Path:
+        return self._dir / "sqs" / f"{queue}.json"
+
+    def drain_queues(self, queues: dict[str, str]) -> int:
+        """Receive every visible message of each queue (name → URL) and save it; returns count."""
+        sqs = self._client("sqs")
+        total = 0
+        for name, url in queues.items():
+            messages: list[dict[str, Any]] = []
+            while True:
+                batch = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=300,
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not batch:
+                    break
+                messages.extend(
+                    {"body": m["Body"], "attributes": m.get("MessageAttributes", {})} for m in batch
+                )
+            self._write(self._queue_path(name), {"messages": messages})
+            total += len(messages)
         return total
 
-    def _write(self, table: str, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), 25):
-            batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-            pending: dict[str, Any] = {table: batch}
-            while pending:
-                pending = (
-                    self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    def restore_queues(self, queues: dict[str, str]) -> int:
+        sqs = self._client("sqs")
+
+        def restore(url: str, data: dict[str, Any]) -> int:
+            for message in data["messages"]:
+                sqs.send_message(
+                    QueueUrl=url,
+                    MessageBody=message["body"],
+                    MessageAttributes=message["attributes"],
                 )
+            return len(data["messages"])
+
+        restored = 0
+        for name, url in queues.items():
+            path = self._queue_path(name)
+            restored += self._restore_file(path, lambda d, u=url: restore(u, d))
+            path.unlink(missing_ok=True)  # sent again: must not be sent twice after a crash
+        return restored

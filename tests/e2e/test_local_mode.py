@@ -46,7 +46,7 @@ class LocalMode:
         env = {
             **os.environ,
             "PORT": str(self.port),
-            "YUQING_TIME_SCALE": "0.0001",
+            "YUQING_TIME_SCALE": "0.0003",  # cool-down 6 s: long enough to stop mid-wait
             "PYTHONUNBUFFERED": "1",
         }
         env.pop("AWS_ENDPOINT_URL", None)
@@ -198,6 +198,16 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert fired.returncode == 0, fired.stdout + fired.stderr
     assert json.loads(fired.stdout)["result"] == {"ok": True, "down": []}
 
+    # GIVEN, at the moment of stopping, an execution in its cool-down wait and a queued message
+    sqs = session.client("sqs", endpoint_url=info["aws_endpoint_url"])
+    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody='{"source": "kept"}')
+    sfn.start_execution(
+        stateMachineArn=machines[0]["stateMachineArn"],
+        name="incident-e2e2",
+        input=json.dumps({"incident_id": "e2e2", "drill": True}),
+    )
+
     # WHEN it is stopped with SIGTERM THEN it exits cleanly and saves its tables
     assert local_mode.stop() == 0
     assert (local_mode.state_dir / "state" / "dynamodb" / "yuqing-local-incidents.json").exists()
@@ -220,6 +230,41 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
         timeout=10,
     )
     assert who.json()["role"] == "viewer"
+
+    # AND the message is queued again and the interrupted execution ran to its end
+    sqs = _session(again).client("sqs", endpoint_url=again["aws_endpoint_url"])
+    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl")["QueueUrl"]
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue).get("Messages", [])] == [
+        '{"source": "kept"}'
+    ]
+    sfn = _session(again).client("stepfunctions", endpoint_url=again["aws_endpoint_url"])
+    resumed = (
+        f"{machines[0]['stateMachineArn'].replace(':stateMachine:', ':execution:')}:incident-e2e2"
+    )
+    deadline = time.monotonic() + 60
+    while sfn.describe_execution(executionArn=resumed)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert sfn.describe_execution(executionArn=resumed)["status"] == "SUCCEEDED"
+    steps = ddb.query(
+        TableName="yuqing-local-incidents",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "e2e2"}},
+    )["Items"]
+    assert len(steps) == 7
+
+    # AND a second local mode on the same state directory is refused while this one runs
+    second = subprocess.run(
+        [sys.executable, "-m", "chalicelib.local", "--state-dir", str(local_mode.state_dir), "run"],
+        cwd=PROJECT,
+        env={**os.environ, "PORT": str(_free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode == 1
+    assert "another local mode is using" in second.stderr
     assert local_mode.stop() == 0
 
 

@@ -36,6 +36,11 @@ def ping() -> dict[str, str]:
     return {"pong": "yes"}
 
 
+@sample.lambda_function(name="raw")
+def raw(event: Any, context: Any) -> dict[str, Any]:
+    return {"got": event}
+
+
 @sample.lambda_function(name="echo")
 def echo(event: Any, context: Any) -> dict[str, Any]:
     calls.append(("echo", event))
@@ -53,6 +58,11 @@ def tick(event: Any) -> dict[str, str]:
 @sample.on_sns_message(topic="hook-topic", name="on_topic")
 def on_topic(event: Any) -> None:
     calls.append(("sns", event.message))
+
+
+@sample.on_sns_message(topic="no-such-topic", name="on_missing_topic")
+def on_missing_topic(event: Any) -> None:
+    calls.append(("missing", event.message))
 
 
 @sample.on_sqs_message(queue="hook-queue", name="on_queue")
@@ -118,8 +128,10 @@ def test_functions_are_registered_under_their_deployed_names(hooked: dict[str, A
     assert names == {
         "hooktest-test",
         "hooktest-test-echo",
+        "hooktest-test-raw",
         "hooktest-test-tick",
         "hooktest-test-on_topic",
+        "hooktest-test-on_missing_topic",
         "hooktest-test-on_queue",
         "hooktest-test-on_record",
     }
@@ -133,6 +145,26 @@ def test_direct_invoke_runs_the_handler_in_process(hooked: dict[str, Any]) -> No
     assert error is None
     assert result == {"echo": {"n": 1}, "function": "hooktest-test-echo"}
     assert hooked["registry"].count("hooktest-test-echo") == 1
+
+
+@pytest.mark.parametrize("payload", [b'"a json string"', b"[1, 2]", b"", b"7"])
+def test_any_json_payload_reaches_the_handler_as_lambda_would_pass_it(
+    hooked: dict[str, Any], payload: bytes
+) -> None:
+    response = hooked["client"]("lambda").invoke(FunctionName="hooktest-test-raw", Payload=payload)
+    assert response.get("FunctionError") is None
+    expected = json.loads(payload) if payload else {}
+    assert json.loads(response["Payload"].read()) == {"got": expected}
+
+
+def test_a_subscription_to_a_missing_topic_is_reported_not_invented(
+    hooked: dict[str, Any],
+) -> None:
+    assert hooked["registered"].unsupported == [
+        "hooktest-test-on_missing_topic: topic no-such-topic does not exist"
+    ]
+    topics = [t["TopicArn"] for t in hooked["client"]("sns").list_topics()["Topics"]]
+    assert not [t for t in topics if t.endswith(":no-such-topic")]
 
 
 def test_a_raising_handler_returns_lambdas_error_shape(hooked: dict[str, Any]) -> None:
