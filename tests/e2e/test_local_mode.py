@@ -93,6 +93,20 @@ def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
         mode.process.kill()
 
 
+def _local_cli(state_dir: Path, *args: str, port: int | None = None) -> Any:
+    """``python -m chalicelib.local --state-dir DIR ARGS…``, run to completion."""
+    env = {**os.environ, "PORT": str(port)} if port else None
+    return subprocess.run(
+        [sys.executable, "-m", "chalicelib.local", "--state-dir", str(state_dir), *args],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def _aws_cli(info: dict[str, Any], *args: str) -> Any:
     env = {**os.environ, **info["aws_env"], "AWS_DEFAULT_REGION": info["region"]}
     env.pop("AWS_ENDPOINT_URL", None)
@@ -179,22 +193,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     }
 
     # AND a schedule fires on demand through the same Lambda path
-    fired = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chalicelib.local",
-            "--state-dir",
-            str(local_mode.state_dir),
-            "fire",
-            "health_probe",
-        ],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    fired = _local_cli(local_mode.state_dir, "fire", "health_probe")
     assert fired.returncode == 0, fired.stdout + fired.stderr
     assert json.loads(fired.stdout)["result"] == {"ok": True, "down": []}
 
@@ -254,15 +253,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert len(steps) == 7
 
     # AND a second local mode on the same state directory is refused while this one runs
-    second = subprocess.run(
-        [sys.executable, "-m", "chalicelib.local", "--state-dir", str(local_mode.state_dir), "run"],
-        cwd=PROJECT,
-        env={**os.environ, "PORT": str(_free_port())},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    second = _local_cli(local_mode.state_dir, "run", port=_free_port())
     assert second.returncode == 1
     assert "another local mode is using" in second.stderr
     assert local_mode.stop() == 0
@@ -272,21 +263,6 @@ def test_a_busy_api_port_fails_fast_with_a_clear_message(local_mode: LocalMode) 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", local_mode.port))
         busy.listen()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "chalicelib.local",
-                "--state-dir",
-                str(local_mode.state_dir),
-                "run",
-            ],
-            cwd=PROJECT,
-            env={**os.environ, "PORT": str(local_mode.port)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _local_cli(local_mode.state_dir, "run", port=local_mode.port)
     assert done.returncode == 1
     assert "could not start" in done.stderr
