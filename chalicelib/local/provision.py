@@ -144,15 +144,8 @@ class TemplateProvisioner:
 
     def _queue(self, logical: str, props: dict[str, Any]) -> Provisioned:
         sqs = self._client("sqs")
-        attributes = {
-            key: json.dumps(value)
-            if isinstance(value, dict)
-            else str(value).lower()
-            if isinstance(value, bool)
-            else str(value)
-            for key, value in props.items()
-            if key not in {"QueueName", "Tags"}
-        }
+        skip = {"QueueName", "Tags"}
+        attributes = {key: _attribute(value) for key, value in props.items() if key not in skip}
         url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -163,9 +156,7 @@ class TemplateProvisioner:
 
     def _topic(self, logical: str, props: dict[str, Any]) -> Provisioned:
         attributes = {
-            k: str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in props.items()
-            if k in {"DisplayName", "FifoTopic"}
+            k: _attribute(v) for k, v in props.items() if k in {"DisplayName", "FifoTopic"}
         }
         arn = self._client("sns").create_topic(Name=props["TopicName"], Attributes=attributes)[
             "TopicArn"
@@ -190,6 +181,15 @@ class TemplateProvisioner:
             type=props.get("StateMachineType", "STANDARD"),
         )["stateMachineArn"]
         return Provisioned(ref=arn, attributes={"Arn": arn, "Name": props["StateMachineName"]})
+
+
+def _attribute(value: Any) -> str:
+    """A CloudFormation property as the string the SQS/SNS attribute APIs expect."""
+    if isinstance(value, dict):
+        return json.dumps(value)  # e.g. RedrivePolicy
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 _CREATORS: dict[str, Callable[[TemplateProvisioner, str, dict[str, Any]], Provisioned]] = {

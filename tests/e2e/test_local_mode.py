@@ -126,6 +126,25 @@ def _aws_cli(info: dict[str, Any], *args: str) -> Any:
     return json.loads(out.stdout)
 
 
+def _finished_status(sfn: Any, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
+    """The execution's description once it is no longer RUNNING (or when ``timeout`` passes)."""
+    deadline = time.monotonic() + timeout
+    status: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+    while status["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = sfn.describe_execution(executionArn=execution_arn)
+    return status
+
+
+def _timeline_steps(ddb: Any, incident_id: str) -> list[str]:
+    items = ddb.query(
+        TableName="yuqing-local-incidents",
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": incident_id}},
+    )["Items"]
+    return [i["step"]["S"] for i in items]
+
+
 def _session(info: dict[str, Any]) -> boto3.session.Session:
     return boto3.session.Session(
         aws_access_key_id=info["aws_env"]["AWS_ACCESS_KEY_ID"],
@@ -168,21 +187,10 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
         name="incident-e2e1",
         input=json.dumps({"incident_id": "e2e1", "drill": False}),
     )["executionArn"]
-    status: dict[str, Any] = {}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = sfn.describe_execution(executionArn=execution)
-        if status["status"] != "RUNNING":
-            break
-        time.sleep(0.2)
+    status = _finished_status(sfn, execution)
     assert status["status"] == "SUCCEEDED", status
     ddb = session.client("dynamodb", endpoint_url=info["aws_endpoint_url"])
-    steps = ddb.query(
-        TableName="yuqing-local-incidents",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "e2e1"}},
-    )["Items"]
-    assert {i["step"]["S"] for i in steps} == {
+    assert set(_timeline_steps(ddb, "e2e1")) == {
         "report",
         "triage",
         "measures",
@@ -215,12 +223,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     again = local_mode.start()
     assert again["tokens"] == info["tokens"]
     ddb = _session(again).client("dynamodb", endpoint_url=again["aws_endpoint_url"])
-    kept = ddb.query(
-        TableName="yuqing-local-incidents",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "e2e1"}},
-    )["Items"]
-    assert len(kept) == 7
+    assert len(_timeline_steps(ddb, "e2e1")) == 7
     probe = ddb.get_item(TableName="yuqing-local-system", Key={"pk": {"S": "health"}})
     assert probe["Item"]["status"]["S"] == "ok"
     who = requests.get(
@@ -240,17 +243,8 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     resumed = (
         f"{machines[0]['stateMachineArn'].replace(':stateMachine:', ':execution:')}:incident-e2e2"
     )
-    deadline = time.monotonic() + 60
-    while sfn.describe_execution(executionArn=resumed)["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    assert sfn.describe_execution(executionArn=resumed)["status"] == "SUCCEEDED"
-    steps = ddb.query(
-        TableName="yuqing-local-incidents",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "e2e2"}},
-    )["Items"]
-    assert len(steps) == 7
+    assert _finished_status(sfn, resumed)["status"] == "SUCCEEDED"
+    assert len(_timeline_steps(ddb, "e2e2")) == 7
 
     # AND a second local mode on the same state directory is refused while this one runs
     second = _local_cli(local_mode.state_dir, "run", port=_free_port())
