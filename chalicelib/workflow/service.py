@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.core.aws import AwsClients
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConflictError, aws_errors
 from chalicelib.core.settings import Settings
 from chalicelib.workflow.steps import TimelineEntry, advance, execution_name, parse_step_event
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Timeline:

@@ -1,0 +1,21 @@
+"""The one notion of "now": timezone-aware UTC, injectable for tests.
+
+Services take a ``Clock`` in their constructor (default :func:`utcnow`) so that deadlines,
+retries and rate limits can be tested without sleeping or patching ``datetime``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 in UTC with an explicit offset: the one time format stored and served."""
+    return moment.astimezone(UTC).isoformat()

@@ -1,0 +1,42 @@
+"""Plain Python values to and from DynamoDB items.
+
+The boto3 resource layer refuses ``float`` (it wants ``Decimal``) and hands numbers back as
+``Decimal``. Domain code works with ``float``/``int``; data-access classes convert at the
+boundary with these two functions so that no other module has to think about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Context, Decimal
+from typing import Any
+
+# DynamoDB numbers carry up to 38 significant digits; scores need far fewer.
+_CONTEXT = Context(prec=15)
+
+
+def to_item(value: Any) -> Any:
+    """Convert floats (recursively) to Decimal and drop ``None`` map values (DynamoDB keys
+    cannot be null and sparse GSIs rely on absent attributes)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return _CONTEXT.create_decimal_from_float(value)
+    if isinstance(value, Mapping):
+        return {str(k): to_item(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [to_item(v) for v in value]
+    return value
+
+
+def from_item(value: Any) -> Any:
+    """Convert Decimal (recursively) back to int where integral, else float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: from_item(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_item(v) for v in value]
+    if isinstance(value, set):
+        return {from_item(v) for v in value}
+    return value
