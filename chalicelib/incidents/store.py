@@ -1,0 +1,120 @@
+"""Everything about one incident (舆情事件) under one partition key in the incidents table.
+
+``Query(pk=<incident_id>)`` returns the whole incident in one call: the record (``META``), its
+timeline (``TL#…``), the task tokens the workflow waits on (``TOKEN#…``), the groups' tasks
+(``TASK#…``), statements (``STMT#…``) and evidence (``EVID#…``). Every write that could be
+repeated by a retried Lambda or a double click is conditional, so a repeat writes nothing:
+
+- a timeline entry's ``sk`` is derived from the logical event (step, round, task), not the time;
+- a token is consumed with a condition on its state, so a decision cannot be taken twice;
+- evidence is written once and never updated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from chalicelib.core.dynamo import from_item, to_item
+from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
+
+META = "META"
+
+
+class IncidentStore:
+    """Data access for the incidents table; takes the boto3 ``Table`` in the constructor."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    # -- whole incident --------------------------------------------------------------------
+    def items(self, incident_id: str) -> list[dict[str, Any]]:
+        """Every item of the incident, all pages."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(incident_id)}
+        with aws_errors("incidents table"):
+            while True:
+                page = self._table.query(**kwargs)
+                items.extend(from_item(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
+
+    def get(self, incident_id: str, sk: str = META) -> dict[str, Any] | None:
+        with aws_errors("incidents table"):
+            item = self._table.get_item(Key={"pk": incident_id, "sk": sk}).get("Item")
+        return from_item(item) if item else None
+
+    def require(self, incident_id: str) -> dict[str, Any]:
+        record = self.get(incident_id)
+        if record is None:
+            raise NotFoundError(f"no incident {incident_id}")
+        return record
+
+    # -- writes ------------------------------------------------------------------------------
+    def put_once(self, incident_id: str, sk: str, attributes: Mapping[str, Any]) -> bool:
+        """Write an item unless it exists. True if it was written now."""
+        item = to_item({**attributes, "pk": incident_id, "sk": sk})
+        try:
+            with aws_errors("incidents table"):
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ConflictError:
+            return False
+        return True
+
+    def update(
+        self,
+        incident_id: str,
+        sk: str,
+        changes: Mapping[str, Any],
+        *,
+        expect: Mapping[str, Any] | None = None,
+        must_exist: bool = True,
+    ) -> dict[str, Any]:
+        """Set attributes, optionally only if others have the expected values; returns the item.
+
+        A failed expectation raises :class:`ConflictError` (409): the caller's view of the item
+        is stale, e.g. a second decision on an incident already decided.
+        """
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets = []
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#s{index}"] = name
+            values[f":s{index}"] = to_item(value)
+            sets.append(f"#s{index} = :s{index}")
+        conditions = ["attribute_exists(pk)"] if must_exist else []
+        for index, (name, value) in enumerate((expect or {}).items()):
+            names[f"#e{index}"] = name
+            if value is None:
+                conditions.append(f"attribute_not_exists(#e{index})")
+            else:
+                values[f":e{index}"] = to_item(value)
+                conditions.append(f"#e{index} = :e{index}")
+        kwargs: dict[str, Any] = {
+            "Key": {"pk": incident_id, "sk": sk},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if conditions:
+            kwargs["ConditionExpression"] = " AND ".join(conditions)
+        with aws_errors(f"incident {incident_id}"):
+            result = self._table.update_item(**kwargs)
+        return dict(from_item(result["Attributes"]))
+
+    # -- the incident board ----------------------------------------------------------------
+    def by_status(self, status: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Incidents with ``status``, newest first (GSI ``by_status``)."""
+        with aws_errors("incidents table"):
+            page = self._table.query(
+                IndexName="by_status",
+                KeyConditionExpression=Key("status").eq(status),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        return [from_item(i) for i in page.get("Items", [])]
