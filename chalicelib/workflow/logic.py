@@ -1,0 +1,843 @@
+"""What each step of the response workflow decides, as pure functions (no I/O, no clock).
+
+A step gets a :class:`StepContext` — the state the state machine passes, the incident as stored,
+the plan version it runs under, the time — and returns an :class:`Outcome`: the new state for the
+state machine and a list of effects (timeline entries, alerts, tokens to keep, task and incident
+updates) that :mod:`chalicelib.workflow.service` carries out. Every effect carries a key derived
+from the logical event (step, round, task), so a retried Lambda repeats nothing.
+
+Durations come from the plan (minutes) times the deployment's time scale, so local mode and tests
+run the plan's real structure in seconds. The plan's fields read here are documented in the
+README ("The plan"); ``workflow`` settings that a plan may omit have defaults below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from chalicelib.core.clock import iso
+from chalicelib.core.errors import Problem, ValidationError
+
+LEVELS = ("I", "II", "III", "IV")
+HQ = "hq"
+PUBLICITY = "publicity"
+# Levels for which an unanswered 研判 ends in activation at the suggested level.
+AUTO_ACTIVATE = frozenset({"I", "II"})
+PUBLIC_DEADLINES = ("authoritative_info", "press_conference", "public_response")
+DEADLINE_TITLES = {
+    "report_hq": "报告指挥部",
+    "triage": "初步研判",
+    "authoritative_info": "发布权威信息",
+    "press_conference": "召开新闻发布会",
+    "public_response": "公开回应",
+}
+# Workflow settings a plan may set under "workflow"; minutes.
+WORKFLOW_DEFAULTS: dict[str, Any] = {
+    "ack_minutes": {"I": 10, "II": 15, "III": 60, "IV": 120},
+    "monitor_interval_minutes": 30,
+    "cooldown_minutes": 360,
+    "close_after_minutes": 4320,
+}
+
+
+# -- effects -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Record:
+    """A timeline entry (信息共享); ``key`` makes it once-only."""
+
+    key: str
+    step: str
+    title: str
+    note: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """An alert through the alert service; ``key`` (with the incident) deduplicates it."""
+
+    key: str
+    groups: tuple[str, ...]
+    level: str | None
+    template: str
+    variables: Mapping[str, str]
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class KeepToken:
+    """Store a task token the API will answer.
+
+    ``kind``: ``decision``, ``ack#<task>``, ``done#<task>`` or ``close``.
+    """
+
+    kind: str
+    token: str
+    deadline_at: str
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateIncident:
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PutTask:
+    task_id: str
+    attributes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UpdateTask:
+    task_id: str
+    changes: Mapping[str, Any]
+
+
+Effect = Record | Notify | KeepToken | UpdateIncident | PutTask | UpdateTask
+
+
+@dataclass(frozen=True)
+class StepContext:
+    step: str
+    state: Mapping[str, Any]
+    execution: str
+    now: datetime
+    time_scale: float
+    plan: Mapping[str, Any]
+    plan_version: int
+    incident: Mapping[str, Any]
+    tasks: Sequence[Mapping[str, Any]] = ()
+    statements: Sequence[Mapping[str, Any]] = ()
+    cluster_level: str | None = None
+    token: str | None = None
+
+
+@dataclass
+class Outcome:
+    state: dict[str, Any]
+    effects: list[Effect] = field(default_factory=list)
+
+
+# -- plan reading ----------------------------------------------------------------------------
+def more_severe(a: str | None, b: str | None) -> bool:
+    """True if level ``a`` is more severe than ``b`` (None is below every level)."""
+    if a is None:
+        return False
+    if b is None:
+        return True
+    return LEVELS.index(a) < LEVELS.index(b)
+
+
+def _level(plan: Mapping[str, Any], level: str) -> Mapping[str, Any]:
+    for item in plan.get("levels", []):
+        if item.get("id") == level:
+            return dict(item)
+    return {}
+
+
+def _setting(plan: Mapping[str, Any], name: str) -> Any:
+    return {**WORKFLOW_DEFAULTS, **plan.get("workflow", {})}[name]
+
+
+def deadline_minutes(plan: Mapping[str, Any], level: str, kind: str) -> float | None:
+    value = _level(plan, level).get("deadlines_minutes", {}).get(kind)
+    return float(value) if value is not None else None
+
+
+def seconds(minutes: float, time_scale: float) -> int:
+    """Plan minutes as workflow seconds, scaled; never below 1 (Step Functions' minimum)."""
+    return max(1, round(minutes * 60 * time_scale))
+
+
+def _at(moment: datetime, minutes: float, time_scale: float) -> datetime:
+    return moment + timedelta(seconds=seconds(minutes, time_scale))
+
+
+def _timestamp(moment: datetime) -> str:
+    """Step Functions' TimestampPath wants RFC 3339 with ``Z``."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def alert_groups(plan: Mapping[str, Any], level: str) -> tuple[str, ...]:
+    groups = [HQ, *(_level(plan, level).get("alert_groups") or [])]
+    return tuple(dict.fromkeys(groups))
+
+
+def _vars(incident: Mapping[str, Any], level: str | None, **extra: str) -> dict[str, str]:
+    return {
+        "level": level or "-",
+        "subject": str(incident.get("title", ""))[:40],
+        "summary": str(incident.get("summary", ""))[:60],
+        **extra,
+    }
+
+
+def _minutes_text(minutes: float | None) -> str:
+    if minutes is None:
+        return "尽快"
+    if minutes >= 60 and minutes % 60 == 0:
+        return f"{int(minutes // 60)}小时"
+    return f"{int(minutes)}分钟"
+
+
+# -- steps -----------------------------------------------------------------------------------
+def report(ctx: StepContext) -> Outcome:
+    """发现/报告: set the timers from the plan, record the report, alert the HQ."""
+    incident = ctx.incident
+    level = str(incident.get("level") or ctx.state.get("level") or "IV")
+    scale = ctx.time_scale
+    opened = datetime.fromisoformat(str(incident.get("opened_at") or iso(ctx.now)))
+    report_minutes = deadline_minutes(ctx.plan, level, "report_hq")
+    triage_minutes = deadline_minutes(ctx.plan, level, "triage") or 120
+    escalation = ctx.plan.get("escalation", {})
+    state = {
+        **ctx.state,
+        "level": level,
+        "suggested_level": level,
+        "plan_version": ctx.plan_version,
+        "round": 0,
+        "tasked": [],
+        "measure_rounds": 0,
+        "deadlines_done": [],
+        "timers": {
+            "decision_seconds": seconds(triage_minutes, scale),
+            "reminder_seconds": seconds(
+                float(escalation.get("repeat_interval_minutes", 10)), scale
+            ),
+            "monitor_seconds": seconds(_setting(ctx.plan, "monitor_interval_minutes"), scale),
+            "cooldown_seconds": seconds(_setting(ctx.plan, "cooldown_minutes"), scale),
+            "close_seconds": seconds(_setting(ctx.plan, "close_after_minutes"), scale),
+        },
+    }
+    deadlines: dict[str, Any] = {
+        "triage": {"due_at": iso(_at(ctx.now, triage_minutes, scale))},
+    }
+    met = True
+    if report_minutes is not None:
+        due = _at(opened, report_minutes, scale)
+        met = ctx.now <= due
+        deadlines["report_hq"] = {"due_at": iso(due), "done_at": iso(ctx.now), "met": met}
+    return Outcome(
+        state,
+        [
+            Record("report", "report", "报告指挥部", "" if met else "超过报告时限"),
+            UpdateIncident(
+                {
+                    "status": "reported",
+                    "step": "report",
+                    "plan_version": ctx.plan_version,
+                    "deadlines": deadlines,
+                    "execution": ctx.execution,
+                }
+            ),
+            Notify(
+                key="reported",
+                groups=(HQ,),
+                level=level,
+                template="incident_alert",
+                variables=_vars(incident, level, deadline=_minutes_text(triage_minutes)),
+                subject=f"【{level}级舆情】{incident.get('title', '')}",
+                body=(
+                    f"新的舆情事件，建议级别 {level}。\n{incident.get('summary', '')}\n"
+                    f"请在{_minutes_text(triage_minutes)}内完成研判（启动或排除）。"
+                ),
+            ),
+        ],
+    )
+
+
+def assess(ctx: StepContext) -> Outcome:
+    """初步研判 (automatic part): nature, scope, risk, suggested level and measures, evidence."""
+    incident = ctx.incident
+    level = str(ctx.state.get("suggested_level") or "IV")
+    measures = [m["id"] for m in measures_for_level(ctx.plan, level)]
+    assessment = {
+        "nature": incident.get("subjects") or [],
+        "scope": {
+            "posts": incident.get("post_count", 1),
+            "platforms": incident.get("platforms") or [],
+        },
+        "risk": incident.get("risk"),
+        "suggested_level": level,
+        "suggested_measures": measures,
+        "evidence": incident.get("reasons") or [],
+    }
+    return Outcome(
+        {**ctx.state, "suggested_measures": measures},
+        [
+            UpdateIncident({"assessment": assessment, "step": "triage"}),
+            Record("assess", "triage", "初步研判（自动评估）", f"建议 {level} 级"),
+        ],
+    )
+
+
+def await_decision(ctx: StepContext) -> Outcome:
+    """Keep the HQ's decision token until the 研判 deadline (or the next reminder)."""
+    token = _token(ctx)
+    deadline = ctx.now + timedelta(seconds=int(ctx.state["timers"]["decision_seconds"]))
+    return Outcome(
+        dict(ctx.state),
+        [
+            KeepToken("decision", token, iso(deadline), group=HQ),
+            UpdateIncident({"status": "awaiting_decision", "step": "triage"}),
+        ],
+    )
+
+
+def decision_overdue(ctx: StepContext) -> Outcome:
+    """No decision in time: escalate along the plan's policy; auto-activate I–II at the end."""
+    state = dict(ctx.state)
+    rounds = int(state.get("round", 0)) + 1
+    state["round"] = rounds
+    level = str(state.get("suggested_level") or "IV")
+    policy = ctx.plan.get("escalation", {})
+    steps = list(policy.get("steps", []))
+    effects: list[Effect] = []
+    timers = dict(state["timers"])
+    if rounds == 1:
+        effects.append(UpdateIncident({"breaches": _add_breach(ctx.incident, "triage", ctx.now)}))
+        effects.append(Record("breach#triage", "triage", "研判超时", "超过初步研判时限"))
+    overdue = _minutes_since(ctx.incident, ctx.now, ctx.time_scale)
+    if rounds <= len(steps):
+        current = steps[rounds - 1]
+        groups = tuple(dict.fromkeys([*current.get("notify", [])]))
+        effects.append(_escalation_notice(ctx, f"decision#{rounds}", groups, level, overdue))
+        effects.append(
+            Record(f"escalate#decision#{rounds}", "triage", "研判升级", f"通知 {', '.join(groups)}")
+        )
+        if rounds < len(steps):
+            gap = float(steps[rounds].get("after_minutes", 0)) - float(
+                current.get("after_minutes", 0)
+            )
+            timers["decision_seconds"] = seconds(max(gap, 1), ctx.time_scale)
+        else:
+            timers["decision_seconds"] = timers["reminder_seconds"]
+        state.update(timers=timers, next="wait")
+        return Outcome(state, effects)
+    if level in AUTO_ACTIVATE:
+        state["decision"] = {
+            "action": "activate",
+            "level": level,
+            "by": "system",
+            "auto": True,
+            "note": "指挥部未在时限内研判，按预案以建议级别自动启动",
+        }
+        state["next"] = "decided"
+        return Outcome(state, effects)
+    repeats = rounds - len(steps)
+    if repeats <= int(policy.get("max_repeats", 3)):
+        effects.append(_escalation_notice(ctx, f"decision#{rounds}", (HQ,), level, overdue))
+        timers["decision_seconds"] = timers["reminder_seconds"]
+        state.update(timers=timers, next="wait")
+        return Outcome(state, effects)
+    state["next"] = "expire"
+    return Outcome(state, effects)
+
+
+def expire(ctx: StepContext) -> Outcome:
+    return Outcome(
+        dict(ctx.state),
+        [
+            UpdateIncident({"status": "expired", "step": "close"}),
+            Record("expire", "triage", "研判过期", "多次提醒后仍未研判，按预案结束"),
+        ],
+    )
+
+
+def decided(ctx: StepContext) -> Outcome:
+    """Record the HQ's decision (or the automatic one) and alert the level's groups."""
+    state = dict(ctx.state)
+    decision = state.get("decision")
+    if not isinstance(decision, Mapping) or decision.get("action") not in {"activate", "dismiss"}:
+        raise ValidationError("decision missing", [Problem("/decision", "activate or dismiss")])
+    by = str(decision.get("by", ""))
+    note = str(decision.get("note", ""))
+    if decision["action"] == "dismiss":
+        state["next"] = "dismiss"
+        return Outcome(
+            state,
+            [
+                UpdateIncident(
+                    {"decision": dict(decision), "decided_at": iso(ctx.now), "step": "triage"}
+                ),
+                Record("decided", "triage", "指挥部研判：排除", note, {"by": by}),
+            ],
+        )
+    level = str(decision.get("level") or state.get("suggested_level") or "IV")
+    if level not in LEVELS:
+        raise ValidationError("bad level", [Problem("/decision/level", "one of I, II, III, IV")])
+    state.update(level=level, next="activate", activated_at=iso(ctx.now))
+    if decision.get("measures"):
+        state["suggested_measures"] = list(decision["measures"])
+    title = "自动启动" if decision.get("auto") else "指挥部研判：启动"
+    groups = alert_groups(ctx.plan, level)
+    return Outcome(
+        state,
+        [
+            UpdateIncident(
+                {
+                    "status": "active",
+                    "level": level,
+                    "decision": dict(decision),
+                    "decided_at": iso(ctx.now),
+                    "activated_at": iso(ctx.now),
+                    "step": "measures",
+                }
+            ),
+            Record("decided", "triage", f"{title}（{level}级）", note, {"by": by}),
+            Notify(
+                key=f"activated#{level}",
+                groups=groups,
+                level=level,
+                template="incident_alert",
+                variables=_vars(ctx.incident, level, deadline="按任务"),
+                subject=f"【启动{level}级响应】{ctx.incident.get('title', '')}",
+                body=f"指挥部已启动 {level} 级舆情应急响应。{note}\n各工作组请按任务要求行动。",
+            ),
+        ],
+    )
+
+
+def dismiss(ctx: StepContext) -> Outcome:
+    return Outcome(
+        dict(ctx.state),
+        [
+            UpdateIncident({"status": "dismissed", "step": "close"}),
+            Record("dismiss", "close", "排除：误报或不构成舆情"),
+        ],
+    )
+
+
+def measures_for_level(plan: Mapping[str, Any], level: str) -> list[Mapping[str, Any]]:
+    return [m for m in plan.get("measures", []) if m.get("deadline_minutes", {}).get(level)]
+
+
+def measures(ctx: StepContext) -> Outcome:
+    """制定措施: one task per owning group for the measures not yet tasked at this level."""
+    state = dict(ctx.state)
+    level = str(state.get("level") or "IV")
+    chosen = set(state.get("suggested_measures") or [])
+    tasked = list(state.get("tasked") or [])
+    rounds = int(state.get("measure_rounds", 0)) + 1
+    by_group: dict[str, list[Mapping[str, Any]]] = {}
+    for measure in measures_for_level(ctx.plan, level):
+        if measure["id"] in tasked or (chosen and measure["id"] not in chosen and rounds == 1):
+            continue
+        by_group.setdefault(str(measure["owner"]), []).append(measure)
+    ack_minutes = float(_setting(ctx.plan, "ack_minutes").get(level, 60))
+    new_tasks = []
+    effects: list[Effect] = []
+    for group, items in by_group.items():
+        task_id = f"{group}-{rounds}"
+        done_minutes = min(float(m["deadline_minutes"][level]) for m in items)
+        new_tasks.append(
+            {
+                "task_id": task_id,
+                "group": group,
+                "level": level,
+                "ack_seconds": seconds(ack_minutes, ctx.time_scale),
+                "done_seconds": seconds(done_minutes, ctx.time_scale),
+                "reminder_seconds": state["timers"]["reminder_seconds"],
+                "round": 0,
+            }
+        )
+        effects.append(
+            PutTask(
+                task_id,
+                {
+                    "group": group,
+                    "level": level,
+                    "status": "assigned",
+                    "measures": [
+                        {
+                            "id": m["id"],
+                            "name": m.get("name", m["id"]),
+                            "description": m.get("description", ""),
+                        }
+                        for m in items
+                    ],
+                    "assigned_at": iso(ctx.now),
+                    "ack_by": iso(_at(ctx.now, ack_minutes, ctx.time_scale)),
+                    "done_by": iso(_at(ctx.now, done_minutes, ctx.time_scale)),
+                    "done_minutes": done_minutes,
+                },
+            )
+        )
+        tasked.extend(str(m["id"]) for m in items)
+    state.update(new_tasks=new_tasks, tasked=tasked, measure_rounds=rounds, measured_level=level)
+    names = "、".join(t["group"] for t in new_tasks) or "无新增任务"
+    effects.append(Record(f"measures#{rounds}", "measures", "制定措施", names))
+    effects.append(UpdateIncident({"step": "implement"}))
+    return Outcome(state, effects)
+
+
+def await_ack(ctx: StepContext) -> Outcome:
+    """Hand a group its task: keep the token, alert the group."""
+    task = ctx.state["task"]
+    token = _token(ctx)
+    deadline = ctx.now + timedelta(seconds=int(task["ack_seconds"]))
+    task_item = _task(ctx, task["task_id"])
+    names = "、".join(m.get("name", "") for m in task_item.get("measures", [])) or "应对任务"
+    effects: list[Effect] = [
+        KeepToken(f"ack#{task['task_id']}", token, iso(deadline), group=task["group"]),
+    ]
+    if int(task.get("round", 0)) == 0:
+        effects.append(
+            Notify(
+                key=f"task#{task['task_id']}",
+                groups=(task["group"],),
+                level=task.get("level"),
+                template="task_assigned",
+                variables=_vars(
+                    ctx.incident,
+                    task.get("level"),
+                    task=names[:24],
+                    deadline=_short_time(task_item.get("done_by")),
+                ),
+                subject=f"【{task.get('level')}级舆情任务】{names}",
+                body=(
+                    f"事件：{ctx.incident.get('title', '')}\n任务：{names}\n"
+                    f"请先确认收到，并在 {task_item.get('done_by', '')} 前完成。"
+                ),
+            )
+        )
+    return Outcome(dict(ctx.state), effects)
+
+
+def await_done(ctx: StepContext) -> Outcome:
+    task = ctx.state["task"]
+    token = _token(ctx)
+    deadline = ctx.now + timedelta(seconds=int(task["done_seconds"]))
+    state = dict(ctx.state)
+    state["task"] = {**task, "round": 0}
+    return Outcome(
+        state,
+        [KeepToken(f"done#{task['task_id']}", token, iso(deadline), group=task["group"])],
+    )
+
+
+def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
+    state = dict(ctx.state)
+    task = dict(state["task"])
+    rounds = int(task.get("round", 0)) + 1
+    task["round"] = rounds
+    key = f"{phase}#{task['task_id']}"
+    title = "确认" if phase == "ack" else "完成"
+    effects: list[Effect] = []
+    if rounds == 1:
+        task_item = _task(ctx, task["task_id"])
+        breaches = [*task_item.get("breaches", []), {"kind": phase, "at": iso(ctx.now)}]
+        effects.append(UpdateTask(task["task_id"], {"breaches": breaches}))
+        effects.append(
+            Record(
+                f"breach#{key}",
+                "implement",
+                f"任务{title}超时",
+                f"{task['group']}",
+                {"task": task["task_id"]},
+            )
+        )
+    policy = ctx.plan.get("escalation", {})
+    steps = list(policy.get("steps", []))
+    limit = len(steps) + int(policy.get("max_repeats", 3))
+    if rounds > limit:
+        effects.append(UpdateTask(task["task_id"], {"status": "abandoned"}))
+        state.update(task=task, next="give_up")
+        return Outcome(state, effects)
+    groups = (
+        task["group"],
+        *(steps[rounds - 1].get("notify", []) if rounds <= len(steps) else [HQ]),
+    )
+    effects.append(
+        Notify(
+            key=f"overdue#{key}#{rounds}",
+            groups=tuple(dict.fromkeys(groups)),
+            level=task.get("level"),
+            template="deadline_missed",
+            variables={"level": str(task.get("level", "-")), "step": f"任务{title}"[:12]},
+            subject=f"【超时】{task['group']} 任务{title}超时",
+            body=(
+                f"事件：{ctx.incident.get('title', '')}\n"
+                f"{task['group']} 的任务{title}已超时（第 {rounds} 次提醒）。"
+            ),
+        )
+    )
+    task[f"{phase}_seconds"] = int(task.get("reminder_seconds", 60))
+    state.update(task=task, next="wait")
+    return Outcome(state, effects)
+
+
+def ack_overdue(ctx: StepContext) -> Outcome:
+    return _task_overdue(ctx, "ack")
+
+
+def done_overdue(ctx: StepContext) -> Outcome:
+    return _task_overdue(ctx, "done")
+
+
+def monitor(ctx: StepContext) -> Outcome:
+    """监测: a rise in level goes back to measures; calm for the cool-down moves on."""
+    state = dict(ctx.state)
+    level = state.get("level")
+    rounds = int(state.get("monitor_rounds", 0)) + 1
+    state["monitor_rounds"] = rounds
+    current = ctx.cluster_level
+    if more_severe(current, level):
+        assert current is not None
+        state.update(level=current, next="rise", calm_since=None)
+        return Outcome(
+            state,
+            [
+                UpdateIncident({"level": current}),
+                Record(f"rise#{current}", "monitor", f"级别上升至 {current}", f"原级别 {level}"),
+                Notify(
+                    key=f"escalated#{current}",
+                    groups=alert_groups(ctx.plan, current),
+                    level=current,
+                    template="incident_alert",
+                    variables=_vars(ctx.incident, current, deadline="按任务"),
+                    subject=f"【级别上升至 {current}】{ctx.incident.get('title', '')}",
+                    body=f"舆情级别由 {level} 上升至 {current}，将追加措施和任务。",
+                ),
+            ],
+        )
+    effects: list[Effect] = [UpdateIncident({"step": "monitor"})]
+    if current is not None and current == level:
+        state.update(calm_since=None, next="watch")
+        return Outcome(state, effects)
+    calm_since = state.get("calm_since")
+    if not calm_since:
+        state.update(calm_since=iso(ctx.now), next="watch")
+        return Outcome(state, effects)
+    elapsed = (ctx.now - datetime.fromisoformat(str(calm_since))).total_seconds()
+    if elapsed >= int(state["timers"]["cooldown_seconds"]):
+        state["next"] = "calm"
+        effects.append(Record("calm", "monitor", "监测降温", "持续低于阈值，进入评估"))
+        return Outcome(state, effects)
+    state["next"] = "watch"
+    return Outcome(state, effects)
+
+
+def next_deadline(ctx: StepContext) -> Outcome:
+    """The earliest public-response deadline of the current level not yet checked."""
+    state = dict(ctx.state)
+    level = str(state.get("level") or "IV")
+    done = set(state.get("deadlines_done") or [])
+    start = datetime.fromisoformat(str(state.get("activated_at") or iso(ctx.now)))
+    due: list[tuple[datetime, str]] = []
+    for kind in PUBLIC_DEADLINES:
+        minutes = deadline_minutes(ctx.plan, level, kind)
+        if minutes is not None and kind not in done:
+            due.append((_at(start, minutes, ctx.time_scale), kind))
+    if not due:
+        state["next"] = "done"
+        return Outcome(state, [])
+    moment, kind = min(due)
+    state.update(next="wait", deadline_at=_timestamp(moment), deadline_kind=kind)
+    return Outcome(state, [])
+
+
+def deadline_due(ctx: StepContext) -> Outcome:
+    """A public deadline has come: met if a statement was released before it."""
+    state = dict(ctx.state)
+    kind = str(state["deadline_kind"])
+    due = datetime.fromisoformat(str(state["deadline_at"]).replace("Z", "+00:00"))
+    released = sorted(str(s["released_at"]) for s in ctx.statements if s.get("released_at"))
+    first = released[0] if released else None
+    met = first is not None and datetime.fromisoformat(first) <= due
+    state["deadlines_done"] = [*(state.get("deadlines_done") or []), kind]
+    deadlines = dict(ctx.incident.get("deadlines") or {})
+    deadlines[kind] = {"due_at": iso(due), "done_at": first, "met": met}
+    title = DEADLINE_TITLES[kind]
+    effects: list[Effect] = [
+        UpdateIncident({"deadlines": deadlines}),
+        Record(
+            f"deadline#{kind}",
+            "implement",
+            f"{title}时限",
+            "已按时发布" if met else "未按时发布口径",
+        ),
+    ]
+    if not met:
+        effects.append(
+            Notify(
+                key=f"deadline#{kind}",
+                groups=(HQ, PUBLICITY),
+                level=state.get("level"),
+                template="deadline_missed",
+                variables={"level": str(state.get("level", "-")), "step": title[:12]},
+                subject=f"【时限已过】{title}：{ctx.incident.get('title', '')}",
+                body=f"{title}时限已到，尚未发布经批准的口径。请指挥部和宣传组立即处理。",
+            )
+        )
+    return Outcome(state, effects)
+
+
+def evaluate(ctx: StepContext) -> Outcome:
+    """舆情评估: deadlines met or missed, breaches, measures, questions for lessons learnt."""
+    deadlines = dict(ctx.incident.get("deadlines") or {})
+    missed = [k for k, d in deadlines.items() if isinstance(d, Mapping) and d.get("met") is False]
+    breaches = [
+        {
+            "task": t.get("sk", ""),
+            "group": t.get("group"),
+            "kinds": [b["kind"] for b in t.get("breaches", [])],
+        }
+        for t in ctx.tasks
+        if t.get("breaches")
+    ]
+    questions = [f"{DEADLINE_TITLES.get(k, k)}为何超时？" for k in missed]
+    questions += [f"{b['group']} 的任务为何超时？" for b in breaches]
+    evaluation = {
+        "built_at": iso(ctx.now),
+        "level": ctx.state.get("level"),
+        "deadlines": deadlines,
+        "missed": missed,
+        "breaches": breaches,
+        "measures": [m for t in ctx.tasks for m in t.get("measures", [])],
+        "questions": questions or ["本次处置中哪些做法值得写入预案修订？"],
+    }
+    return Outcome(
+        dict(ctx.state),
+        [
+            UpdateIncident({"status": "evaluating", "step": "evaluate", "evaluation": evaluation}),
+            Record("evaluate", "evaluate", "舆情评估", f"{len(missed)} 项时限未达成"),
+            Notify(
+                key="evaluation",
+                groups=(HQ,),
+                level=ctx.state.get("level"),
+                template="notice",
+                variables={"text": f"舆情评估已生成：{ctx.incident.get('title', '')}"[:50]},
+                subject=f"【舆情评估】{ctx.incident.get('title', '')}",
+                body="评估报告已生成，请指挥部审阅并结束事件。",
+            ),
+        ],
+    )
+
+
+def await_close(ctx: StepContext) -> Outcome:
+    token = _token(ctx)
+    deadline = ctx.now + timedelta(seconds=int(ctx.state["timers"]["close_seconds"]))
+    return Outcome(dict(ctx.state), [KeepToken("close", token, iso(deadline), group=HQ)])
+
+
+def close(ctx: StepContext) -> Outcome:
+    closing = ctx.state.get("closing") or {}
+    note = str(closing.get("note", "")) if isinstance(closing, Mapping) else ""
+    auto = "timeout" in ctx.state and not closing
+    return Outcome(
+        dict(ctx.state),
+        [
+            UpdateIncident({"status": "closed", "step": "close", "closed_at": iso(ctx.now)}),
+            Record("close", "close", "结束", "到期自动结束" if auto else note),
+        ],
+    )
+
+
+def failed(ctx: StepContext) -> Outcome:
+    error = ctx.state.get("error") or {}
+    note = f"{error.get('Error', 'Error')}: {str(error.get('Cause', ''))[:500]}"
+    return Outcome(
+        dict(ctx.state),
+        [
+            UpdateIncident({"workflow_error": note}),
+            Record("failed", "failed", "流程异常", note),
+            Notify(
+                key="failed",
+                groups=(HQ,),
+                level=ctx.state.get("level"),
+                template="notice",
+                variables={
+                    "text": f"舆情流程异常，请人工跟进：{ctx.incident.get('title', '')}"[:50]
+                },
+                subject=f"【流程异常】{ctx.incident.get('title', '')}",
+                body=f"应对流程出现异常，已停止自动推进，请人工跟进。\n{note}",
+            ),
+        ],
+    )
+
+
+STEPS: dict[str, Callable[[StepContext], Outcome]] = {
+    "report": report,
+    "assess": assess,
+    "await_decision": await_decision,
+    "decision_overdue": decision_overdue,
+    "expire": expire,
+    "decided": decided,
+    "dismiss": dismiss,
+    "measures": measures,
+    "await_ack": await_ack,
+    "ack_overdue": ack_overdue,
+    "await_done": await_done,
+    "done_overdue": done_overdue,
+    "monitor": monitor,
+    "next_deadline": next_deadline,
+    "deadline_due": deadline_due,
+    "evaluate": evaluate,
+    "await_close": await_close,
+    "close": close,
+    "failed": failed,
+}
+
+
+def run(ctx: StepContext) -> Outcome:
+    return STEPS[ctx.step](ctx)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _token(ctx: StepContext) -> str:
+    if not ctx.token:
+        raise ValidationError(
+            "task token missing", [Problem("/token", f"{ctx.step} waits on a token")]
+        )
+    return ctx.token
+
+
+def _task(ctx: StepContext, task_id: str) -> Mapping[str, Any]:
+    for task in ctx.tasks:
+        if task.get("task_id") == task_id or task.get("sk") == f"TASK#{task_id}":
+            return task
+    return {}
+
+
+def _add_breach(incident: Mapping[str, Any], kind: str, now: datetime) -> list[dict[str, Any]]:
+    return [*(incident.get("breaches") or []), {"kind": kind, "at": iso(now)}]
+
+
+def _minutes_since(incident: Mapping[str, Any], now: datetime, scale: float) -> int:
+    opened = incident.get("opened_at")
+    if not opened:
+        return 0
+    real = (now - datetime.fromisoformat(str(opened))).total_seconds() / scale
+    return max(0, int(real // 60))
+
+
+def _escalation_notice(
+    ctx: StepContext, key: str, groups: tuple[str, ...], level: str, minutes: int
+) -> Notify:
+    title = str(ctx.incident.get("title", ""))
+    return Notify(
+        key=f"escalate#{key}",
+        groups=groups,
+        level=level,
+        template="escalation",
+        variables={"level": level, "subject": title[:16], "minutes": str(minutes)[:4]},
+        subject=f"【升级】{level}级舆情“{title}”待研判",
+        body=f"事件“{title}”已 {minutes} 分钟未完成研判，请立即处理。",
+    )
+
+
+# Times in messages are Beijing time (no daylight saving, so a fixed offset is exact).
+BEIJING = timezone(timedelta(hours=8))
+
+
+def _short_time(value: Any) -> str:
+    """``11-25 16:30`` in Beijing time, from an ISO timestamp; short enough for an SMS."""
+    if not value:
+        return ""
+    return datetime.fromisoformat(str(value)).astimezone(BEIJING).strftime("%m-%d %H:%M")
