@@ -1,65 +1,140 @@
-"""Workflow I/O: the incident timeline in DynamoDB and starting executions."""
+"""Runs one workflow step: load the incident, decide (pure), carry out the effects.
+
+:mod:`chalicelib.workflow.logic` decides; this module does the I/O around it. The plan comes
+through a :class:`PlanSource`, alerts go through a :class:`Notifier`, the cluster's current level
+through :class:`ClusterLevels` — three seams so the workflow neither knows nor imports how the
+plan is stored, how alerts are sent or how clusters are kept.
+
+Effects are applied in order, each idempotent: timeline entries and tasks are written once by
+key, tokens overwrite the previous token of the same kind (a retried step hands out a new one),
+and alerts are deduplicated by (incident, key) in the outbox.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from chalicelib.core.aws import AwsClients
-from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
 from chalicelib.core.settings import Settings
-from chalicelib.workflow.steps import TimelineEntry, advance, execution_name, parse_step_event
+from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.workflow import logic
+from chalicelib.workflow.steps import execution_name, parse_step_event
 
 
-class Timeline:
-    """An incident's timeline: ``pk=<incident_id>``, ``sk=TL#<step>`` in the incidents table."""
+class PlanSource(Protocol):
+    def plan(self, version: int | None) -> tuple[Mapping[str, Any], int]:
+        """The plan document of ``version`` (None: the current one) and its version number."""
+        ...
 
-    def __init__(self, table: Any) -> None:
-        self._table = table
 
-    def record(self, entry: TimelineEntry) -> bool:
-        """Write the entry once; a retried step finds it there and writes nothing. True if new."""
-        item = {
-            "pk": entry.incident_id,
-            "sk": f"TL#{entry.step.value}",
-            "step": entry.step.value,
-            "title": entry.title,
-            "at": entry.at.isoformat(),
-            "execution": entry.execution,
-            "drill": entry.drill,
-            "note": entry.note,
-        }
-        try:
-            with aws_errors("incidents table"):
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ConflictError:
-            return False
-        return True
+class Notifier(Protocol):
+    def notify(self, incident_id: str, notice: logic.Notify, *, drill: bool) -> None: ...
 
-    def entries(self, incident_id: str) -> list[dict[str, Any]]:
-        with aws_errors("incidents table"):
-            result = self._table.query(
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :tl)",
-                ExpressionAttributeValues={":pk": incident_id, ":tl": "TL#"},
-            )
-        return sorted(result.get("Items", []), key=lambda i: str(i["at"]))
+
+class ClusterLevels(Protocol):
+    def level_of(self, cluster_id: str) -> str | None:
+        """The cluster's current level, None below IV."""
+        ...
 
 
 class WorkflowService:
     """Runs one workflow step for the state machine and starts executions for incidents."""
 
-    def __init__(self, settings: Settings, clients: AwsClients, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients,
+        plans: PlanSource,
+        notifier: Notifier,
+        clusters: ClusterLevels | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self._settings = settings
         self._clients = clients
+        self._plans = plans
+        self._notifier = notifier
+        self._clusters = clusters
         self._clock = clock
-        self.timeline = Timeline(clients.table(settings.tables.incidents))
+        self.store = IncidentStore(clients.table(settings.tables.incidents))
 
     def run_step(self, event: Any) -> dict[str, Any]:
         step = parse_step_event(event)
-        state, entry = advance(step, self._clock(), self._settings.time_scale)
-        self.timeline.record(entry)
-        return state
+        items = self.store.items(step.incident_id)
+        by_sk = {str(i["sk"]): i for i in items}
+        incident = by_sk.get(META)
+        if incident is None:
+            raise NotFoundError(f"no incident {step.incident_id}")
+        version = step.state.get("plan_version") or incident.get("plan_version")
+        plan, plan_version = self._plans.plan(int(version) if version else None)
+        cluster_id = incident.get("cluster_id")
+        cluster_level = (
+            self._clusters.level_of(str(cluster_id)) if self._clusters and cluster_id else None
+        )
+        ctx = logic.StepContext(
+            step=step.step,
+            state=step.state,
+            execution=step.execution,
+            now=self._clock(),
+            time_scale=self._settings.time_scale,
+            plan=plan,
+            plan_version=plan_version,
+            incident=incident,
+            tasks=[i for sk, i in by_sk.items() if sk.startswith("TASK#")],
+            statements=[i for sk, i in by_sk.items() if sk.startswith("STMT#")],
+            cluster_level=cluster_level,
+            token=step.token,
+        )
+        outcome = logic.run(ctx)
+        for effect in outcome.effects:
+            self._apply(step.incident_id, step.drill, step.execution, effect)
+        return outcome.state
+
+    def _apply(self, incident_id: str, drill: bool, execution: str, effect: logic.Effect) -> None:
+        now = iso(self._clock())
+        match effect:
+            case logic.Record():
+                self.store.put_once(
+                    incident_id,
+                    f"TL#{effect.key}",
+                    {
+                        "step": effect.step,
+                        "title": effect.title,
+                        "note": effect.note,
+                        "data": dict(effect.data),
+                        "at": now,
+                        "execution": execution,
+                        "drill": drill,
+                    },
+                )
+            case logic.Notify():
+                self._notifier.notify(incident_id, effect, drill=drill)
+            case logic.KeepToken():
+                self.store.update(
+                    incident_id,
+                    f"TOKEN#{effect.kind}",
+                    {
+                        "token": effect.token,
+                        "status": "waiting",
+                        "since": now,
+                        "deadline_at": effect.deadline_at,
+                        "group": effect.group,
+                    },
+                    must_exist=False,
+                )
+            case logic.UpdateIncident():
+                self.store.update(incident_id, META, effect.changes)
+            case logic.PutTask():
+                self.store.put_once(
+                    incident_id,
+                    f"TASK#{effect.task_id}",
+                    {**effect.attributes, "task_id": effect.task_id},
+                )
+            case logic.UpdateTask():
+                self.store.update(incident_id, f"TASK#{effect.task_id}", effect.changes)
 
     def start(self, incident_id: str, drill: bool = False) -> str:
         """Start the response workflow for an incident; starting it twice returns the same ARN."""

@@ -1,78 +1,31 @@
-"""The steps of the plan's 应对流程 and what each placeholder step does to the workflow state.
+"""The payload the state machine sends to ``workflow_step``, validated, and execution names.
 
-Pure: no I/O, no clock of its own. The state machine (infra/statemachine/response.asl.json)
-calls the ``workflow_step`` function once per step with ``{"step": …, "state": {…}}`` and
-continues with the state it returns. Waits are data: the report step computes
-``timers.cooldown_seconds`` from the plan's duration times the deployment's time scale, and the
-Wait state reads it through ``SecondsPath`` — so local mode and tests run the same definition
-with shorter waits instead of a patched interpreter.
-
-Until the workflow issue lands each step records that it was reached; the feature work replaces
-the bodies, not the shape.
+Pure. Each Task of ``infra/statemachine/response.asl.json`` invokes the one ``workflow_step``
+function with ``{"step": …, "state": {…}, "execution": …}`` (plus ``"token"`` for a wait on
+people); :func:`parse_step_event` checks it before anything is read or written.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.workflow.logic import STEPS
 
-
-class Step(StrEnum):
-    REPORT = "report"  # 发现 / 报告指挥部
-    TRIAGE = "triage"  # 初步研判
-    MEASURES = "measures"  # 制定措施
-    IMPLEMENT = "implement"  # 实施
-    MONITOR = "monitor"  # 监测降温
-    EVALUATE = "evaluate"  # 评估
-    CLOSE = "close"  # 结束
-    FAILED = "failed"  # a Task failed after its retries; the HQ must be told
-
-
-TITLES: dict[Step, str] = {
-    Step.REPORT: "报告指挥部",
-    Step.TRIAGE: "初步研判",
-    Step.MEASURES: "制定措施",
-    Step.IMPLEMENT: "实施应对措施",
-    Step.MONITOR: "监测降温",
-    Step.EVALUATE: "舆情评估",
-    Step.CLOSE: "结束",
-    Step.FAILED: "流程异常",
-}
-
-# Default cool-down before evaluation (plan setting once the plan issue lands).
-DEFAULT_COOLDOWN_SECONDS = 6 * 3600
 INCIDENT_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a trailing newline
+MAX_TOKEN = 4096
 
 
 @dataclass(frozen=True)
 class StepInput:
-    step: Step
+    step: str
     incident_id: str
     drill: bool
     execution: str
     state: dict[str, Any]
-    error: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line of an incident's shared timeline (信息共享)."""
-
-    incident_id: str
-    step: Step
-    at: datetime
-    execution: str
-    drill: bool
-    note: str = ""
-
-    @property
-    def title(self) -> str:
-        return TITLES[self.step]
+    token: str | None
 
 
 def parse_step_event(event: Any) -> StepInput:
@@ -80,9 +33,9 @@ def parse_step_event(event: Any) -> StepInput:
     problems: list[Problem] = []
     if not isinstance(event, dict):
         raise ValidationError("workflow event must be an object", [Problem("", "not an object")])
-    step_text = event.get("step")
-    if step_text not in {s.value for s in Step}:
-        problems.append(Problem("/step", f"unknown step {step_text!r}"))
+    step = event.get("step")
+    if step not in STEPS:
+        problems.append(Problem("/step", f"unknown step {step!r}"))
     state = event.get("state")
     if not isinstance(state, dict):
         problems.append(Problem("/state", "must be an object"))
@@ -96,34 +49,19 @@ def parse_step_event(event: Any) -> StepInput:
     execution = event.get("execution", "")
     if not isinstance(execution, str):
         problems.append(Problem("/execution", "must be a string"))
-    error = event.get("error")
-    if error is not None and not isinstance(error, dict):
-        problems.append(Problem("/error", "must be an object"))
+    token = event.get("token")
+    if token is not None and (not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN):
+        problems.append(Problem("/token", "must be a non-empty string"))
     if problems:
         raise ValidationError("invalid workflow event", problems)
     return StepInput(
-        step=Step(str(step_text)),
+        step=str(step),
         incident_id=str(incident_id),
         drill=bool(drill),
         execution=str(execution),
         state=dict(state),
-        error=error,
+        token=token,
     )
-
-
-def advance(
-    step: StepInput, now: datetime, time_scale: float
-) -> tuple[dict[str, Any], TimelineEntry]:
-    """The state after ``step`` and the timeline entry that records it."""
-    state = dict(step.state)
-    note = ""
-    if step.step is Step.REPORT:
-        state["timers"] = {"cooldown_seconds": max(1, round(DEFAULT_COOLDOWN_SECONDS * time_scale))}
-    if step.step is Step.FAILED and step.error:
-        note = f"{step.error.get('Error', 'Error')}: {str(step.error.get('Cause', ''))[:500]}"
-    state["last_step"] = step.step.value
-    entry = TimelineEntry(step.incident_id, step.step, now, step.execution, step.drill, note)
-    return state, entry
 
 
 def execution_name(incident_id: str) -> str:

@@ -1,0 +1,292 @@
+"""The response workflow's decisions, step by step, without AWS (pure logic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.core.clock import iso
+from chalicelib.core.errors import ValidationError
+from chalicelib.workflow import logic
+from chalicelib.workflow.logic import (
+    KeepToken,
+    Notify,
+    PutTask,
+    Record,
+    StepContext,
+    UpdateIncident,
+)
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+PLAN: dict[str, Any] = {
+    "levels": [
+        {
+            "id": "I",
+            "min_risk": 0.85,
+            "deadlines_minutes": {
+                "report_hq": 10,
+                "triage": 30,
+                "authoritative_info": 300,
+                "press_conference": 1440,
+                "public_response": None,
+            },
+            "alert_groups": ["office", "publicity", "coordination"],
+        },
+        {
+            "id": "II",
+            "min_risk": 0.7,
+            "deadlines_minutes": {"report_hq": 10, "triage": 30, "authoritative_info": 300},
+            "alert_groups": ["office", "publicity"],
+        },
+        {
+            "id": "III",
+            "min_risk": 0.5,
+            "deadlines_minutes": {"report_hq": 60, "triage": 120, "public_response": 2880},
+            "alert_groups": ["office"],
+        },
+        {"id": "IV", "min_risk": 0.3, "deadlines_minutes": {"triage": 120}, "alert_groups": []},
+    ],
+    "measures": [
+        {
+            "id": "release",
+            "owner": "publicity",
+            "deadline_minutes": {"I": 300, "II": 300, "III": 2880},
+        },
+        {"id": "guidance", "owner": "publicity", "deadline_minutes": {"I": 360, "II": 720}},
+        {"id": "handling", "owner": "coordination", "deadline_minutes": {"I": 120}},
+        {"id": "liaison", "owner": "office", "deadline_minutes": {"II": 240, "III": 1440}},
+    ],
+    "escalation": {
+        "repeat_interval_minutes": 10,
+        "max_repeats": 2,
+        "steps": [
+            {"after_minutes": 15, "notify": ["office"]},
+            {"after_minutes": 30, "notify": ["hq"]},
+        ],
+    },
+}
+INCIDENT = {
+    "pk": "inc1",
+    "sk": "META",
+    "title": "滨江一院医疗纠纷",
+    "summary": "患者家属维权",
+    "level": "II",
+    "opened_at": iso(NOW - timedelta(minutes=2)),
+}
+
+
+def ctx(step: str, state: dict[str, Any], **kwargs: Any) -> StepContext:
+    values: dict[str, Any] = {
+        "step": step,
+        "state": {"incident_id": "inc1", "drill": False, **state},
+        "execution": "incident-inc1",
+        "now": NOW,
+        "time_scale": 1.0,
+        "plan": PLAN,
+        "plan_version": 3,
+        "incident": INCIDENT,
+        **kwargs,
+    }
+    return StepContext(**values)
+
+
+def reported(scale: float = 1.0) -> dict[str, Any]:
+    return logic.report(ctx("report", {}, time_scale=scale)).state
+
+
+def of(kind: type, effects: list[Any]) -> list[Any]:
+    return [e for e in effects if isinstance(e, kind)]
+
+
+def test_report_sets_timers_from_the_plan_scaled_and_alerts_the_hq() -> None:
+    outcome = logic.report(ctx("report", {}, time_scale=0.01))
+    timers = outcome.state["timers"]
+    assert timers["decision_seconds"] == 18  # 30 min × 60 × 0.01
+    assert timers["reminder_seconds"] == 6
+    assert outcome.state["level"] == "II"
+    assert outcome.state["plan_version"] == 3
+    (notice,) = of(Notify, outcome.effects)
+    assert notice.groups == ("hq",)
+    assert notice.template == "incident_alert"
+    on_time = logic.report(ctx("report", {}))  # opened 2 min ago; the deadline is 10 min
+    (update,) = of(UpdateIncident, on_time.effects)
+    assert update.changes["deadlines"]["report_hq"]["met"] is True
+
+
+def test_report_after_the_report_deadline_is_recorded_as_missed() -> None:
+    late = {**INCIDENT, "opened_at": iso(NOW - timedelta(minutes=11))}
+    outcome = logic.report(ctx("report", {}, incident=late))
+    (update,) = of(UpdateIncident, outcome.effects)
+    assert update.changes["deadlines"]["report_hq"]["met"] is False
+    assert of(Record, outcome.effects)[0].note == "超过报告时限"
+
+
+def test_decision_overdue_escalates_along_the_policy_then_auto_activates_levels_i_ii() -> None:
+    state = reported()
+    first = logic.decision_overdue(ctx("decision_overdue", state))
+    assert first.state["next"] == "wait"
+    assert of(Notify, first.effects)[0].groups == ("office",)
+    assert first.state["timers"]["decision_seconds"] == 15 * 60  # until the next policy step
+    assert any(r.key == "breach#triage" for r in of(Record, first.effects))
+
+    second = logic.decision_overdue(ctx("decision_overdue", first.state))
+    assert second.state["next"] == "wait"
+    assert of(Notify, second.effects)[0].groups == ("hq",)
+    assert not any(r.key == "breach#triage" for r in of(Record, second.effects))
+
+    third = logic.decision_overdue(ctx("decision_overdue", second.state))
+    assert third.state["next"] == "decided"
+    assert third.state["decision"]["auto"] is True
+    assert third.state["decision"]["level"] == "II"
+
+
+def test_decision_overdue_for_level_iii_reminds_then_expires() -> None:
+    state = {**reported(), "suggested_level": "III", "round": 2}
+    reminded = logic.decision_overdue(ctx("decision_overdue", state))
+    assert reminded.state["next"] == "wait"
+    assert of(Notify, reminded.effects)[0].groups == ("hq",)
+    last = logic.decision_overdue(ctx("decision_overdue", {**state, "round": 4}))
+    assert last.state["next"] == "expire"
+
+
+def test_activation_alerts_the_groups_of_the_chosen_level() -> None:
+    state = {**reported(), "decision": {"action": "activate", "level": "I", "by": "hq"}}
+    outcome = logic.decided(ctx("decided", state))
+    assert outcome.state["next"] == "activate"
+    assert outcome.state["level"] == "I"
+    (notice,) = of(Notify, outcome.effects)
+    assert notice.groups == ("hq", "office", "publicity", "coordination")
+    assert notice.key == "activated#I"
+
+
+def test_dismissal_and_bad_decisions() -> None:
+    dismissed = logic.decided(ctx("decided", {**reported(), "decision": {"action": "dismiss"}}))
+    assert dismissed.state["next"] == "dismiss"
+    assert not of(Notify, dismissed.effects)
+    with pytest.raises(ValidationError):
+        logic.decided(ctx("decided", {**reported(), "decision": {"action": "maybe"}}))
+    with pytest.raises(ValidationError):
+        logic.decided(
+            ctx("decided", {**reported(), "decision": {"action": "activate", "level": "V"}})
+        )
+
+
+def test_measures_make_one_task_per_owning_group_and_a_rise_adds_only_new_ones() -> None:
+    state = {**reported(), "level": "II"}
+    first = logic.measures(ctx("measures", state))
+    groups = {t["group"] for t in first.state["new_tasks"]}
+    assert groups == {"publicity", "office"}
+    publicity = next(t for t in first.state["new_tasks"] if t["group"] == "publicity")
+    assert publicity["done_seconds"] == 300 * 60  # the earliest of its measures
+    assert len(of(PutTask, first.effects)) == 2
+
+    risen = logic.measures(ctx("measures", {**first.state, "level": "I"}))
+    assert [t["group"] for t in risen.state["new_tasks"]] == ["coordination"]
+    assert risen.state["new_tasks"][0]["task_id"] == "coordination-2"
+
+
+def test_a_task_handed_out_keeps_its_token_and_alerts_its_group_once() -> None:
+    task = {
+        "task_id": "publicity-1",
+        "group": "publicity",
+        "level": "II",
+        "ack_seconds": 900,
+        "done_seconds": 18000,
+        "reminder_seconds": 600,
+        "round": 0,
+    }
+    outcome = logic.await_ack(ctx("await_ack", {"task": task}, token="tok-1"))
+    (keep,) = of(KeepToken, outcome.effects)
+    assert keep.kind == "ack#publicity-1"
+    assert keep.token == "tok-1"
+    assert of(Notify, outcome.effects)[0].groups == ("publicity",)
+    again = logic.await_ack(ctx("await_ack", {"task": {**task, "round": 1}}, token="tok-2"))
+    assert not of(Notify, again.effects)
+    with pytest.raises(ValidationError):
+        logic.await_ack(ctx("await_ack", {"task": task}))
+
+
+def test_a_lapsed_task_is_a_breach_once_then_escalates_then_is_given_up() -> None:
+    task = {
+        "task_id": "office-1",
+        "group": "office",
+        "level": "II",
+        "ack_seconds": 900,
+        "done_seconds": 18000,
+        "reminder_seconds": 600,
+        "round": 0,
+    }
+    first = logic.done_overdue(ctx("done_overdue", {"task": task}))
+    assert first.state["next"] == "wait"
+    assert first.state["task"]["done_seconds"] == 600
+    assert [r.key for r in of(Record, first.effects)] == ["breach#done#office-1"]
+    assert of(Notify, first.effects)[0].groups == ("office",)  # its own group + step 1 (office)
+    rounds = first.state
+    for _ in range(3):
+        rounds = logic.done_overdue(ctx("done_overdue", rounds)).state
+    assert rounds["next"] == "wait"
+    assert logic.done_overdue(ctx("done_overdue", rounds)).state["next"] == "give_up"
+
+
+def test_monitor_rise_calm_and_watch() -> None:
+    state = {**reported(), "level": "II"}
+    rise = logic.monitor(ctx("monitor", state, cluster_level="I"))
+    assert rise.state["next"] == "rise"
+    assert rise.state["level"] == "I"
+    assert of(Notify, rise.effects)[0].key == "escalated#I"
+
+    same = logic.monitor(ctx("monitor", state, cluster_level="II"))
+    assert same.state["next"] == "watch"
+    assert same.state["calm_since"] is None
+
+    calm_start = logic.monitor(ctx("monitor", state, cluster_level="IV"))
+    assert calm_start.state["next"] == "watch"
+    cooldown = state["timers"]["cooldown_seconds"]
+    later = NOW + timedelta(seconds=cooldown)
+    calm = logic.monitor(ctx("monitor", calm_start.state, cluster_level=None, now=later))
+    assert calm.state["next"] == "calm"
+
+
+def test_public_deadlines_come_in_order_and_a_missing_statement_alerts_hq_and_publicity() -> None:
+    state = {**reported(), "level": "I", "activated_at": iso(NOW)}
+    first = logic.next_deadline(ctx("next_deadline", state))
+    assert first.state["deadline_kind"] == "authoritative_info"
+    assert first.state["deadline_at"] == "2026-11-25T13:00:00Z"
+
+    missed = logic.deadline_due(ctx("deadline_due", first.state))
+    (notice,) = of(Notify, missed.effects)
+    assert notice.groups == ("hq", "publicity")
+    second = logic.next_deadline(ctx("next_deadline", missed.state))
+    assert second.state["deadline_kind"] == "press_conference"
+
+    statement = {"sk": "STMT#s1", "released_at": iso(NOW + timedelta(hours=2))}
+    met = logic.deadline_due(ctx("deadline_due", second.state, statements=[statement]))
+    assert not of(Notify, met.effects)
+    assert logic.next_deadline(ctx("next_deadline", met.state)).state["next"] == "done"
+
+
+def test_evaluation_lists_missed_deadlines_and_breaches() -> None:
+    incident = {
+        **INCIDENT,
+        "deadlines": {"authoritative_info": {"met": False}, "triage": {"met": True}},
+    }
+    tasks = [
+        {"sk": "TASK#office-1", "group": "office", "breaches": [{"kind": "ack"}], "measures": []}
+    ]
+    outcome = logic.evaluate(ctx("evaluate", reported(), incident=incident, tasks=tasks))
+    (update,) = of(UpdateIncident, outcome.effects)
+    evaluation = update.changes["evaluation"]
+    assert evaluation["missed"] == ["authoritative_info"]
+    assert evaluation["breaches"][0]["group"] == "office"
+    assert len(evaluation["questions"]) == 2
+
+
+def test_failure_is_recorded_and_the_hq_alerted() -> None:
+    state = {**reported(), "error": {"Error": "UnavailableError", "Cause": "x" * 900}}
+    outcome = logic.failed(ctx("failed", state))
+    (record,) = of(Record, outcome.effects)
+    assert record.note.startswith("UnavailableError: ")
+    assert len(record.note) <= 520
+    assert of(Notify, outcome.effects)[0].groups == ("hq",)
