@@ -1,0 +1,242 @@
+"""What people do to an incident through the API: decide, acknowledge and complete tasks, close,
+draft/approve/release statements (口径) — each answered into the running workflow.
+
+The workflow waits on people with Step Functions task tokens that its steps keep in the incident
+(``TOKEN#<kind>``). Answering one is ``SendTaskSuccess``; Step Functions accepts a token once, so
+a double click, a retry or two people answering at once yields one answer and a 409 for the rest
+— nothing is written for the loser. A token whose wait has already timed out (the workflow moved
+on to escalate) is also a 409 that says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.auth.models import Principal, Role
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    Problem,
+    ValidationError,
+    YuqingError,
+    aws_errors,
+)
+from chalicelib.incidents.store import META, IncidentStore
+
+LEVELS = ("I", "II", "III", "IV")
+# Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
+_STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+MAX_NOTE = 2000
+
+
+class TokenDesk:
+    """Answers the workflow's waits on people."""
+
+    def __init__(self, store: IncidentStore, sfn: Any, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._sfn = sfn
+        self._clock = clock
+
+    def waiting(self, incident_id: str, kind: str) -> dict[str, Any]:
+        item = self._store.get(incident_id, f"TOKEN#{kind}")
+        if item is None or item.get("status") != "waiting":
+            raise ConflictError(f"the workflow is not waiting for {kind} on incident {incident_id}")
+        return item
+
+    def answer(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> None:
+        item = self.waiting(incident_id, kind)
+        try:
+            with aws_errors("state machine"):
+                self._sfn.send_task_success(
+                    taskToken=item["token"], output=json.dumps(output, ensure_ascii=False)
+                )
+        except YuqingError as err:
+            if err.details.get("aws_error") in _STALE_TOKEN:
+                raise ConflictError(
+                    f"this {kind} was already answered or its deadline passed; reload and retry",
+                    details={"kind": kind},
+                ) from err
+            raise
+        # If the workflow already moved on and keeps a newer token, the answer was still taken.
+        with contextlib.suppress(ConflictError):
+            self._store.update(
+                incident_id,
+                f"TOKEN#{kind}",
+                {"status": "answered", "answered_at": iso(self._clock()), "answer": dict(output)},
+                expect={"token": item["token"]},
+            )
+
+
+def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > MAX_NOTE:
+        problems.append(Problem("/note", f"must be a string of at most {MAX_NOTE} characters"))
+        return ""
+    return note
+
+
+class IncidentActions:
+    """Decisions, task actions, closing and statements, validated and answered into the workflow."""
+
+    def __init__(self, store: IncidentStore, desk: TokenDesk, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._desk = desk
+        self._clock = clock
+
+    def decide(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+        """指挥部研判: ``{"action": "activate"|"dismiss", "level": "I".."IV", "note"}``."""
+        problems: list[Problem] = []
+        action = body.get("action")
+        if action not in {"activate", "dismiss"}:
+            problems.append(Problem("/action", "must be activate or dismiss"))
+        level = body.get("level")
+        if action == "activate" and level is not None and level not in LEVELS:
+            problems.append(Problem("/level", "must be one of I, II, III, IV"))
+        note = _note(body, problems)
+        if problems:
+            raise ValidationError("invalid decision", problems)
+        self._store.require(incident_id)
+        decision = {"action": action, "level": level, "note": note, "by": who.name}
+        self._desk.answer(incident_id, "decision", decision)
+        return {"incident_id": incident_id, "decision": decision}
+
+    def task(
+        self, incident_id: str, task_id: str, who: Principal, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A group acknowledges (``ack``) or completes (``complete``) its task."""
+        problems: list[Problem] = []
+        action = body.get("action")
+        if action not in {"ack", "complete"}:
+            problems.append(Problem("/action", "must be ack or complete"))
+        note = _note(body, problems)
+        if problems:
+            raise ValidationError("invalid task action", problems)
+        task = self._store.get(incident_id, f"TASK#{task_id}")
+        if task is None:
+            raise NotFoundError(f"no task {task_id} on incident {incident_id}")
+        if not (
+            who.role is Role.HQ or (who.role.at_least(Role.MEMBER) and who.group == task["group"])
+        ):
+            raise ForbiddenError(f"only the {task['group']} group or the HQ may act on this task")
+        kind = f"{'ack' if action == 'ack' else 'done'}#{task_id}"
+        now = iso(self._clock())
+        self._desk.answer(incident_id, kind, {"action": action, "by": who.name, "note": note})
+        changes = (
+            {"status": "acknowledged", "acked_at": now, "acked_by": who.name}
+            if action == "ack"
+            else {"status": "completed", "done_at": now, "done_by": who.name, "note": note}
+        )
+        return self._store.update(incident_id, f"TASK#{task_id}", changes)
+
+    def close(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
+        problems: list[Problem] = []
+        note = _note(body, problems)
+        if problems:
+            raise ValidationError("invalid close", problems)
+        self._store.require(incident_id)
+        self._desk.answer(incident_id, "close", {"by": who.name, "note": note})
+        return {"incident_id": incident_id, "closing": {"by": who.name, "note": note}}
+
+    # -- statements (口径) ------------------------------------------------------------------
+    def draft_statement(
+        self, incident_id: str, who: Principal, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        problems: list[Problem] = []
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > 5000:
+            problems.append(Problem("/text", "must be non-empty text of at most 5000 characters"))
+        sid = body.get("statement_id")
+        if sid is not None and (not isinstance(sid, str) or not sid.isidentifier()):
+            problems.append(Problem("/statement_id", "must be an identifier"))
+        if problems:
+            raise ValidationError("invalid statement", problems)
+        self._store.require(incident_id)
+        now = iso(self._clock())
+        sid = sid or "s" + uuid.uuid4().hex[:10]
+        existing = self._store.get(incident_id, f"STMT#{sid}")
+        if existing and existing.get("released_at"):
+            raise ConflictError("a released statement cannot be changed; draft a new one")
+        versions = [
+            *(existing or {}).get("versions", []),
+            {"text": text, "by": who.name, "at": now},
+        ]
+        return self._store.update(
+            incident_id,
+            f"STMT#{sid}",
+            {
+                "statement_id": sid,
+                "text": text,
+                "versions": versions,
+                "status": "draft",
+                "approved_at": None,
+                "updated_at": now,
+            },
+            must_exist=False,
+        )
+
+    def approve_statement(self, incident_id: str, sid: str, who: Principal) -> dict[str, Any]:
+        statement = self._statement(incident_id, sid)
+        if statement.get("status") != "draft":
+            raise ConflictError(f"statement {sid} is {statement.get('status')}, not a draft")
+        now = iso(self._clock())
+        updated = self._store.update(
+            incident_id,
+            f"STMT#{sid}",
+            {"status": "approved", "approved_at": now, "approved_by": who.name},
+            expect={"status": "draft", "updated_at": statement["updated_at"]},
+        )
+        self._timeline(incident_id, f"stmt#{sid}#approved", "批准口径", who, now)
+        return updated
+
+    def release_statement(
+        self, incident_id: str, sid: str, who: Principal, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        problems: list[Problem] = []
+        channel = body.get("channel")
+        if not isinstance(channel, str) or not 0 < len(channel) <= 100:
+            problems.append(Problem("/channel", "must name where it was released (≤ 100 chars)"))
+        link = body.get("link")
+        if link is not None and (
+            not isinstance(link, str) or not link.startswith(("http://", "https://"))
+        ):
+            problems.append(Problem("/link", "must be an http(s) URL"))
+        if problems:
+            raise ValidationError("invalid release", problems)
+        statement = self._statement(incident_id, sid)
+        if statement.get("status") != "approved":
+            raise ConflictError(f"statement {sid} must be approved by the HQ before release")
+        now = iso(self._clock())
+        updated = self._store.update(
+            incident_id,
+            f"STMT#{sid}",
+            {"status": "released", "released_at": now, "channel": channel, "link": link},
+            expect={"status": "approved"},
+        )
+        self._timeline(incident_id, f"stmt#{sid}#released", f"发布口径（{channel}）", who, now)
+        return updated
+
+    def _statement(self, incident_id: str, sid: str) -> dict[str, Any]:
+        statement = self._store.get(incident_id, f"STMT#{sid}")
+        if statement is None:
+            raise NotFoundError(f"no statement {sid} on incident {incident_id}")
+        return statement
+
+    def _timeline(self, incident_id: str, key: str, title: str, who: Principal, at: str) -> None:
+        meta = self._store.get(incident_id, META) or {}
+        self._store.put_once(
+            incident_id,
+            f"TL#{key}",
+            {
+                "step": "implement",
+                "title": title,
+                "note": who.name,
+                "at": at,
+                "drill": bool(meta.get("drill", False)),
+            },
+        )
