@@ -50,27 +50,36 @@ class TokenDesk:
         return item
 
     def answer(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> None:
+        """Claim the waiting token (a conditional write: the one serialisation point), then
+        hand the answer to Step Functions; a transient failure gives the claim back."""
         item = self.waiting(incident_id, kind)
+        token = item["token"]
+        sk = f"TOKEN#{kind}"
+        try:
+            self._store.update(
+                incident_id,
+                sk,
+                {"status": "answered", "answered_at": iso(self._clock()), "answer": dict(output)},
+                expect={"status": "waiting", "token": token},
+            )
+        except ConflictError:
+            raise ConflictError(
+                f"this {kind} was already answered; reload and retry", details={"kind": kind}
+            ) from None
         try:
             with aws_errors("state machine"):
                 self._sfn.send_task_success(
-                    taskToken=item["token"], output=json.dumps(output, ensure_ascii=False)
+                    taskToken=token, output=json.dumps(output, ensure_ascii=False)
                 )
         except YuqingError as err:
             if err.details.get("aws_error") in _STALE_TOKEN:
                 raise ConflictError(
-                    f"this {kind} was already answered or its deadline passed; reload and retry",
+                    f"the deadline for this {kind} passed and the workflow moved on; reload",
                     details={"kind": kind},
                 ) from err
+            with contextlib.suppress(YuqingError):
+                self._store.update(incident_id, sk, {"status": "waiting"}, expect={"token": token})
             raise
-        # If the workflow already moved on and keeps a newer token, the answer was still taken.
-        with contextlib.suppress(ConflictError):
-            self._store.update(
-                incident_id,
-                f"TOKEN#{kind}",
-                {"status": "answered", "answered_at": iso(self._clock()), "answer": dict(output)},
-                expect={"token": item["token"]},
-            )
 
 
 def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
