@@ -249,3 +249,97 @@ class IncidentActions:
                 "drill": bool(meta.get("drill", False)),
             },
         )
+
+
+STATUSES = (
+    "open",
+    "reported",
+    "awaiting_decision",
+    "active",
+    "evaluating",
+    "closed",
+    "dismissed",
+    "expired",
+)
+OPEN_STATUSES = ("open", "reported", "awaiting_decision", "active", "evaluating")
+
+
+class IncidentQueries:
+    """The incident board and one incident with everything attached to it."""
+
+    def __init__(self, store: IncidentStore, sfn: Any, execution_arn: Any) -> None:
+        self._store = store
+        self._sfn = sfn
+        self._execution_arn = execution_arn  # incident id → execution ARN
+
+    def list(
+        self, *, status: str | None, level: str | None, drill: bool | None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        statuses = [status] if status else list(STATUSES)
+        found: list[dict[str, Any]] = []
+        for each in statuses:
+            found.extend(self._store.by_status(each, limit=limit))
+        rows = [
+            _summary(i)
+            for i in found
+            if (level is None or i.get("level") == level)
+            and (drill is None or bool(i.get("drill", False)) == drill)
+        ]
+        rows.sort(key=lambda r: str(r.get("opened_at", "")), reverse=True)
+        return rows[:limit]
+
+    def get(self, incident_id: str) -> dict[str, Any]:
+        items = self._store.items(incident_id)
+        meta = next((i for i in items if i["sk"] == META), None)
+        if meta is None:
+            raise NotFoundError(f"no incident {incident_id}")
+
+        def of(prefix: str) -> list[dict[str, Any]]:
+            return [_public(i) for i in items if str(i["sk"]).startswith(prefix)]
+
+        return {
+            **_public(meta),
+            "timeline": sorted(of("TL#"), key=lambda e: str(e.get("at", ""))),
+            "tasks": of("TASK#"),
+            "statements": of("STMT#"),
+            "evidence": of("EVID#"),
+            "reports": of("REPORT#"),
+            "waiting_for": [
+                {
+                    "kind": str(i["sk"])[6:],
+                    "since": i.get("since"),
+                    "deadline_at": i.get("deadline_at"),
+                    "group": i.get("group"),
+                }
+                for i in items
+                if str(i["sk"]).startswith("TOKEN#") and i.get("status") == "waiting"
+            ],
+            "execution": self._execution(incident_id),
+        }
+
+    def _execution(self, incident_id: str) -> dict[str, Any] | None:
+        try:
+            with aws_errors("state machine"):
+                described = self._sfn.describe_execution(
+                    executionArn=self._execution_arn(incident_id)
+                )
+        except NotFoundError:
+            return None
+        return {
+            "name": described["name"],
+            "status": described["status"],
+            "started_at": iso(described["startDate"]),
+            "stopped_at": iso(described["stopDate"]) if described.get("stopDate") else None,
+        }
+
+
+def _public(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item as served: key attributes renamed, tokens never shown."""
+    out = {k: v for k, v in item.items() if k not in {"pk", "sk", "token"}}
+    out["id"] = str(item.get("sk", "")).split("#", 1)[-1]
+    return out
+
+
+def _summary(item: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("level", "status", "step", "title", "opened_at", "drill", "cluster_id", "deadlines")
+    return {"incident_id": item["pk"], **{k: item.get(k) for k in keys}}

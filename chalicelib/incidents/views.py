@@ -1,0 +1,131 @@
+"""HTTP routes for incidents: the board, one incident, and what people decide and do.
+
+Thin: authenticate, parse, one service call. Roles: viewers read; the HQ decides, closes and
+approves statements; members of the owning group (or the HQ) act on their tasks; members and up
+draft and release statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.auth.models import Role
+from chalicelib.auth.views import require
+from chalicelib.core.aws import get_clients
+from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.core.http import api, json_body
+from chalicelib.core.settings import get_settings
+from chalicelib.incidents.service import (
+    LEVELS,
+    STATUSES,
+    IncidentActions,
+    IncidentQueries,
+    TokenDesk,
+)
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.workflow.steps import execution_name
+
+bp = Blueprint(__name__)
+
+
+def _store() -> IncidentStore:
+    return IncidentStore(get_clients().table(get_settings().tables.incidents))
+
+
+def actions() -> IncidentActions:
+    store = _store()
+    return IncidentActions(store, TokenDesk(store, get_clients().client("stepfunctions")))
+
+
+def queries() -> IncidentQueries:
+    clients = get_clients()
+    machine = clients.state_machine_arn(get_settings().state_machine)
+
+    def execution_arn(incident_id: str) -> str:
+        return machine.replace(":stateMachine:", ":execution:") + ":" + execution_name(incident_id)
+
+    return IncidentQueries(_store(), clients.client("stepfunctions"), execution_arn)
+
+
+def _query() -> dict[str, str]:
+    request = bp.current_request
+    return dict(request.query_params or {}) if request else {}
+
+
+@bp.route("/incidents", methods=["GET"])
+@api
+def list_incidents() -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    params = _query()
+    problems = []
+    status = params.get("status")
+    if status is not None and status not in STATUSES:
+        problems.append(Problem("/status", f"one of {', '.join(STATUSES)}"))
+    level = params.get("level")
+    if level is not None and level not in LEVELS:
+        problems.append(Problem("/level", "one of I, II, III, IV"))
+    drill_text = params.get("drill")
+    if drill_text is not None and drill_text not in {"true", "false"}:
+        problems.append(Problem("/drill", "true or false"))
+    if problems:
+        raise ValidationError("invalid query", problems)
+    drill = None if drill_text is None else drill_text == "true"
+    return {"incidents": queries().list(status=status, level=level, drill=drill)}
+
+
+@bp.route("/incidents/{incident_id}", methods=["GET"])
+@api
+def get_incident(incident_id: str) -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    execution_name(incident_id)  # validates the id: 400, not a scan for garbage
+    return queries().get(incident_id)
+
+
+@bp.route("/incidents/{incident_id}/decision", methods=["POST"])
+@api
+def decide(incident_id: str) -> dict[str, Any]:
+    who = require(bp.current_request, Role.HQ)
+    execution_name(incident_id)
+    return actions().decide(incident_id, who, json_body(bp.current_request))
+
+
+@bp.route("/incidents/{incident_id}/tasks/{task_id}", methods=["POST"])
+@api
+def act_on_task(incident_id: str, task_id: str) -> dict[str, Any]:
+    who = require(bp.current_request, Role.MEMBER)
+    execution_name(incident_id)
+    return actions().task(incident_id, task_id, who, json_body(bp.current_request))
+
+
+@bp.route("/incidents/{incident_id}/close", methods=["POST"])
+@api
+def close(incident_id: str) -> dict[str, Any]:
+    who = require(bp.current_request, Role.HQ)
+    execution_name(incident_id)
+    return actions().close(incident_id, who, json_body(bp.current_request))
+
+
+@bp.route("/incidents/{incident_id}/statements", methods=["POST"])
+@api
+def draft_statement(incident_id: str) -> Any:
+    who = require(bp.current_request, Role.MEMBER)
+    execution_name(incident_id)
+    return actions().draft_statement(incident_id, who, json_body(bp.current_request))
+
+
+@bp.route("/incidents/{incident_id}/statements/{sid}/approve", methods=["POST"])
+@api
+def approve_statement(incident_id: str, sid: str) -> dict[str, Any]:
+    who = require(bp.current_request, Role.HQ)
+    execution_name(incident_id)
+    return actions().approve_statement(incident_id, sid, who)
+
+
+@bp.route("/incidents/{incident_id}/statements/{sid}/release", methods=["POST"])
+@api
+def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
+    who = require(bp.current_request, Role.MEMBER)
+    execution_name(incident_id)
+    return actions().release_statement(incident_id, sid, who, json_body(bp.current_request))
