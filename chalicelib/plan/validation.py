@@ -131,7 +131,7 @@ class _Checker:
         for key in REQUIRED_TOP_LEVEL:
             if key not in root:
                 self.add(f"/{key}", "is required")
-        if (org := self.obj(root.get("organisation", {}), "/organisation")) is not None:
+        if "organisation" in root and (org := self.obj(root["organisation"], "/organisation")):
             self.text(org, "name", "/organisation")
         groups = self.groups(root.get("groups", []))
         levels = self.levels(root.get("levels", []), groups)
