@@ -13,6 +13,9 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from chalicelib.plan.service import PlanService
+from chalicelib.plan.store import PlanStore
+from tests.functional.test_health_probe import scheduled_event
 from tests.plan_helpers import example_plan, group, paths
 
 
@@ -334,3 +337,23 @@ def test_a_bad_alert_is_400_and_writes_nothing(
 )
 def test_a_bad_outbox_query_is_400(api_client: Client, tokens: dict[str, str], query: str) -> None:
     assert api_client.http.get(f"/outbox?{query}", headers=auth(tokens["hq"])).status_code == 400
+
+
+def test_the_dispatch_schedule_catches_up_a_reconciliation_that_did_not_happen(
+    api_client: Client, clients: AwsClients, settings: Settings
+) -> None:
+    # GIVEN a plan saved while SNS could not be reconciled (no after_save ran)
+    PlanService(PlanStore(clients.table(settings.tables.plan))).save(example_plan(), "test")
+    sns = clients.client("sns")
+    tech = clients.topic_arn("yuqing-local-group-tech")
+    assert "yuqing-local-group-tech" not in json.dumps(sns.list_topics())
+
+    # WHEN the alert_dispatch schedule fires
+    result = api_client.lambda_.invoke("alert_dispatch", scheduled_event(api_client))
+
+    # THEN it reconciles the plan, and a second run has nothing left to do
+    assert result.payload["reconciled"]["ok"] is True
+    assert result.payload["errors"] == []
+    assert len(sns.list_subscriptions_by_topic(TopicArn=tech)["Subscriptions"]) == 4
+    again = api_client.lambda_.invoke("alert_dispatch", scheduled_event(api_client))
+    assert again.payload["reconciled"] is None
