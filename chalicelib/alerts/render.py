@@ -16,7 +16,7 @@ from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.plan.models import DEADLINE_KEYS, DEADLINE_LABELS, DRILL_PREFIX, PlanView
 from chalicelib.plan.templates import render_sms
 
-EMAIL_SUBJECT_MAX = 100  # SNS rejects longer e-mail subjects
+EMAIL_SUBJECT_MAX = 100  # SNS: fewer than 100 characters
 
 
 def sms_text(plan: PlanView, request: AlertRequest) -> str:
@@ -44,7 +44,8 @@ def email(plan: PlanView, request: AlertRequest, group_id: str) -> tuple[str, st
     prefix = DRILL_PREFIX if request.drill else ""
     heading = f"{request.level}级（{level.get('name', '')}·{level.get('colour', '')}）"
     subject = request.email_subject or f"{heading}舆情 {request.incident_key}：{request.event}"
-    subject = f"{prefix}[{plan.name}] {subject}"[:EMAIL_SUBJECT_MAX]
+    # SNS refuses subjects with line breaks or of 100 characters or more.
+    subject = " ".join(f"{prefix}[{plan.name}] {subject}".split())[: EMAIL_SUBJECT_MAX - 1]
     lines = []
     if request.drill:
         lines += ["【演练】本消息为预案演练，不是真实事件。", ""]

@@ -343,7 +343,7 @@ class AlertService:
                 group=group,
                 drill=bool(root.get("drill")),
                 sms=str(root["sms"]),
-                email_subject=subject[:100],
+                email_subject=subject[:99],
                 email_body=body,
                 root=str(root["pk"]),
             )

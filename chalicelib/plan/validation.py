@@ -131,8 +131,10 @@ class _Checker:
         for key in REQUIRED_TOP_LEVEL:
             if key not in root:
                 self.add(f"/{key}", "is required")
-        if "organisation" in root and (org := self.obj(root["organisation"], "/organisation")):
-            self.text(org, "name", "/organisation")
+        if "organisation" in root:
+            org = self.obj(root["organisation"], "/organisation")
+            if org is not None:
+                self.text(org, "name", "/organisation")
         groups = self.groups(root.get("groups", []))
         levels = self.levels(root.get("levels", []), groups)
         self.measures(root.get("measures", []), groups, levels)

@@ -220,3 +220,10 @@ def test_the_stage_policy_allows_what_alerts_need_on_the_stage_topics(stage: str
         for action in statement["Action"]
     }
     assert needed <= allowed
+
+
+def test_the_email_subject_is_one_line_shorter_than_100_characters() -> None:
+    plan = PlanView(example_plan())
+    subject, _ = render.email(plan, request(email_subject="第一行\n第二行" + "长" * 200), "hq")
+    assert "\n" not in subject
+    assert len(subject) < 100

@@ -98,6 +98,8 @@ def test_a_broken_plan_lists_every_problem_with_its_path() -> None:
         (lambda d: d.__setitem__("extra", 1), "/extra"),
         (lambda d: d.pop("measures"), "/measures"),
         (lambda d: d["organisation"].__setitem__("name", " "), "/organisation/name"),
+        (lambda d: d.__setitem__("organisation", {}), "/organisation/name"),
+        (lambda d: d.__setitem__("organisation", "滨江"), "/organisation"),
         (lambda d: d["groups"].pop(0), "/groups"),  # no hq
         (lambda d: group(d, "hq")["members"].pop(0), "/groups/0/members"),  # no commander
         (
