@@ -7,9 +7,11 @@ own Lambda function named ``yuqing-<stage>-<name>``.
 
 from chalice import Chalice
 
+from chalicelib.alerts.views import bp as alerts_bp
 from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
 from chalicelib.health.views import bp as health_bp
+from chalicelib.plan.views import bp as plan_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
@@ -17,3 +19,5 @@ middleware.register(app)
 app.register_blueprint(health_bp)
 app.register_blueprint(auth_bp)
 app.register_blueprint(workflow_bp)
+app.register_blueprint(plan_bp)
+app.register_blueprint(alerts_bp)

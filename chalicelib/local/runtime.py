@@ -3,7 +3,8 @@
 Order matters and is the same every start: lock the state directory → moto server (Step Functions
 execution on) → environment for the stage → import the Chalice app and bind the API port → Lambda
 hook and functions → resources from ``infra/`` → saved tables → event sources (after the restore,
-so restored rows are not replayed into stream handlers) → tokens → saved queue messages → SQS
+so restored rows are not replayed into stream handlers) → tokens → the plan (the
+example on first start; SNS subscriptions reconciled) → saved queue messages → SQS
 pollers and scheduler → saved running executions → API server, periodic snapshots →
 ``.yuqing/local.json``. :meth:`LocalRuntime.stop` undoes it in reverse and saves last — but only
 once a start got as far as restoring, so a start that fails early never overwrites a snapshot with
@@ -27,6 +28,7 @@ from chalice.cli.factory import CLIFactory
 from chalice.local import LocalDevServer, create_local_server
 from moto.server import ThreadedMotoServer
 
+from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
@@ -39,6 +41,8 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
 from chalicelib.local.snapshot import Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
+from chalicelib.plan.service import load_example
+from chalicelib.plan.views import plan_service
 
 STAGE = "local"
 REGION = "us-east-1"
@@ -162,6 +166,7 @@ class LocalRuntime:
         self._restored = True
         wire_event_sources(self.functions, clients.client)
         self._issue_tokens(clients)
+        self._load_plan()
         snapshot.restore_queues(self._queues)
         self._start_pollers(clients)
         if opts.run_schedules:
@@ -197,6 +202,17 @@ class LocalRuntime:
             else:
                 token = store.issue(f"local {role.value}", role)
             self.tokens[role.value] = token
+
+    def _load_plan(self) -> None:
+        """First start: the example plan becomes version 1 (a stored plan is never replaced).
+
+        SNS topics and subscriptions are not snapshotted, so a restart reconciles them again.
+        """
+        service = plan_service()
+        if not service.load_initial(load_example()):
+            current = service.current_view()
+            if current is not None:
+                alert_service().reconcile_plan(current, None)
 
     def _start_pollers(self, clients: AwsClients) -> None:
         assert self.functions is not None

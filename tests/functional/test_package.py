@@ -58,6 +58,7 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
         "APIHandler": "yuqing-dev",
         "WorkflowStep": "yuqing-dev-workflow_step",
         "HealthProbe": "yuqing-dev-health_probe",
+        "AlertDispatch": "yuqing-dev-alert_dispatch",
     }
     role = template["Resources"]["ResponseStateMachineRole"]["Properties"]
     invoke = role["Policies"][0]["PolicyDocument"]["Statement"][0]

@@ -1,0 +1,12 @@
+"""The emergency plan (应急预案) as versioned data: organisation, levels, measures, escalation,
+subjects and SMS templates, validated as a whole and stored one version per save.
+
+Public seams (other packages call these):
+
+- :func:`chalicelib.plan.validation.validate_plan` ``(doc, rule_check=None) -> list[Problem]``
+  and :func:`~chalicelib.plan.validation.check_plan` (raises ``ValidationError``);
+  ``rule_check: Callable[[str], str | None]`` is where the scoring branch's rule parser plugs in.
+- :class:`chalicelib.plan.service.PlanService` ``current()``, ``version(n)``, ``save(doc, by)``.
+- :class:`chalicelib.plan.models.PlanView`: read helpers over a validated document
+  (``level(id)``, ``group(id)``, ``members(group)``, ``level_for_risk(score)``).
+"""

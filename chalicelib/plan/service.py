@@ -1,0 +1,124 @@
+"""Plan use cases: read the current plan or a version, save a new version, load the example.
+
+Saving validates the whole document first (nothing is written when anything is wrong), computes
+what changed, writes version n+1 conditionally (a concurrent save gets 409), then hands the new
+and previous versions to ``after_save`` — the alert package's topic reconciliation — whose report
+is returned with the version.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import ConflictError, NotFoundError
+from chalicelib.plan.diff import summarize
+from chalicelib.plan.models import PlanView
+from chalicelib.plan.store import PlanStore, PlanVersion
+from chalicelib.plan.validation import RuleCheck, check_plan, default_rule_check
+
+AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
+
+EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
+
+
+def scoring_rule_check() -> RuleCheck:
+    """The scoring package's rule parser when it is installed, else the length check.
+
+    Looked up by name so this package does not depend on the scoring package at import time.
+    """
+    try:
+        rules: Any = importlib.import_module("chalicelib.scoring.rules")
+    except ImportError:
+        return default_rule_check
+
+    def check(text: str) -> str | None:
+        basic = default_rule_check(text)
+        if basic is not None:
+            return basic
+        try:
+            rules.parse(text)
+        except rules.RuleSyntaxError as err:
+            return f"at character {err.position}: {err.message}"
+        return None
+
+    return check
+
+
+class PlanService:
+    def __init__(
+        self,
+        store: PlanStore,
+        *,
+        rule_check: RuleCheck | None = None,
+        after_save: AfterSave | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._store = store
+        self._rule_check = rule_check or default_rule_check
+        self._after_save = after_save
+        self._clock = clock
+
+    def current(self) -> PlanVersion:
+        latest = self._store.latest()
+        if latest is None:
+            raise NotFoundError("no plan has been saved yet; PUT /plan to create version 1")
+        return latest
+
+    def current_view(self) -> PlanView | None:
+        latest = self._store.latest()
+        return PlanView(latest.doc, latest.version) if latest else None
+
+    def version(self, number: int) -> PlanVersion:
+        found = self._store.get(number)
+        if found is None:
+            raise NotFoundError(f"plan version {number} does not exist")
+        return found
+
+    def versions(self) -> list[dict[str, Any]]:
+        return [v.meta() for v in self._store.versions()]
+
+    def save(
+        self, doc: dict[str, Any], created_by: str, *, base_version: int | None = None
+    ) -> tuple[PlanVersion, dict[str, Any] | None]:
+        """Validate and store ``doc`` as the next version; then reconcile. 409 on a lost race."""
+        check_plan(doc, self._rule_check)
+        latest = self._store.latest()
+        current = latest.version if latest else 0
+        if base_version is not None and base_version != current:
+            raise ConflictError(
+                f"the plan is at version {current}, not {base_version}; reload and apply again",
+                details={"version": current},
+            )
+        saved = PlanVersion(
+            version=current + 1,
+            doc=doc,
+            created_at=iso(self._clock()),
+            created_by=created_by,
+            summary=summarize(latest.doc if latest else None, doc),
+        )
+        self._store.put(saved)
+        report = None
+        if self._after_save is not None:
+            previous = PlanView(latest.doc, latest.version) if latest else None
+            report = self._after_save(PlanView(saved.doc, saved.version), previous)
+        return saved, report
+
+    def load_initial(self, doc: dict[str, Any], created_by: str = "example plan") -> bool:
+        """Save ``doc`` as version 1 unless a plan exists; never overwrites. True if written."""
+        if self._store.latest() is not None:
+            return False
+        try:
+            self.save(doc, created_by, base_version=0)
+        except ConflictError:
+            return False
+        return True
+
+
+def load_example() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads(EXAMPLE_PLAN.read_text(encoding="utf-8"))
+    return doc

@@ -1,0 +1,116 @@
+"""Plan versions in DynamoDB: ``pk="plan"``, ``sk="v#NNNNNN"``, the document as a JSON string.
+
+The document is stored as text (``doc``), not as a DynamoDB map: no float/Decimal round trip,
+key order and numbers come back exactly as saved, and 400 KB is far more than a plan needs.
+Writing version n+1 is conditional on its key not existing, so of two concurrent saves based on
+version n exactly one wins and the other gets :class:`ConflictError` (409).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.errors import ConflictError, aws_errors
+
+PK = "plan"
+
+
+def version_key(version: int) -> str:
+    return f"v#{version:06d}"
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    version: int
+    doc: dict[str, Any]
+    created_at: str
+    created_by: str
+    summary: dict[str, Any]
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "summary": self.summary,
+        }
+
+
+def _from_item(item: dict[str, Any], with_doc: bool = True) -> PlanVersion:
+    return PlanVersion(
+        version=int(item["version"]),
+        doc=json.loads(item["doc"]) if with_doc else {},
+        created_at=str(item["created_at"]),
+        created_by=str(item["created_by"]),
+        summary=json.loads(item.get("summary") or "{}"),
+    )
+
+
+class PlanStore:
+    """Data access for the plan table; takes the boto3 ``Table`` in the constructor."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def latest(self) -> PlanVersion | None:
+        with aws_errors("plan table"):
+            items = self._table.query(
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+                ExpressionAttributeValues={":pk": PK, ":v": "v#"},
+                ScanIndexForward=False,
+                Limit=1,
+            ).get("Items", [])
+        return _from_item(items[0]) if items else None
+
+    def get(self, version: int) -> PlanVersion | None:
+        with aws_errors("plan table"):
+            item = self._table.get_item(Key={"pk": PK, "sk": version_key(version)}).get("Item")
+        return _from_item(item) if item else None
+
+    def versions(self) -> list[PlanVersion]:
+        """Every version's metadata (without documents), newest first."""
+        found: list[PlanVersion] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
+            "ExpressionAttributeValues": {":pk": PK, ":v": "v#"},
+            "ProjectionExpression": "#v, #a, #b, #s",
+            "ExpressionAttributeNames": {
+                "#v": "version",
+                "#a": "created_at",
+                "#b": "created_by",
+                "#s": "summary",
+            },
+            "ScanIndexForward": False,
+        }
+        while True:
+            with aws_errors("plan table"):
+                page = self._table.query(**kwargs)
+            found.extend(_from_item(i, with_doc=False) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def put(self, version: PlanVersion) -> None:
+        """Write a new version; :class:`ConflictError` if that number is already taken."""
+        try:
+            with aws_errors("plan table"):
+                self._table.put_item(
+                    Item={
+                        "pk": PK,
+                        "sk": version_key(version.version),
+                        "version": version.version,
+                        "doc": json.dumps(version.doc, ensure_ascii=False),
+                        "created_at": version.created_at,
+                        "created_by": version.created_by,
+                        "summary": json.dumps(version.summary, ensure_ascii=False),
+                    },
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except ConflictError:
+            raise ConflictError(
+                f"plan version {version.version} was saved by someone else meanwhile; "
+                "reload the plan and apply your change again",
+                details={"version": version.version},
+            ) from None

@@ -1,0 +1,369 @@
+"""Validation of a whole plan document: every problem, each with its JSON-pointer path.
+
+A crisis team editing the plan at night needs the full list of what is wrong in one answer, not
+one error per attempt, so nothing here stops at the first problem. Pure: no I/O.
+
+The subject rule language belongs to the scoring package; its parser plugs in as ``rule_check``
+(``Callable[[str], str | None]``: an error message with the position, or None). Without it a rule
+only has to be non-empty text of at most :data:`MAX_RULE_CHARS` characters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.plan.models import (
+    CHANNELS,
+    DEADLINE_KEYS,
+    HQ_GROUP,
+    LEVELS,
+    MEMBER_ROLES,
+)
+from chalicelib.plan.templates import placeholders, worst_case_length
+
+RuleCheck = Callable[[str], str | None]
+
+MAX_RULE_CHARS = 2000
+MAX_TEMPLATE_LIMIT = 500  # a long SMS is billed per 67-character segment; 500 is already 8
+SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# E.164: "+", country code, subscriber number, at most 15 digits in all, no spaces.
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+TOP_LEVEL = (
+    "organisation",
+    "groups",
+    "levels",
+    "measures",
+    "escalation",
+    "subjects",
+    "sms_templates",
+    "alerting",
+)
+REQUIRED_TOP_LEVEL = TOP_LEVEL[:-1]
+
+
+def default_rule_check(rule: str) -> str | None:
+    if not rule.strip():
+        return "the rule is empty"
+    if len(rule) > MAX_RULE_CHARS:
+        return f"the rule is longer than {MAX_RULE_CHARS} characters"
+    return None
+
+
+class _Checker:
+    def __init__(self, rule_check: RuleCheck) -> None:
+        self.problems: list[Problem] = []
+        self.rule_check = rule_check
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    # -- primitives: each returns the value when it is usable, else records a problem --------
+    def obj(self, value: Any, path: str) -> Mapping[str, Any] | None:
+        if isinstance(value, Mapping):
+            return value
+        self.add(path, "must be an object")
+        return None
+
+    def array(self, value: Any, path: str, *, non_empty: bool = False) -> list[Any]:
+        if not isinstance(value, list):
+            self.add(path, "must be an array")
+            return []
+        if non_empty and not value:
+            self.add(path, "must not be empty")
+        return value
+
+    def text(self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str:
+        value = parent.get(key)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.add(f"{path}/{key}", "must be a non-empty string")
+            return ""
+        return value
+
+    def integer(
+        self, value: Any, path: str, *, low: int = 0, high: int | None = None
+    ) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(path, "must be an integer")
+            return None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.add(path, f"must be {bound}")
+            return None
+        return value
+
+    def slug(self, parent: Mapping[str, Any], path: str) -> str:
+        value = parent.get("id")
+        if not isinstance(value, str) or not SLUG.match(value):
+            self.add(f"{path}/id", "must be a lower-case ASCII slug (a-z, 0-9, _ or -; ≤ 32)")
+            return ""
+        return value
+
+    def unique(self, ids: Sequence[tuple[str, str]], what: str) -> None:
+        seen: dict[str, str] = {}
+        for value, path in ids:
+            if not value:
+                continue
+            if value in seen:
+                self.add(path, f"duplicate {what} id {value!r} (first at {seen[value]})")
+            else:
+                seen[value] = path
+
+    def known_groups(self, value: Any, path: str, groups: set[str], *, non_empty: bool) -> None:
+        for i, group in enumerate(self.array(value, path, non_empty=non_empty)):
+            if group not in groups:
+                self.add(f"{path}/{i}", f"unknown group {group!r}")
+
+    # -- sections ----------------------------------------------------------------------------
+    def plan(self, doc: Any) -> None:
+        root = self.obj(doc, "")
+        if root is None:
+            return
+        for key in root:
+            if key not in TOP_LEVEL:
+                self.add(f"/{key}", f"unknown section; expected one of {', '.join(TOP_LEVEL)}")
+        for key in REQUIRED_TOP_LEVEL:
+            if key not in root:
+                self.add(f"/{key}", "is required")
+        if "organisation" in root:
+            org = self.obj(root["organisation"], "/organisation")
+            if org is not None:
+                self.text(org, "name", "/organisation")
+        groups = self.groups(root.get("groups", []))
+        levels = self.levels(root.get("levels", []), groups)
+        self.measures(root.get("measures", []), groups, levels)
+        if "escalation" in root:
+            self.escalation(root["escalation"], groups)
+        self.subjects(root.get("subjects", []))
+        self.templates(root.get("sms_templates", []))
+        if "alerting" in root:
+            self.alerting(root["alerting"], groups)
+
+    def groups(self, value: Any) -> set[str]:
+        ids: list[tuple[str, str]] = []
+        member_ids: list[tuple[str, str]] = []
+        for i, raw in enumerate(self.array(value, "/groups", non_empty=True)):
+            path = f"/groups/{i}"
+            group = self.obj(raw, path)
+            if group is None:
+                continue
+            gid = self.slug(group, path)
+            ids.append((gid, f"{path}/id"))
+            self.text(group, "name", path)
+            self.text(group, "duty", path, required=False)
+            members = self.array(group.get("members"), f"{path}/members", non_empty=True)
+            roles: list[str] = []
+            for j, raw_member in enumerate(members):
+                mpath = f"{path}/members/{j}"
+                member = self.obj(raw_member, mpath)
+                if member is None:
+                    continue
+                member_ids.append((self.slug(member, mpath), f"{mpath}/id"))
+                roles.append(self.member(member, mpath))
+            if gid == HQ_GROUP and members and "commander" not in roles:
+                self.add(f"{path}/members", "the 指挥部 (hq) needs a member with role commander")
+        self.unique(ids, "group")
+        self.unique(member_ids, "member")
+        found = {gid for gid, _ in ids if gid}
+        if value and isinstance(value, list) and HQ_GROUP not in found:
+            self.add("/groups", "the 指挥部 group 'hq' is required")
+        return found
+
+    def member(self, member: Mapping[str, Any], path: str) -> str:
+        self.text(member, "name", path)
+        role = member.get("role")
+        if role not in MEMBER_ROLES:
+            self.add(f"{path}/role", f"must be one of {', '.join(MEMBER_ROLES)}")
+        phone, email = member.get("phone"), member.get("email")
+        if phone is not None and (not isinstance(phone, str) or not E164.match(phone)):
+            self.add(f"{path}/phone", "must be an E.164 number such as +8613800138000")
+        if email is not None and (not isinstance(email, str) or not EMAIL.match(email)):
+            self.add(f"{path}/email", "must be an e-mail address")
+        if phone is None and email is None:
+            self.add(path, "needs a phone or an email")
+        if "channels" in member:
+            for k, channel in enumerate(self.array(member["channels"], f"{path}/channels")):
+                if channel not in CHANNELS:
+                    self.add(f"{path}/channels/{k}", "must be sms or email")
+                elif member.get("phone" if channel == "sms" else "email") is None:
+                    self.add(f"{path}/channels/{k}", f"{channel} needs a contact to reach")
+        if "levels" in member:
+            levels = self.array(member["levels"], f"{path}/levels", non_empty=True)
+            for k, level in enumerate(levels):
+                if level not in LEVELS:
+                    self.add(f"{path}/levels/{k}", f"must be one of {', '.join(LEVELS)}")
+        return str(role)
+
+    def levels(self, value: Any, groups: set[str]) -> set[str]:
+        seen: dict[str, int] = {}
+        risks: dict[str, float] = {}
+        for i, raw in enumerate(self.array(value, "/levels", non_empty=True)):
+            path = f"/levels/{i}"
+            level = self.obj(raw, path)
+            if level is None:
+                continue
+            lid = level.get("id")
+            if lid not in LEVELS:
+                self.add(f"{path}/id", f"must be one of {', '.join(LEVELS)}")
+            elif lid in seen:
+                self.add(f"{path}/id", f"duplicate level {lid} (first at /levels/{seen[lid]})")
+            else:
+                seen[lid] = i
+            self.text(level, "name", path)
+            self.text(level, "colour", path)
+            risk = level.get("min_risk")
+            if isinstance(risk, bool) or not isinstance(risk, int | float) or not 0 < risk <= 1:
+                self.add(f"{path}/min_risk", "must be a number in (0, 1]")
+            elif lid in LEVELS and lid not in risks:
+                risks[lid] = float(risk)
+            deadlines = self.obj(level.get("deadlines_minutes"), f"{path}/deadlines_minutes")
+            for key, minutes in (deadlines or {}).items():
+                dpath = f"{path}/deadlines_minutes/{key}"
+                if key not in DEADLINE_KEYS:
+                    self.add(dpath, f"unknown deadline; expected {', '.join(DEADLINE_KEYS)}")
+                elif minutes is not None:
+                    self.integer(minutes, dpath, low=1)
+            for key in ("report_hq", "triage"):
+                if deadlines is not None and deadlines.get(key) is None:
+                    self.add(f"{path}/deadlines_minutes/{key}", "is required")
+            self.known_groups(
+                level.get("alert_groups"), f"{path}/alert_groups", groups, non_empty=True
+            )
+        for lid in LEVELS:
+            if value and isinstance(value, list) and lid not in seen:
+                self.add("/levels", f"level {lid} is missing")
+        # Thresholds must fall strictly from I to IV, or two levels overlap.
+        ordered = [lid for lid in LEVELS if lid in risks]
+        for higher, lower in itertools.pairwise(ordered):
+            if risks[lower] >= risks[higher]:
+                self.add(
+                    f"/levels/{seen[lower]}/min_risk",
+                    f"level {lower} ({risks[lower]}) overlaps level {higher} ({risks[higher]}): "
+                    "min_risk must fall from I to IV",
+                )
+        return set(seen)
+
+    def measures(self, value: Any, groups: set[str], levels: set[str]) -> None:
+        ids: list[tuple[str, str]] = []
+        for i, raw in enumerate(self.array(value, "/measures", non_empty=True)):
+            path = f"/measures/{i}"
+            measure = self.obj(raw, path)
+            if measure is None:
+                continue
+            ids.append((self.slug(measure, path), f"{path}/id"))
+            self.text(measure, "name", path)
+            self.text(measure, "description", path)
+            owner = measure.get("owner")
+            if owner in (None, ""):
+                self.add(f"{path}/owner", "every measure needs an owning group")
+            elif owner not in groups:
+                self.add(f"{path}/owner", f"unknown group {owner!r}")
+            deadlines = self.obj(measure.get("deadline_minutes"), f"{path}/deadline_minutes")
+            for key, minutes in (deadlines or {}).items():
+                if key not in LEVELS:
+                    self.add(f"{path}/deadline_minutes/{key}", "must be a level I–IV")
+                else:
+                    self.integer(minutes, f"{path}/deadline_minutes/{key}", low=1)
+        self.unique(ids, "measure")
+
+    def escalation(self, value: Any, groups: set[str]) -> None:
+        policy = self.obj(value, "/escalation")
+        if policy is None:
+            return
+        self.integer(
+            policy.get("repeat_interval_minutes"),
+            "/escalation/repeat_interval_minutes",
+            low=1,
+            high=1440,
+        )
+        self.integer(policy.get("max_repeats"), "/escalation/max_repeats", low=0, high=20)
+        last = 0
+        for i, raw in enumerate(self.array(policy.get("steps", []), "/escalation/steps")):
+            path = f"/escalation/steps/{i}"
+            step = self.obj(raw, path)
+            if step is None:
+                continue
+            after = self.integer(step.get("after_minutes"), f"{path}/after_minutes", low=1)
+            if after is not None:
+                if after <= last:
+                    self.add(f"{path}/after_minutes", "steps must come later one after another")
+                last = max(last, after)
+            self.known_groups(step.get("notify"), f"{path}/notify", groups, non_empty=True)
+
+    def subjects(self, value: Any) -> None:
+        ids: list[tuple[str, str]] = []
+        for i, raw in enumerate(self.array(value, "/subjects", non_empty=True)):
+            path = f"/subjects/{i}"
+            subject = self.obj(raw, path)
+            if subject is None:
+                continue
+            ids.append((self.slug(subject, path), f"{path}/id"))
+            self.text(subject, "name", path)
+            rule = subject.get("rule")
+            if not isinstance(rule, str):
+                self.add(f"{path}/rule", "must be a string")
+            elif (error := self.rule_check(rule)) is not None:
+                self.add(f"{path}/rule", error)
+            for k, term in enumerate(self.array(subject.get("terms", []), f"{path}/terms")):
+                if not isinstance(term, str) or not term.strip():
+                    self.add(f"{path}/terms/{k}", "must be a non-empty string")
+        self.unique(ids, "subject")
+
+    def templates(self, value: Any) -> None:
+        ids: list[tuple[str, str]] = []
+        for i, raw in enumerate(self.array(value, "/sms_templates", non_empty=True)):
+            path = f"/sms_templates/{i}"
+            template = self.obj(raw, path)
+            if template is None:
+                continue
+            ids.append((self.slug(template, path), f"{path}/id"))
+            text = self.text(template, "text", path)
+            limit = self.integer(
+                template.get("limit"), f"{path}/limit", low=1, high=MAX_TEMPLATE_LIMIT
+            )
+            declared = self.obj(template.get("variables", {}), f"{path}/variables") or {}
+            lengths: dict[str, int] = {}
+            for name, length in declared.items():
+                checked = self.integer(length, f"{path}/variables/{name}", low=1, high=200)
+                if checked is not None:
+                    lengths[name] = checked
+            for name in placeholders(text):
+                if name not in declared:
+                    self.add(f"{path}/text", f"variable {{{name}}} is not declared in variables")
+            if text and limit is not None and (worst := worst_case_length(text, lengths)) > limit:
+                self.add(
+                    f"{path}/text",
+                    f"longer than its limit: {worst} > {limit} characters with every variable "
+                    "at its maximum and the drill prefix 【演练】",
+                )
+        self.unique(ids, "template")
+
+    def alerting(self, value: Any, groups: set[str]) -> None:
+        alerting = self.obj(value, "/alerting")
+        if alerting is None:
+            return
+        if "sms_daily_cap" in alerting:
+            self.integer(alerting["sms_daily_cap"], "/alerting/sms_daily_cap", low=0)
+        ops = alerting.get("ops_group")
+        if ops is not None and ops not in groups:
+            self.add("/alerting/ops_group", f"unknown group {ops!r}")
+
+
+def validate_plan(doc: Any, rule_check: RuleCheck | None = None) -> list[Problem]:
+    """Every problem of a plan document, in document order; empty when it is valid."""
+    checker = _Checker(rule_check or default_rule_check)
+    checker.plan(doc)
+    return checker.problems
+
+
+def check_plan(doc: Any, rule_check: RuleCheck | None = None) -> None:
+    """Raise :class:`ValidationError` (400) listing every problem of an invalid plan."""
+    problems = validate_plan(doc, rule_check)
+    if problems:
+        raise ValidationError(f"the plan has {len(problems)} problem(s)", problems)

@@ -1,0 +1,82 @@
+"""Plan routes: ``GET /plan``, ``PUT /plan`` (hq), ``GET /plan/versions[/{n}]``.
+
+Reading is open to every role (viewer and above): each group needs to see the plan it works
+under. Saving is for the 指挥部 only. ``PUT`` takes the whole document; ``If-Match: <version>``
+or ``?base_version=<n>`` makes the save conditional on the version the editor started from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.alerts.service import alert_service
+from chalicelib.auth.models import Role
+from chalicelib.auth.views import require
+from chalicelib.core.aws import get_clients
+from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.core.http import api, json_body
+from chalicelib.core.settings import get_settings
+from chalicelib.plan.service import PlanService, scoring_rule_check
+from chalicelib.plan.store import PlanStore
+
+bp = Blueprint(__name__)
+
+
+def plan_service() -> PlanService:
+    settings = get_settings()
+    alerts = alert_service(settings)
+    return PlanService(
+        PlanStore(get_clients().table(settings.tables.plan)),
+        rule_check=scoring_rule_check(),
+        after_save=alerts.reconcile_plan,
+    )
+
+
+def _version_number(text: str, where: str) -> int:
+    cleaned = text.strip().strip('"').removeprefix("W/").strip('"')
+    if not cleaned.isdigit() or len(cleaned) > 9:
+        raise ValidationError("bad version number", [Problem(where, "must be a whole number")])
+    return int(cleaned)
+
+
+@bp.route("/plan", methods=["GET"])
+@api
+def get_plan() -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    current = plan_service().current()
+    return {**current.meta(), "plan": current.doc}
+
+
+@bp.route("/plan", methods=["PUT"])
+@api
+def put_plan() -> dict[str, Any]:
+    request = bp.current_request
+    principal = require(request, Role.HQ)
+    doc = json_body(request)
+    assert request is not None
+    base: int | None = None
+    if request.headers.get("if-match"):
+        base = _version_number(request.headers["if-match"], "If-Match")
+    else:
+        params: dict[str, str] = dict(request.query_params or {})
+        if params.get("base_version"):
+            base = _version_number(params["base_version"], "/base_version")
+    saved, reconciled = plan_service().save(doc, principal.name, base_version=base)
+    return {**saved.meta(), "reconciliation": reconciled}
+
+
+@bp.route("/plan/versions", methods=["GET"])
+@api
+def list_versions() -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    return {"versions": plan_service().versions()}
+
+
+@bp.route("/plan/versions/{number}", methods=["GET"])
+@api
+def get_version(number: str) -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    found = plan_service().version(_version_number(number, "/number"))
+    return {**found.meta(), "plan": found.doc}

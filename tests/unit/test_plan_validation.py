@@ -1,0 +1,195 @@
+"""Plan validation is pure: every problem of a document, each with its path, in one answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core.errors import ValidationError
+from chalicelib.plan.models import PlanView
+from chalicelib.plan.validation import check_plan, validate_plan
+from tests.plan_helpers import example_plan, group, paths
+
+
+def test_the_example_plan_is_valid_and_has_every_default_group() -> None:
+    doc = example_plan()
+    assert validate_plan(doc) == []
+    view = PlanView(doc)
+    assert set(view.group_ids()) == {
+        "hq",
+        "office",
+        "monitoring",
+        "publicity",
+        "tech",
+        "coordination",
+        "logistics",
+    }
+    assert [(lv["id"], lv["min_risk"]) for lv in doc["levels"]] == [
+        ("I", 0.85),
+        ("II", 0.7),
+        ("III", 0.5),
+        ("IV", 0.3),
+    ]
+    assert view.level_for_risk(0.9) == "I"
+    assert view.level_for_risk(0.7) == "II"
+    assert view.level_for_risk(0.29) is None
+
+
+def test_the_variant_groups_are_expressible() -> None:
+    # GIVEN the second plan's organisation: 信息收集与研判组、舆情应对组、网络舆情监控组
+    doc = example_plan()
+    hq = group(doc, "hq")
+    doc["groups"] = [hq] + [
+        {
+            "id": gid,
+            "name": name,
+            "members": [
+                {"id": f"{gid}-lead", "name": "组长", "role": "lead", "email": f"{gid}@example.org"}
+            ],
+        }
+        for gid, name in [
+            ("analysis", "信息收集与研判组"),
+            ("response", "舆情应对组"),
+            ("netwatch", "网络舆情监控组"),
+        ]
+    ]
+    for level in doc["levels"]:
+        level["alert_groups"] = ["analysis", "netwatch"]
+    for measure in doc["measures"]:
+        measure["owner"] = "response"
+    doc["escalation"]["steps"] = [{"after_minutes": 15, "notify": ["hq"]}]
+    doc["alerting"]["ops_group"] = "netwatch"
+    assert validate_plan(doc) == []
+
+
+def test_a_broken_plan_lists_every_problem_with_its_path() -> None:
+    # GIVEN a plan with many independent mistakes
+    doc = example_plan()
+    office = group(doc, "office")
+    office["members"][0]["phone"] = "138 0013 8010"  # not E.164
+    office["members"][1]["email"] = "wu.lei.example.org"
+    group(doc, "tech")["id"] = "publicity"  # duplicate group id
+    doc["levels"][1]["min_risk"] = 0.9  # II above I: overlap
+    doc["levels"].pop()  # IV missing
+    doc["measures"][0].pop("owner")
+    doc["measures"][1]["owner"] = "press"
+    doc["escalation"]["steps"][0]["notify"] = ["nobody"]
+    doc["sms_templates"][0]["text"] += "，详情请登录系统查看并在十分钟内回复确认"
+
+    # WHEN it is validated
+    found = paths(validate_plan(doc))
+
+    # THEN each mistake is reported at its own path
+    assert {
+        "/groups/1/members/0/phone",
+        "/groups/1/members/1/email",
+        "/groups/4/id",
+        "/levels/1/min_risk",
+        "/levels",
+        "/measures/0/owner",
+        "/measures/1/owner",
+        "/escalation/steps/0/notify/0",
+        "/sms_templates/0/text",
+    } <= found
+
+
+@pytest.mark.parametrize(
+    ("edit", "path"),
+    [
+        (lambda d: d.__setitem__("extra", 1), "/extra"),
+        (lambda d: d.pop("measures"), "/measures"),
+        (lambda d: d["organisation"].__setitem__("name", " "), "/organisation/name"),
+        (lambda d: d.__setitem__("organisation", {}), "/organisation/name"),
+        (lambda d: d.__setitem__("organisation", "滨江"), "/organisation"),
+        (lambda d: d["groups"].pop(0), "/groups"),  # no hq
+        (lambda d: group(d, "hq")["members"].pop(0), "/groups/0/members"),  # no commander
+        (
+            lambda d: group(d, "office")["members"][1].__setitem__("id", "chen-jing"),
+            "/groups/1/members/1/id",
+        ),
+        (
+            lambda d: group(d, "office")["members"][0].__setitem__("role", "boss"),
+            "/groups/1/members/0/role",
+        ),
+        (
+            lambda d: group(d, "office")["members"][0].update(levels=["V"]),
+            "/groups/1/members/0/levels/0",
+        ),
+        (
+            lambda d: group(d, "monitoring")["members"][2].update(channels=["sms"]),
+            "/groups/2/members/2/channels/0",
+        ),
+        (
+            lambda d: (
+                group(d, "office")["members"][0].pop("phone")
+                and group(d, "office")["members"][0].pop("email")
+            ),
+            "/groups/1/members/0",
+        ),
+        (lambda d: d["levels"][3].__setitem__("id", "I"), "/levels/3/id"),
+        (lambda d: d["levels"][2].__setitem__("min_risk", 1.5), "/levels/2/min_risk"),
+        (
+            lambda d: d["levels"][0]["deadlines_minutes"].pop("triage"),
+            "/levels/0/deadlines_minutes/triage",
+        ),
+        (
+            lambda d: d["levels"][0]["deadlines_minutes"].__setitem__("lunch", 5),
+            "/levels/0/deadlines_minutes/lunch",
+        ),
+        (
+            lambda d: d["levels"][0].__setitem__("alert_groups", ["press"]),
+            "/levels/0/alert_groups/0",
+        ),
+        (lambda d: d["measures"][2].__setitem__("id", "release"), "/measures/2/id"),
+        (
+            lambda d: d["measures"][0]["deadline_minutes"].__setitem__("I", 0),
+            "/measures/0/deadline_minutes/I",
+        ),
+        (lambda d: d["escalation"].__setitem__("max_repeats", -1), "/escalation/max_repeats"),
+        (
+            lambda d: d["escalation"]["steps"][1].__setitem__("after_minutes", 5),
+            "/escalation/steps/1/after_minutes",
+        ),
+        (lambda d: d["subjects"][0].__setitem__("rule", ""), "/subjects/0/rule"),
+        (lambda d: d["subjects"][0].__setitem__("terms", [""]), "/subjects/0/terms/0"),
+        (lambda d: d["sms_templates"][0]["variables"].pop("summary"), "/sms_templates/0/text"),
+        (lambda d: d["sms_templates"][0].__setitem__("limit", 30), "/sms_templates/0/text"),
+        (
+            lambda d: d["sms_templates"][1].__setitem__("id", "incident_alert"),
+            "/sms_templates/1/id",
+        ),
+        (lambda d: d["alerting"].__setitem__("ops_group", "it"), "/alerting/ops_group"),
+        (lambda d: d["alerting"].__setitem__("sms_daily_cap", "many"), "/alerting/sms_daily_cap"),
+    ],
+)
+def test_each_kind_of_mistake_is_found_at_its_path(edit, path) -> None:
+    doc = example_plan()
+    edit(doc)
+    assert path in paths(validate_plan(doc))
+
+
+def test_a_document_that_is_not_an_object_is_one_problem() -> None:
+    assert paths(validate_plan([1, 2])) == {""}
+
+
+def test_the_rule_check_seam_reports_the_parsers_message() -> None:
+    # GIVEN a rule checker that rejects an unbalanced parenthesis with its position
+    def check(rule: str) -> str | None:
+        return f"unbalanced ( at {rule.index('(')}" if rule.count("(") != rule.count(")") else None
+
+    doc = example_plan()
+    doc["subjects"][1]["rule"] = "(滨江一院 AND 红包"
+
+    problems = validate_plan(doc, rule_check=check)
+    assert [(p.path, p.message) for p in problems] == [("/subjects/1/rule", "unbalanced ( at 0")]
+
+
+def test_check_plan_raises_a_400_with_every_problem() -> None:
+    doc = example_plan()
+    doc["levels"][0]["alert_groups"] = ["x", "y"]
+    with pytest.raises(ValidationError) as raised:
+        check_plan(doc)
+    assert raised.value.status == 400
+    assert paths(raised.value.details["problems"]) == {
+        "/levels/0/alert_groups/0",
+        "/levels/0/alert_groups/1",
+    }
