@@ -6,9 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.core.aws import get_clients
-from chalicelib.core.settings import get_settings
-from chalicelib.workflow.service import WorkflowService
+from chalicelib.workflow.wiring import workflow_service
 
 bp = Blueprint(__name__)
 
@@ -16,4 +14,4 @@ bp = Blueprint(__name__)
 @bp.lambda_function(name="workflow_step")
 def workflow_step(event: Any, context: Any) -> dict[str, Any]:
     """One step of the response workflow: ``{"step", "state", "execution"}`` in, new state out."""
-    return WorkflowService(get_settings(), get_clients()).run_step(event)
+    return workflow_service().run_step(event)

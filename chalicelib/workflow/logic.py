@@ -66,6 +66,9 @@ class Notify:
     variables: Mapping[str, str]
     subject: str
     body: str
+    # True: the alert service repeats and escalates it along the plan's policy until the
+    # group acknowledges it (the API acknowledges when the group acts).
+    requires_ack: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ def report(ctx: StepContext) -> Outcome:
                     f"新的舆情事件，建议级别 {level}。\n{incident.get('summary', '')}\n"
                     f"请在{_minutes_text(triage_minutes)}内完成研判（启动或排除）。"
                 ),
+                requires_ack=True,
             ),
         ],
     )
@@ -290,33 +294,31 @@ def await_decision(ctx: StepContext) -> Outcome:
 
 
 def decision_overdue(ctx: StepContext) -> Outcome:
-    """No decision in time: escalate along the plan's policy; auto-activate I–II at the end."""
+    """No decision by the 研判 deadline.
+
+    The report alert needs an acknowledgement, so the alert service is already repeating it and
+    escalating it along the plan's policy; this step records the breach, tells the HQ once, and
+    waits until the policy's last escalation has had time to work. Then levels I–II are
+    activated at the suggested level (the plan's rule for grave incidents); lower levels get
+    ``max_repeats`` reminder intervals more and then expire.
+    """
     state = dict(ctx.state)
     rounds = int(state.get("round", 0)) + 1
     state["round"] = rounds
     level = str(state.get("suggested_level") or "IV")
     policy = ctx.plan.get("escalation", {})
-    steps = list(policy.get("steps", []))
-    effects: list[Effect] = []
+    repeat = float(policy.get("repeat_interval_minutes", 10))
     timers = dict(state["timers"])
+    effects: list[Effect] = []
     if rounds == 1:
-        effects.append(UpdateIncident({"breaches": _add_breach(ctx.incident, "triage", ctx.now)}))
-        effects.append(Record("breach#triage", "triage", "研判超时", "超过初步研判时限"))
-    overdue = _minutes_since(ctx.incident, ctx.now, ctx.time_scale)
-    if rounds <= len(steps):
-        current = steps[rounds - 1]
-        groups = tuple(dict.fromkeys([*current.get("notify", [])]))
-        effects.append(_escalation_notice(ctx, f"decision#{rounds}", groups, level, overdue))
-        effects.append(
-            Record(f"escalate#decision#{rounds}", "triage", "研判升级", f"通知 {', '.join(groups)}")
-        )
-        if rounds < len(steps):
-            gap = float(steps[rounds].get("after_minutes", 0)) - float(
-                current.get("after_minutes", 0)
-            )
-            timers["decision_seconds"] = seconds(max(gap, 1), ctx.time_scale)
-        else:
-            timers["decision_seconds"] = timers["reminder_seconds"]
+        triage = deadline_minutes(ctx.plan, level, "triage") or 0
+        last = max((float(s.get("after_minutes", 0)) for s in policy.get("steps", [])), default=0)
+        effects += [
+            UpdateIncident({"breaches": _add_breach(ctx.incident, "triage", ctx.now)}),
+            Record("breach#triage", "triage", "研判超时", "超过初步研判时限，按预案升级通知"),
+            _overdue_notice(ctx, "overdue#triage", (HQ,), level, "初步研判"),
+        ]
+        timers["decision_seconds"] = seconds(max(last - triage, 0) + repeat, ctx.time_scale)
         state.update(timers=timers, next="wait")
         return Outcome(state, effects)
     if level in AUTO_ACTIVATE:
@@ -325,14 +327,14 @@ def decision_overdue(ctx: StepContext) -> Outcome:
             "level": level,
             "by": "system",
             "auto": True,
-            "note": "指挥部未在时限内研判，按预案以建议级别自动启动",
+            "note": "指挥部未在时限内研判，升级通知后仍无决定，按预案以建议级别自动启动",
         }
         state["next"] = "decided"
         return Outcome(state, effects)
-    repeats = rounds - len(steps)
-    if repeats <= int(policy.get("max_repeats", 3)):
-        effects.append(_escalation_notice(ctx, f"decision#{rounds}", (HQ,), level, overdue))
-        timers["decision_seconds"] = timers["reminder_seconds"]
+    if rounds == 2:
+        effects.append(_overdue_notice(ctx, "overdue#triage#2", (HQ,), level, "初步研判"))
+        repeats = max(int(policy.get("max_repeats", 3)), 1)
+        timers["decision_seconds"] = seconds(repeat * repeats, ctx.time_scale)
         state.update(timers=timers, next="wait")
         return Outcome(state, effects)
     state["next"] = "expire"
@@ -502,8 +504,10 @@ def await_ack(ctx: StepContext) -> Outcome:
                 subject=f"【{task.get('level')}级舆情任务】{names}",
                 body=(
                     f"事件：{ctx.incident.get('title', '')}\n任务：{names}\n"
-                    f"请先确认收到，并在 {task_item.get('done_by', '')} 前完成。"
+                    f"请先确认收到，并在 {_short_time(task_item.get('done_by'))}"
+                    "（北京时间）前完成。"
                 ),
+                requires_ack=True,
             )
         )
     return Outcome(dict(ctx.state), effects)
@@ -522,6 +526,13 @@ def await_done(ctx: StepContext) -> Outcome:
 
 
 def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
+    """A task not acknowledged (``ack``) or not completed (``done``) by its deadline.
+
+    The first lapse is a breach on the task and the timeline, and the group and the HQ are told.
+    An unacknowledged task alert is also being repeated and escalated by the alert service, so
+    later ``ack`` rounds only wait; later ``done`` rounds remind again (an acknowledged alert is
+    no longer repeated). After the policy's steps and repeats, the wait is given up.
+    """
     state = dict(ctx.state)
     task = dict(state["task"])
     rounds = int(task.get("round", 0)) + 1
@@ -538,35 +549,26 @@ def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
                 f"breach#{key}",
                 "implement",
                 f"任务{title}超时",
-                f"{task['group']}",
+                str(task["group"]),
                 {"task": task["task_id"]},
             )
         )
     policy = ctx.plan.get("escalation", {})
-    steps = list(policy.get("steps", []))
-    limit = len(steps) + int(policy.get("max_repeats", 3))
+    limit = len(policy.get("steps", [])) + int(policy.get("max_repeats", 3))
     if rounds > limit:
         effects.append(UpdateTask(task["task_id"], {"status": "abandoned"}))
         state.update(task=task, next="give_up")
         return Outcome(state, effects)
-    groups = (
-        task["group"],
-        *(steps[rounds - 1].get("notify", []) if rounds <= len(steps) else [HQ]),
-    )
-    effects.append(
-        Notify(
-            key=f"overdue#{key}#{rounds}",
-            groups=tuple(dict.fromkeys(groups)),
-            level=task.get("level"),
-            template="deadline_missed",
-            variables={"level": str(task.get("level", "-")), "step": f"任务{title}"[:12]},
-            subject=f"【超时】{task['group']} 任务{title}超时",
-            body=(
-                f"事件：{ctx.incident.get('title', '')}\n"
-                f"{task['group']} 的任务{title}已超时（第 {rounds} 次提醒）。"
-            ),
+    if rounds == 1 or phase == "done":
+        effects.append(
+            _overdue_notice(
+                ctx,
+                f"overdue#{key}#{rounds}",
+                (str(task["group"]), HQ),
+                str(task.get("level") or "IV"),
+                f"任务{title}",
+            )
         )
-    )
     task[f"{phase}_seconds"] = int(task.get("reminder_seconds", 60))
     state.update(task=task, next="wait")
     return Outcome(state, effects)
@@ -809,26 +811,18 @@ def _add_breach(incident: Mapping[str, Any], kind: str, now: datetime) -> list[d
     return [*(incident.get("breaches") or []), {"kind": kind, "at": iso(now)}]
 
 
-def _minutes_since(incident: Mapping[str, Any], now: datetime, scale: float) -> int:
-    opened = incident.get("opened_at")
-    if not opened:
-        return 0
-    real = (now - datetime.fromisoformat(str(opened))).total_seconds() / scale
-    return max(0, int(real // 60))
-
-
-def _escalation_notice(
-    ctx: StepContext, key: str, groups: tuple[str, ...], level: str, minutes: int
+def _overdue_notice(
+    ctx: StepContext, key: str, groups: tuple[str, ...], level: str, what: str
 ) -> Notify:
     title = str(ctx.incident.get("title", ""))
     return Notify(
-        key=f"escalate#{key}",
-        groups=groups,
+        key=key,
+        groups=tuple(dict.fromkeys(groups)),
         level=level,
-        template="escalation",
-        variables={"level": level, "subject": title[:16], "minutes": str(minutes)[:4]},
-        subject=f"【升级】{level}级舆情“{title}”待研判",
-        body=f"事件“{title}”已 {minutes} 分钟未完成研判，请立即处理。",
+        template="deadline_missed",
+        variables={"level": level, "step": what[:12]},
+        subject=f"【超时】{what}：{title}"[:90],
+        body=f"事件“{title}”的{what}已超过预案时限，请立即处理。",
     )
 
 

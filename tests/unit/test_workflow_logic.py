@@ -123,32 +123,33 @@ def test_report_after_the_report_deadline_is_recorded_as_missed() -> None:
     assert of(Record, outcome.effects)[0].note == "超过报告时限"
 
 
-def test_decision_overdue_escalates_along_the_policy_then_auto_activates_levels_i_ii() -> None:
+def test_decision_overdue_records_the_breach_then_auto_activates_levels_i_ii() -> None:
     state = reported()
     first = logic.decision_overdue(ctx("decision_overdue", state))
     assert first.state["next"] == "wait"
-    assert of(Notify, first.effects)[0].groups == ("office",)
-    assert first.state["timers"]["decision_seconds"] == 15 * 60  # until the next policy step
+    (notice,) = of(Notify, first.effects)
+    assert notice.groups == ("hq",)
+    assert notice.template == "deadline_missed"
+    assert not notice.requires_ack  # the report alert itself is what escalates
+    # triage is due at 30 min; the policy's last step is at 30 min; one repeat interval more
+    assert first.state["timers"]["decision_seconds"] == 10 * 60
     assert any(r.key == "breach#triage" for r in of(Record, first.effects))
 
     second = logic.decision_overdue(ctx("decision_overdue", first.state))
-    assert second.state["next"] == "wait"
-    assert of(Notify, second.effects)[0].groups == ("hq",)
-    assert not any(r.key == "breach#triage" for r in of(Record, second.effects))
-
-    third = logic.decision_overdue(ctx("decision_overdue", second.state))
-    assert third.state["next"] == "decided"
-    assert third.state["decision"]["auto"] is True
-    assert third.state["decision"]["level"] == "II"
+    assert second.state["next"] == "decided"
+    assert second.state["decision"]["auto"] is True
+    assert second.state["decision"]["level"] == "II"
+    assert not of(Record, second.effects)
 
 
 def test_decision_overdue_for_level_iii_reminds_then_expires() -> None:
-    state = {**reported(), "suggested_level": "III", "round": 2}
-    reminded = logic.decision_overdue(ctx("decision_overdue", state))
-    assert reminded.state["next"] == "wait"
-    assert of(Notify, reminded.effects)[0].groups == ("hq",)
-    last = logic.decision_overdue(ctx("decision_overdue", {**state, "round": 4}))
-    assert last.state["next"] == "expire"
+    state = {**reported(), "suggested_level": "III"}
+    first = logic.decision_overdue(ctx("decision_overdue", state))
+    second = logic.decision_overdue(ctx("decision_overdue", first.state))
+    assert second.state["next"] == "wait"
+    assert second.state["timers"]["decision_seconds"] == 2 * 10 * 60  # max_repeats intervals
+    assert of(Notify, second.effects)[0].groups == ("hq",)
+    assert logic.decision_overdue(ctx("decision_overdue", second.state)).state["next"] == "expire"
 
 
 def test_activation_alerts_the_groups_of_the_chosen_level() -> None:
@@ -208,7 +209,7 @@ def test_a_task_handed_out_keeps_its_token_and_alerts_its_group_once() -> None:
         logic.await_ack(ctx("await_ack", {"task": task}))
 
 
-def test_a_lapsed_task_is_a_breach_once_then_escalates_then_is_given_up() -> None:
+def test_a_lapsed_task_is_a_breach_once_then_reminds_then_is_given_up() -> None:
     task = {
         "task_id": "office-1",
         "group": "office",
@@ -222,9 +223,14 @@ def test_a_lapsed_task_is_a_breach_once_then_escalates_then_is_given_up() -> Non
     assert first.state["next"] == "wait"
     assert first.state["task"]["done_seconds"] == 600
     assert [r.key for r in of(Record, first.effects)] == ["breach#done#office-1"]
-    assert of(Notify, first.effects)[0].groups == ("office",)  # its own group + step 1 (office)
-    rounds = first.state
-    for _ in range(3):
+    assert of(Notify, first.effects)[0].groups == ("office", "hq")
+    second = logic.done_overdue(ctx("done_overdue", first.state))
+    assert not of(Record, second.effects)  # one breach, however long it lasts
+    assert len(of(Notify, second.effects)) == 1  # an acknowledged task is reminded again
+    unacked = logic.ack_overdue(ctx("ack_overdue", {"task": {**task, "round": 1}}))
+    assert not of(Notify, unacked.effects)  # the alert service repeats the task alert itself
+    rounds = second.state
+    for _ in range(2):
         rounds = logic.done_overdue(ctx("done_overdue", rounds)).state
     assert rounds["next"] == "wait"
     assert logic.done_overdue(ctx("done_overdue", rounds)).state["next"] == "give_up"

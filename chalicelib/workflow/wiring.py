@@ -1,0 +1,76 @@
+"""Adapters that connect the workflow's seams to the rest of the system.
+
+The workflow's service depends on three small protocols (plan, alerts, cluster levels); this
+module is the one place that knows which concrete services fill them, so the step logic and the
+service stay testable with fakes and free of the other packages' details.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.alerts.models import AlertRequest
+from chalicelib.alerts.service import AlertService, alert_service
+from chalicelib.core.aws import AwsClients, get_clients
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.errors import ConfigError
+from chalicelib.core.settings import Settings, get_settings
+from chalicelib.plan.store import PlanStore
+from chalicelib.workflow import logic
+from chalicelib.workflow.service import ClusterLevels, WorkflowService
+
+
+class StoredPlans:
+    """Plan versions from the plan table: an incident keeps running under the version it
+    started with, even after the plan is revised."""
+
+    def __init__(self, store: PlanStore) -> None:
+        self._store = store
+
+    def plan(self, version: int | None) -> tuple[Mapping[str, Any], int]:
+        found = self._store.get(version) if version else self._store.latest()
+        if found is None:
+            raise ConfigError(f"no plan version {version or 'at all'} is stored")
+        return found.doc, found.version
+
+
+class AlertNotifier:
+    """Workflow notices as alerts through the outbox (deduplicated per incident and key)."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self._alerts = alerts
+
+    def notify(self, incident_id: str, notice: logic.Notify, *, drill: bool) -> None:
+        self._alerts.send(
+            AlertRequest(
+                incident_key=incident_id,
+                event=notice.key,
+                level=notice.level or "IV",
+                template_id=notice.template,
+                variables=dict(notice.variables),
+                groups=notice.groups,
+                email_subject=notice.subject,
+                email_body=notice.body,
+                drill=drill,
+                requires_ack=notice.requires_ack,
+            )
+        )
+
+
+def workflow_service(
+    settings: Settings | None = None,
+    clients: AwsClients | None = None,
+    clusters: ClusterLevels | None = None,
+    clock: Clock = utcnow,
+) -> WorkflowService:
+    settings = settings or get_settings()
+    clients = clients or get_clients()
+    return WorkflowService(
+        settings,
+        clients,
+        plans=StoredPlans(PlanStore(clients.table(settings.tables.plan))),
+        notifier=AlertNotifier(alert_service(settings, clients, clock)),
+        clusters=clusters,
+        clock=clock,
+    )
