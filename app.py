@@ -10,6 +10,8 @@ from chalice import Chalice
 from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
 from chalicelib.health.views import bp as health_bp
+from chalicelib.sources.handlers import bp as sources_worker_bp
+from chalicelib.sources.views import bp as sources_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
@@ -17,3 +19,5 @@ middleware.register(app)
 app.register_blueprint(health_bp)
 app.register_blueprint(auth_bp)
 app.register_blueprint(workflow_bp)
+app.register_blueprint(sources_bp)
+app.register_blueprint(sources_worker_bp)
