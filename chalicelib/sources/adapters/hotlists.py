@@ -80,9 +80,8 @@ def baidu(body: bytes, ctx: ParseContext) -> list[Item]:
         raise SourceParseError("unexpected page: no s-data block")
     data = load_json(match.group(1).encode("utf-8"), ctx)
     items = []
-    for entry in _list(data, "data", "cards", 0, "content"):
-        if entry.get("isTop"):  # the pinned official entry is not ranked
-            continue
+    ranked = [e for e in _list(data, "data", "cards", 0, "content") if not e.get("isTop")]
+    for rank, entry in enumerate(ranked, start=1):  # the pinned official entry is not ranked
         items.append(
             make_item(
                 ctx,
@@ -90,7 +89,7 @@ def baidu(body: bytes, ctx: ParseContext) -> list[Item]:
                 url=entry.get("rawUrl") or entry.get("url"),
                 text=entry.get("desc"),
                 engagement={"heat": entry.get("hotScore")},
-                rank=(entry["index"] + 1) if isinstance(entry.get("index"), int) else None,
+                rank=rank,
             )
         )
     return collect(items)
