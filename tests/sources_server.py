@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 for crawl tests: fixtures, slow, hanging, huge and failing answers.
+"""A real HTTP server on 127.0.0.1 for crawl tests: fixtures, slow, hanging, huge, failing answers.
 
 Tests never mock ``requests``: they point the fetcher at this server. Each path is a
 :class:`Route`; the server counts hits and keeps request headers so tests can assert what the
@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 
@@ -127,9 +125,8 @@ class FixtureServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def http_server() -> Iterator[FixtureServer]:
-    """GIVEN a real HTTP server on 127.0.0.1 with no routes yet."""
+def serve() -> Iterator[FixtureServer]:
+    """A started server, stopped afterwards: ``yield from serve()`` in a module's fixture."""
     server = FixtureServer().start()
     yield server
     server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 
@@ -16,7 +17,14 @@ from chalicelib.sources.errors import (
 )
 from chalicelib.sources.fetcher import USER_AGENT, Fetcher, FetchPolicy, HostRateLimiter, Validators
 from chalicelib.sources.guard import Guard
-from tests.sources_server import FixtureServer, Route, http_server  # noqa: F401
+from tests.sources_server import FixtureServer, Route, serve
+
+
+@pytest.fixture
+def http_server() -> Iterator[FixtureServer]:
+    """GIVEN a real HTTP server on 127.0.0.1 with no routes yet."""
+    yield from serve()
+
 
 LOCAL = Guard(allow_loopback=True)
 
@@ -39,7 +47,8 @@ def fetcher() -> Fetcher:
 def test_a_plain_get_sends_our_user_agent(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/a"] = Route(body=b'{"ok": 1}')
     result = fetcher.fetch(http_server.url("/a"), LOCAL)
-    assert result.status == 200 and result.body == b'{"ok": 1}'
+    assert result.status == 200
+    assert result.body == b'{"ok": 1}'
     assert http_server.seen_headers[0]["User-Agent"] == USER_AGENT
 
 
@@ -48,7 +57,8 @@ def test_conditional_get_answers_304_with_no_body(fetcher: Fetcher, http_server:
     first = fetcher.fetch(http_server.url("/feed"), LOCAL)
     assert first.validators.etag == '"v1"'
     second = fetcher.fetch(http_server.url("/feed"), LOCAL, validators=first.validators)
-    assert second.not_modified and second.body == b""
+    assert second.not_modified
+    assert second.body == b""
     assert http_server.seen_headers[1]["If-None-Match"] == '"v1"'
 
 
@@ -67,7 +77,9 @@ def test_a_50_mb_body_stops_at_the_cap_without_reading_it_all(
     assert http_server.hits["/huge"] == 1  # too large is not retried
 
 
-def test_a_declared_huge_body_is_refused_before_reading(fetcher: Fetcher, http_server: FixtureServer):
+def test_a_declared_huge_body_is_refused_before_reading(
+    fetcher: Fetcher, http_server: FixtureServer
+):
     http_server.routes["/declared"] = Route(body=b"x" * (2 * 1024 * 1024))
     with pytest.raises(TooLargeError, match="declares"):
         fetcher.fetch(http_server.url("/declared"), LOCAL)
@@ -94,11 +106,14 @@ def test_4xx_is_returned_once_without_retries(fetcher: Fetcher, http_server: Fix
     assert http_server.hits["/gone"] == 1
 
 
-def test_redirects_are_followed_and_each_hop_is_checked(fetcher: Fetcher, http_server: FixtureServer):
+def test_redirects_are_followed_and_each_hop_is_checked(
+    fetcher: Fetcher, http_server: FixtureServer
+):
     http_server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
     http_server.routes["/new"] = Route(body=b"moved")
     result = fetcher.fetch(http_server.url("/old"), LOCAL)
-    assert result.body == b"moved" and result.url == http_server.url("/new")
+    assert result.body == b"moved"
+    assert result.url == http_server.url("/new")
 
 
 @pytest.mark.parametrize(
@@ -169,6 +184,8 @@ def test_the_rate_limiter_spaces_requests_to_one_host():
 
 
 def test_validators_from_last_modified(fetcher: Fetcher, http_server: FixtureServer):
-    http_server.routes["/lm"] = Route(body=b"x", headers={"Last-Modified": "Wed, 15 Nov 2023 10:00:00 GMT"})
+    http_server.routes["/lm"] = Route(
+        body=b"x", headers={"Last-Modified": "Wed, 15 Nov 2023 10:00:00 GMT"}
+    )
     result = fetcher.fetch(http_server.url("/lm"), LOCAL)
     assert result.validators == Validators(None, "Wed, 15 Nov 2023 10:00:00 GMT")

@@ -31,15 +31,78 @@ def ctx(platform: Platform = Platform.OTHER, **kwargs: Any) -> ParseContext:
 
 # (hot list, fixture, expected count, first title, first url prefix, first heat key and value)
 HOTLIST_CASES = [
-    ("weibo", "weibo_hotsearch.json", 3, "滨江市第一人民医院回应患者投诉", "https://s.weibo.com/weibo?q=", ("heat", 1523367)),
-    ("baidu", "baidu_board.html", 2, "滨江大学宿舍楼停电", "https://www.baidu.com/s?wd=", ("heat", 4960813)),
-    ("zhihu", "zhihu_hot_list.json", 2, "如何看待滨江市第一人民医院的回应？", "https://www.zhihu.com/question/630000001", ("heat", 15230000)),
-    ("toutiao", "toutiao_hot_board.json", 2, "滨江市卫健委通报医院投诉处理进展", "https://www.toutiao.com/trending/7300000000000000001/", ("heat", 23014567)),
-    ("bilibili", "bilibili_popular.json", 2, "实拍滨江大学食堂新菜单", "https://www.bilibili.com/video/BV1xx411c7mD", ("views", 1234567)),
-    ("tieba", "tieba_topic_list.json", 2, "滨江大学宿舍停电事件", "https://tieba.baidu.com/hottopic/browse/hottopic?topic_id=31000001", ("heat", 1890234)),
-    ("thepaper", "thepaper_right_sidebar.json", 2, "滨江市第一人民医院就患者投诉发布情况通报", "https://www.thepaper.cn/newsDetail_forward_25000001", ("likes", 1203)),
-    ("tencent", "tencent_hot_ranking.json", 2, "滨江大学回应宿舍停电：已全面排查线路", "https://view.inews.qq.com/a/20231115A00001", ("heat", 4567890)),
-    ("netease", "netease_hot_news.json", 2, "滨江市第一人民医院通报患者投诉处理结果", "https://www.163.com/dy/article/IJ0000001.html", ("comments", 2345)),
+    (
+        "weibo",
+        "weibo_hotsearch.json",
+        3,
+        "滨江市第一人民医院回应患者投诉",
+        "https://s.weibo.com/weibo?q=",
+        ("heat", 1523367),
+    ),
+    (
+        "baidu",
+        "baidu_board.html",
+        2,
+        "滨江大学宿舍楼停电",
+        "https://www.baidu.com/s?wd=",
+        ("heat", 4960813),
+    ),
+    (
+        "zhihu",
+        "zhihu_hot_list.json",
+        2,
+        "如何看待滨江市第一人民医院的回应？",
+        "https://www.zhihu.com/question/630000001",
+        ("heat", 15230000),
+    ),
+    (
+        "toutiao",
+        "toutiao_hot_board.json",
+        2,
+        "滨江市卫健委通报医院投诉处理进展",
+        "https://www.toutiao.com/trending/7300000000000000001/",
+        ("heat", 23014567),
+    ),
+    (
+        "bilibili",
+        "bilibili_popular.json",
+        2,
+        "实拍滨江大学食堂新菜单",
+        "https://www.bilibili.com/video/BV1xx411c7mD",
+        ("views", 1234567),
+    ),
+    (
+        "tieba",
+        "tieba_topic_list.json",
+        2,
+        "滨江大学宿舍停电事件",
+        "https://tieba.baidu.com/hottopic/browse/hottopic?topic_id=31000001",
+        ("heat", 1890234),
+    ),
+    (
+        "thepaper",
+        "thepaper_right_sidebar.json",
+        2,
+        "滨江市第一人民医院就患者投诉发布情况通报",
+        "https://www.thepaper.cn/newsDetail_forward_25000001",
+        ("likes", 1203),
+    ),
+    (
+        "tencent",
+        "tencent_hot_ranking.json",
+        2,
+        "滨江大学回应宿舍停电：已全面排查线路",
+        "https://view.inews.qq.com/a/20231115A00001",
+        ("heat", 4567890),
+    ),
+    (
+        "netease",
+        "netease_hot_news.json",
+        2,
+        "滨江市第一人民医院通报患者投诉处理结果",
+        "https://www.163.com/dy/article/IJ0000001.html",
+        ("comments", 2345),
+    ),
 ]
 
 
@@ -50,7 +113,8 @@ def test_hot_list_adapter_reads_rank_title_link_and_heat(name, fixture, count, t
     assert len(items) == count
     first = items[0]
     assert first.title == title
-    assert first.url is not None and first.url.startswith(url)
+    assert first.url is not None
+    assert first.url.startswith(url)
     assert first.rank == 1
     assert first.engagement[heat[0]] == heat[1]
     assert first.platform is hotlist.platform
@@ -138,7 +202,8 @@ def test_newsnow_aggregator_maps_the_feed_to_its_platform():
     assert [i.title for i in items] == ["滨江市第一人民医院回应患者投诉", "暴雨预警"]
     assert {i.platform for i in items} == {Platform.WEIBO}
     assert items[1].engagement == {"heat": 650000}
-    assert items[1].url is not None and "utm_source" not in items[1].url
+    assert items[1].url is not None
+    assert "utm_source" not in items[1].url
 
 
 def test_generic_json_mapping_with_jmespath():
@@ -169,11 +234,19 @@ def test_generic_json_mapping_with_jmespath():
 
 def test_generic_json_items_expression_must_give_a_list():
     with pytest.raises(SourceParseError, match="did not give a list"):
-        parse_json(b'{"result": {"threads": 3}}', ctx(mapping={"items": "result.threads", "title": "a"}))
+        parse_json(
+            b'{"result": {"threads": 3}}', ctx(mapping={"items": "result.threads", "title": "a"})
+        )
 
 
 def test_generic_html_on_a_gbk_page_with_selectors():
-    mapping = {"item": "ul.news li", "title": "a", "url": "a@href", "published": ".date", "text": ".summary"}
+    mapping = {
+        "item": "ul.news li",
+        "title": "a",
+        "url": "a@href",
+        "published": ".date",
+        "text": ".summary",
+    }
     items = parse_html(
         fixture_bytes("gbk_portal.html"),
         ctx(Platform.GOV, base_url="http://gov.example.org/xxgk/", mapping=mapping),

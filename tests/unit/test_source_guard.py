@@ -46,7 +46,9 @@ def test_loopback_only_when_allowed():
     assert address_problem(ipaddress.ip_address("10.0.0.1"), allow_loopback=True) is not None
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://x/", "ftp://example.org/", "http:///x"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gopher://x/", "ftp://example.org/", "http:///x"]
+)
 def test_non_http_urls_are_refused(url):
     with pytest.raises(BlockedUrlError):
         Guard().check_url(url)
@@ -72,7 +74,9 @@ def test_canonical_url():
         canonical_url("HTTPS://News.Example.ORG:443/a/b?id=7&utm_source=x&spm=1.2&from=timeline#c")
         == "https://news.example.org/a/b?id=7"
     )
-    assert canonical_url("/t/1?from=list", "http://bbs.example.org/x/") == "http://bbs.example.org/t/1"
+    assert (
+        canonical_url("/t/1?from=list", "http://bbs.example.org/x/") == "http://bbs.example.org/t/1"
+    )
     assert canonical_url("//cdn.example.org/p") == "https://cdn.example.org/p"
     assert canonical_url("javascript:void(0)") is None
     assert host_key("http://127.0.0.1:8080/x") == "127.0.0.1:8080"
@@ -88,7 +92,15 @@ def test_gbk_bytes_decode_without_a_declaration():
 
 @pytest.mark.parametrize(
     ("value", "count"),
-    [("1234 万热度", 12_340_000), ("1.2亿", 120_000_000), ("4960813", 4960813), (56, 56), ("3.4w", 34000), ("热", None), (None, None)],
+    [
+        ("1234 万热度", 12_340_000),
+        ("1.2亿", 120_000_000),
+        ("4960813", 4960813),
+        (56, 56),
+        ("3.4w", 34000),
+        ("热", None),
+        (None, None),
+    ],
 )
 def test_counts(value, count):
     assert parse_count(value) == count

@@ -24,7 +24,9 @@ def ok(items: int) -> CrawlOutcome:
     return CrawlOutcome(Outcome.OK, "2023-11-15T00:00:00+00:00", items=items)
 
 
-FAILED = CrawlOutcome(Outcome.FAILED, "2023-11-15T00:01:00+00:00", error_code="timeout", error="slow")
+FAILED = CrawlOutcome(
+    Outcome.FAILED, "2023-11-15T00:01:00+00:00", error_code="timeout", error="slow"
+)
 
 
 def test_n_failures_in_a_row_turn_it_unhealthy_once():
@@ -38,7 +40,8 @@ def test_n_failures_in_a_row_turn_it_unhealthy_once():
 
 def test_a_success_between_failures_resets_the_count():
     health, transitions = run(SourceHealth(), FAILED, FAILED, ok(20), FAILED, FAILED)
-    assert health.healthy and not any(transitions)
+    assert health.healthy
+    assert not any(transitions)
 
 
 def test_a_challenge_is_unhealthy_at_once():
@@ -58,20 +61,24 @@ def test_zero_items_where_there_used_to_be_many():
 
 def test_a_quiet_source_with_few_items_is_not_unhealthy_when_empty():
     health, transitions = run(SourceHealth(), ok(1), ok(0))
-    assert health.healthy and not any(transitions)
+    assert health.healthy
+    assert not any(transitions)
 
 
 def test_offline_skips_change_nothing_but_the_attempt():
     skipped = CrawlOutcome(Outcome.SKIPPED, "t2", error_code="offline", error="offline")
     health, transitions = run(SourceHealth(), *[skipped] * 5)
-    assert health.healthy and health.consecutive_failures == 0 and not any(transitions)
+    assert health.healthy
+    assert health.consecutive_failures == 0
+    assert not any(transitions)
     assert health.last_error_code == "offline"
 
 
 def test_a_304_ends_a_failure_streak_but_not_a_zero_items_alarm():
     health, _ = run(SourceHealth(), *[FAILED] * FAILURES_BEFORE_UNHEALTHY)
     recovered = assess(health, CrawlOutcome(Outcome.NOT_MODIFIED, "t3"))
-    assert recovered.health.healthy and recovered.recovered
+    assert recovered.health.healthy
+    assert recovered.recovered
     empty, _ = run(SourceHealth(), ok(30), ok(0))
     still = assess(empty, CrawlOutcome(Outcome.NOT_MODIFIED, "t4"))
     assert not still.health.healthy

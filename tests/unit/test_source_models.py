@@ -24,23 +24,39 @@ def test_a_hot_list_needs_only_its_name_and_gets_platform_url_and_defaults():
     assert source.fetch_url == "https://weibo.com/ajax/side/hotSearch"
     assert source.interval_minutes == 10
     assert source.credibility == 0.5
-    assert source.enabled and not source.local
+    assert source.enabled
+    assert not source.local
 
 
 def test_rsshub_and_newsnow_urls_are_built_from_base_and_route_or_feed():
     hub = parse_definition(
-        {"id": "hub", "kind": "rsshub", "base": "https://rsshub.example.org/", "route": "/weibo/user/1"}
+        {
+            "id": "hub",
+            "kind": "rsshub",
+            "base": "https://rsshub.example.org/",
+            "route": "/weibo/user/1",
+        }
     )
     assert hub.fetch_url == "https://rsshub.example.org/weibo/user/1"
-    agg = parse_definition({"id": "agg", "kind": "newsnow", "base": "https://news.example.org", "feed": "zhihu"})
+    agg = parse_definition(
+        {"id": "agg", "kind": "newsnow", "base": "https://news.example.org", "feed": "zhihu"}
+    )
     assert agg.fetch_url == "https://news.example.org/api/s?id=zhihu"
 
 
 def test_public_sources_are_never_polled_faster_than_every_two_minutes():
-    found = problems({"id": "x", "kind": "rss", "url": "https://a.example.org/f", "interval_minutes": 1})
+    found = problems(
+        {"id": "x", "kind": "rss", "url": "https://a.example.org/f", "interval_minutes": 1}
+    )
     assert "2 min" in found["/interval_minutes"]
     local = parse_definition(
-        {"id": "x", "kind": "rss", "url": "http://127.0.0.1:9/f", "local": True, "interval_minutes": 1}
+        {
+            "id": "x",
+            "kind": "rss",
+            "url": "http://127.0.0.1:9/f",
+            "local": True,
+            "interval_minutes": 1,
+        }
     )
     assert local.interval_minutes == 1
 
@@ -61,7 +77,9 @@ def test_a_url_with_a_non_public_ip_literal_is_refused_at_definition(url):
     assert "refused" in problems({"id": "x", "kind": "rss", "url": url})["/url"]
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/feed", "file:///etc/passwd", "example.org/feed", ""])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/feed", "file:///etc/passwd", "example.org/feed", ""]
+)
 def test_only_absolute_http_urls(url):
     assert "/url" in problems({"id": "x", "kind": "rss", "url": url})
 
@@ -78,12 +96,24 @@ def test_every_problem_is_reported_at_once():
             "surprise": 1,
         }
     )
-    assert set(found) >= {"/id", "/credibility", "/enabled", "/mapping/items", "/mapping/colour", "/surprise"}
+    assert set(found) >= {
+        "/id",
+        "/credibility",
+        "/enabled",
+        "/mapping/items",
+        "/mapping/colour",
+        "/surprise",
+    }
 
 
 def test_html_selectors_are_checked():
     found = problems(
-        {"id": "x", "kind": "html", "url": "https://a.example.org", "mapping": {"item": "li[[", "title": "a@"}}
+        {
+            "id": "x",
+            "kind": "html",
+            "url": "https://a.example.org",
+            "mapping": {"item": "li[[", "title": "a@"},
+        }
     )
     assert "CSS" in found["/mapping/item"]
     assert "attribute" in found["/mapping/title"]
@@ -101,6 +131,11 @@ def test_the_path_id_wins_and_must_agree():
 
 def test_as_dict_round_trips():
     source = parse_definition(
-        {"id": "x", "kind": "json", "url": "https://a.example.org/api", "mapping": {"items": "a", "title": "t"}}
+        {
+            "id": "x",
+            "kind": "json",
+            "url": "https://a.example.org/api",
+            "mapping": {"items": "a", "title": "t"},
+        }
     )
     assert parse_definition(source.as_dict()) == source
