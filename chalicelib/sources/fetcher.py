@@ -57,6 +57,8 @@ class FetchPolicy:
     max_redirects: int = 5
     host_interval_seconds: float = 1.0
     robots_ttl_seconds: float = 3600.0
+    # CA bundle for TLS verification; None: the bundled public CAs (certifi). Tests set their own.
+    ca_bundle: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,7 @@ class Fetcher:
         if session is None:
             session = requests.Session()
             session.trust_env = False  # no proxies, no .netrc: the guard must see the real peer
+            session.verify = self.policy.ca_bundle or True
             adapter = _guarded_adapter(guard)
             session.mount("http://", adapter)
             session.mount("https://", adapter)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ssl
 import tracemalloc
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +192,61 @@ def test_validators_from_last_modified(fetcher: Fetcher, http_server: FixtureSer
     )
     result = fetcher.fetch(http_server.url("/lm"), LOCAL)
     assert result.validators == Validators(None, "Wed, 15 Nov 2023 10:00:00 GMT")
+
+
+def test_https_goes_through_the_guarded_connection_and_verifies_the_host_name(
+    tmp_path: Path,
+) -> None:
+    # GIVEN an HTTPS server on 127.0.0.1 with a certificate for "localhost" from our own CA
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = FixtureServer()
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    server.routes["/tls"] = Route(body=b"secure")
+    server.start()
+    try:
+        policy = FetchPolicy(host_interval_seconds=0, ca_bundle=str(cert), attempts=1)
+        fetcher = Fetcher(policy)
+        # WHEN fetched by name THEN the connection goes to the checked address and TLS verifies
+        result = fetcher.fetch(f"https://localhost:{server.port}/tls", LOCAL)
+        assert result.body == b"secure"
+        # AND the guard still refuses the same server to a public source
+        with pytest.raises(BlockedUrlError):
+            fetcher.fetch(f"https://localhost:{server.port}/tls", Guard())
+        assert server.hits["/tls"] == 1
+    finally:
+        server.stop()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
