@@ -20,6 +20,7 @@ import math
 import random
 from pathlib import Path
 
+from chalicelib.scoring.segment import default_segmenter
 from chalicelib.scoring.sentiment import (
     MODEL_FILE,
     WEIGHT_SCALE,
@@ -72,13 +73,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=0.04)
     parser.add_argument("--l2", type=float, default=1e-6)
     parser.add_argument("--threshold", type=float, default=0.25)
-    parser.add_argument("--min-weight", type=float, default=0.01, help="drop smaller weights")
+    parser.add_argument("--min-weight", type=float, default=0.02, help="drop smaller weights")
     parser.add_argument("--out", type=Path, default=MODEL_FILE)
     args = parser.parse_args()
 
     lexicon = load_lexicon()
     rows = load(args.data / "virus_train.txt")
-    samples = [(set(features(text, lexicon)[0]), label) for text, label in rows]
+    cut = default_segmenter().cut
+    samples = [(set(features(text, lexicon, cut)[0]), label) for text, label in rows]
     weights, bias = train(samples, args.epochs, args.rate, args.l2)
     kept = {
         f: round(w * WEIGHT_SCALE)
