@@ -15,6 +15,7 @@ from chalicelib.scoring.config import ScoringConfig, config_for_plan
 from chalicelib.scoring.crisis import crisis_hits
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, SubjectMatch, assess
 from chalicelib.scoring.rules import normalise
+from chalicelib.scoring.segment import default_segmenter
 from chalicelib.scoring.sentiment import SentimentScorer, default_scorer
 
 
@@ -51,6 +52,8 @@ class Scorer:
     def __init__(self, config: ScoringConfig, sentiment: SentimentScorer | None = None) -> None:
         self.config = config
         self._sentiment = sentiment or default_scorer()
+        # The plan's names stay whole when the lexicon reads the text (user dictionary).
+        default_segmenter().add_terms(config.terms())
 
     def analyse(self, content: str) -> Analysis:
         text = normalise(content)
