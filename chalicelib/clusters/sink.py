@@ -26,14 +26,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
+from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, IncidentOpener
 from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signature, similarity
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
 from chalicelib.clusters.store import ClusterStore
+from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
+from chalicelib.core.settings import Settings
 from chalicelib.posts.models import Item
 from chalicelib.posts.sink import IngestReport
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
@@ -41,6 +43,7 @@ from chalicelib.scoring.config import LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 from chalicelib.scoring.text import story_text
+from chalicelib.workflow.service import WorkflowService
 
 STORY_CHARS = 200
 SAVE_ATTEMPTS = 5
@@ -255,3 +258,25 @@ class ScoringSink:
             }
         )
         return record
+
+
+def build_scoring_sink(
+    settings: Settings,
+    clients: AwsClients,
+    plan: Callable[[], Mapping[str, Any]] = default_plan,
+    incidents: IncidentOpener | None = None,
+    clock: Clock = utcnow,
+) -> ScoringSink:
+    """The sink wired to the stage's tables and the response workflow (composition helper)."""
+    opener = incidents or DynamoIncidentOpener(
+        clients.table(settings.tables.incidents),
+        WorkflowService(settings, clients, clock).start,
+        clock,
+    )
+    return ScoringSink(
+        PostStore(clients.table(settings.tables.posts)),
+        ClusterStore(clients.table(settings.tables.clusters)),
+        opener,
+        plan=plan,
+        clock=clock,
+    )

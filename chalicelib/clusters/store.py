@@ -52,10 +52,8 @@ class ClusterStore:
         client = self._table.meta.client
         name = self._table.name
         for start in range(0, len(wanted), _BATCH_GET):
-            keys = [
-                {"pk": {"S": k["pk"]}, "sk": {"S": k["sk"]}}
-                for k in (band_key(b) for b in wanted[start : start + _BATCH_GET])
-            ]
+            # The resource's client converts plain values both ways, like the Table does.
+            keys = [band_key(b) for b in wanted[start : start + _BATCH_GET]]
             request: dict[str, Any] = {
                 name: {"Keys": keys, "ProjectionExpression": "pk, cluster_id"}
             }
@@ -63,7 +61,7 @@ class ClusterStore:
                 with aws_errors("clusters table"):
                     answer = client.batch_get_item(RequestItems=request)
                 for row in answer.get("Responses", {}).get(name, []):
-                    found[row["pk"]["S"].removeprefix("band#")] = row["cluster_id"]["S"]
+                    found[str(row["pk"]).removeprefix("band#")] = str(row["cluster_id"])
                 request = answer.get("UnprocessedKeys") or {}
                 if not request:
                     break
