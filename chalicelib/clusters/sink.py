@@ -45,8 +45,10 @@ from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 from chalicelib.scoring.text import story_text
 from chalicelib.workflow.service import WorkflowService
 
-STORY_CHARS = 200
+STORY_CHARS = 100
+TITLE_CHARS = 40
 SAVE_ATTEMPTS = 5
+STORED_REASONS = frozenset({"subject", "sentiment", "crisis", "risk"})
 
 
 @dataclass
@@ -184,7 +186,7 @@ class ScoringSink:
         summaries = [
             PostSummary(
                 post_id=e.item.post_id,
-                title=(e.item.title or e.item.content)[:80],
+                title=(e.item.title or e.item.content)[:TITLE_CHARS],
                 risk=e.assessment.risk if e.assessment else 0.0,
                 platform=e.item.platform.value,
                 url=e.item.url,
@@ -252,9 +254,12 @@ class ScoringSink:
                 "subjects": [m.id for m in entry.analysis.subjects],
                 "crisis_words": [w for w, _ in entry.analysis.crisis.words],
                 "components": a.components if a else {},
-                # The reasons' sentences only: the numbers behind them are in ``components``,
-                # and every byte of a post is paid for on each write (and in the by_day index).
-                "reasons": [str(r["text"]) for r in a.reasons] if a else [],
+                # Only the sentences that name rules and words: the numbers are in
+                # ``components``, and every byte of a post is paid for on each write (and
+                # again in the by_day index).
+                "reasons": [str(r["text"]) for r in a.reasons if r["factor"] in STORED_REASONS]
+                if a
+                else [],
             }
         )
         return record

@@ -117,8 +117,20 @@ def assess(analysis: Analysis, spread: Spread, config: ScoringConfig) -> Assessm
     return Assessment(risk, level, components, _reasons(analysis, spread, components, risk, level))
 
 
+# A post about no subject is clustered only with a crisis word at least this strong.
+CLUSTER_CRISIS_FLOOR = 0.3
+
+
 def can_reach_level(analysis: Analysis, credibility: float, config: ScoringConfig) -> bool:
-    """Could this post reach a level if it became as hot and fast as possible?"""
+    """Is this post worth a place in a cluster: could it ever open or raise an incident?
+
+    It must be about a subject or carry a crisis word, and reach a level if it became as hot
+    and as fast-growing as possible. Negative chatter about nothing of ours and no crisis is
+    scored and stored, but not clustered: clustering costs band writes (DESIGN §5), and a
+    crisis team has no incident to open for it.
+    """
+    if not analysis.subjects and analysis.crisis.strength < CLUSTER_CRISIS_FLOOR:
+        return False
     best = assess(
         analysis,
         Spread(rank=1, cluster_size=1000, growth=16.0, credibility=credibility),
