@@ -11,7 +11,8 @@ Items in the incidents table (see docs/data-model.md):
   ``cluster_id``, ``title``, ``summary``, ``reasons``, ``drill`` (written with
   ``attribute_not_exists``; the level is raised in place on escalation);
 - ``pk=<incident_id>, sk=ESC#<level>`` — one per level the incident escalated to, with
-  ``at``, ``from_level``, ``reasons`` (conditional, so a repeat records nothing).
+  ``at``, ``from_level``, ``reasons`` (conditional, so a repeat records nothing). An escalation
+  that finds no META (its open was lost) opens the incident at the new level instead.
 
 After the META item is written, the workflow is started (``WorkflowService.start``, itself
 idempotent by execution name); a repeat of ``open`` starts it again, which returns the same
@@ -102,6 +103,15 @@ class DynamoIncidentOpener:
             self.escalate(draft, None)
         return created
 
+    def _exists(self, incident_id: str) -> bool:
+        with aws_errors("incidents table"):
+            found = self._table.get_item(
+                Key={"pk": incident_id, "sk": "META"},
+                ProjectionExpression="pk",
+                ConsistentRead=True,
+            )
+        return "Item" in found
+
     def escalate(self, draft: IncidentDraft, from_level: str | None) -> bool:
         rank = LEVEL_RANK[draft.level]
         entry = {
@@ -124,7 +134,10 @@ class DynamoIncidentOpener:
                     ExpressionAttributeValues={":level": draft.level, ":rank": rank},
                 )
         except ConflictError:
-            return False  # already at this level or higher (or never opened)
+            if self._exists(draft.incident_id):
+                return False  # already at this level or higher
+            # Never opened (an earlier open was lost): open it now, at this level.
+            return self.open(draft)
         try:
             with aws_errors("incidents table"):
                 self._table.put_item(

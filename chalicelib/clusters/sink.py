@@ -14,7 +14,8 @@ Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one
 4. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
    re-read and merge on conflict); a new cluster writes its bands once.
 5. **Open** the cluster's incident when it first reaches a level, **escalate** it when the
-   level rises (:class:`IncidentOpener`).
+   level rises (:class:`IncidentOpener`) — just before the cluster write that records the
+   level, because both calls are idempotent and the cluster write is what stops a repeat.
 
 A crash between the post write and the cluster update leaves the post without its count in
 the cluster (a redelivery finds the post and stops); it is never counted twice.
@@ -200,19 +201,22 @@ class ScoringSink:
             if base is None:
                 return
             merged = self._merge(base, fresh, now).with_risks(summaries, levels)
+            # The incident first: opening and escalating are idempotent, so a crash or a lost
+            # race after this point repeats them harmlessly, while a crash between saving the
+            # cluster's new level and opening would lose the incident for good.
+            self._raise_incident(base.level, merged, fresh)
             try:
-                saved = self._clusters.save(merged, expires_at)
+                self._clusters.save(merged, expires_at)
             except ConflictError:
                 # Another worker wrote it first: merge into what it wrote.
                 base = self._clusters.get(cluster_id)
                 continue
             if base.version == 0:
                 self._clusters.add_bands(base.band_keys, cluster_id, expires_at)
-            self._after_save(base.level, saved, fresh)
             return
         logger.warning("cluster update gave up after conflicts", extra={"cluster": cluster_id})
 
-    def _after_save(self, before: str | None, cluster: Cluster, fresh: list[_Entry]) -> None:
+    def _raise_incident(self, before: str | None, cluster: Cluster, fresh: list[_Entry]) -> None:
         after = cluster.level
         if after is None or LEVEL_RANK[after] <= LEVEL_RANK.get(before or "", 0):
             return

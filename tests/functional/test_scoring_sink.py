@@ -227,3 +227,14 @@ def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, cl
     assert set(items) == {"META", "ESC#I"}
     assert items["META"]["level"] == "I"
     assert executions(world) == ["incident-c-kx"]
+
+
+def test_an_escalation_without_an_incident_opens_it(world, settings, clients):
+    opener = DynamoIncidentOpener(
+        world["incidents"], WorkflowService(settings, clients).start, world["clock"]
+    )
+    # An earlier open was lost (a crash before it): the rise to II opens the incident at II.
+    assert opener.escalate(IncidentDraft("ky", "II", "标题", "摘要", []), "III") is True
+    (meta,) = incident_metas(world)
+    assert (meta["pk"], meta["level"]) == ("c-ky", "II")
+    assert executions(world) == ["incident-c-ky"]
