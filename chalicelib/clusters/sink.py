@@ -43,7 +43,7 @@ from chalicelib.posts.store import RETENTION_DAYS, PostStore
 from chalicelib.scoring.config import LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
-from chalicelib.scoring.text import story_text
+from chalicelib.scoring.text import headline, story_text
 from chalicelib.workflow.service import WorkflowService
 
 STORY_CHARS = 100
@@ -160,7 +160,7 @@ class ScoringSink:
                 seen = entry.item.published_at or entry.item.fetched_at
                 new = Cluster(
                     id="k" + entry.item.post_id[1:21],
-                    story=entry.item.content[:STORY_CHARS],
+                    story=headline(entry.item.content, STORY_CHARS),
                     signature=sig,
                     band_keys=tuple(keys),
                     first_seen=seen,
@@ -225,11 +225,11 @@ class ScoringSink:
             str(r["text"]) for r in (strongest.assessment.reasons if strongest.assessment else [])
         ]
         subjects = [m.name for m in strongest.analysis.subjects]
-        headline = (strongest.item.title or cluster.story).strip().replace("\n", " ")[:60]
+        title = headline(strongest.item.title or strongest.item.content) or cluster.id
         draft = IncidentDraft(
             cluster_id=cluster.id,
             level=after,
-            title=f"{'、'.join(subjects) or '舆情'}：{headline}",
+            title=f"{'、'.join(subjects) or '舆情'}：{title}",
             summary=(
                 f"同一事件 {cluster.count} 条，平台：{'、'.join(cluster.platforms)}，"
                 f"最高风险 {cluster.max_risk:.2f}，增速为基线的 {cluster.growth:.1f} 倍"

@@ -42,26 +42,35 @@ def story_text(text: str) -> str:
 
     A repost is ``comment//@a:comment//@b:original``; the part after the last ``//@`` mark is
     the oldest text in the chain, the story. Hashtags, links, emoji codes and mentions are
-    dropped, then spaces.
+    dropped, then spaces, and the rest is lower-cased.
     """
+    return _SPACE.sub("", _clean(_story_part(text))).lower()
+
+
+def headline(text: str, limit: int = 60) -> str:
+    """The story part of a post as a person would read it (for incident titles)."""
+    cleaned = _SPACE.sub(" ", _clean(_story_part(text))).strip()
+    return cleaned[:limit]
+
+
+def _story_part(text: str) -> str:
     marks = list(REPOST_MARK.finditer(text))
-    if marks:
-        tail = _strip(text[marks[-1].end() :])
-        # A bare tail (``转发微博``, an emoji) says nothing of the story: keep the whole chain.
-        if len(tail) >= MIN_STORY_CHARS:
-            return tail
-        return _strip(REPOST_MARK.sub("", text))
-    return _strip(text)
+    if not marks:
+        return text
+    tail = text[marks[-1].end() :]
+    # A bare tail (``转发微博``, an emoji) says nothing of the story: keep the whole chain.
+    if len(_SPACE.sub("", _clean(tail))) >= MIN_STORY_CHARS:
+        return tail
+    return REPOST_MARK.sub(" ", text)
 
 
 # Shorter chain tails than this are comments like 转发微博, not a story.
 MIN_STORY_CHARS = 8
 
 
-def _strip(text: str) -> str:
+def _clean(text: str) -> str:
     text = URL.sub("", text)
     text = HASHTAG.sub("", text)
     text = EMOJI_CODE.sub("", text)
     text = REPLY.sub("", text)
-    text = MENTION.sub("", text)
-    return _SPACE.sub("", text).lower()
+    return MENTION.sub("", text)

@@ -108,7 +108,8 @@ def test_a_storm_of_200_reposts_is_one_cluster_and_one_incident(world):
     assert incident["pk"] == incident_id_for(cluster["cluster_id"])
     assert incident["status"] == "open"
     assert incident["cluster_id"] == cluster["cluster_id"]
-    assert incident["title"].startswith("市第一人民医院：")
+    assert incident["title"] == f"市第一人民医院：{STORY[:60]}"
+    assert "同一事件" in incident["summary"]
     assert incident["reasons"]
     assert executions(world) == [f"incident-{incident['pk']}"]
 

@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.scoring.segment import default_segmenter
 from chalicelib.scoring.sentiment import default_scorer, lexicon_score, load_lexicon
-from chalicelib.scoring.text import emoji_codes, for_sentiment, story_text
+from chalicelib.scoring.text import emoji_codes, for_sentiment, headline, story_text
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,7 @@ def test_text_cleaning_for_sentiment_and_for_stories():
     assert "http" not in cleaned
     assert "真相是什么" in cleaned  # repost comments are opinions too
     assert story_text(post) == "某地化工厂发生爆炸"  # the oldest text in the chain
+    assert headline(post) == "某地化工厂发生爆炸"
     # A bare tail like 转发微博 is not a story: the whole chain is used instead.
     assert story_text("好消息//@a:转发微博") == "好消息转发微博"
 
