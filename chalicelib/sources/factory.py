@@ -8,11 +8,15 @@ invocations of a warm Lambda and across the threads of local mode.
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.alerts.service import alert_service
+from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.settings import Settings, get_settings
-from chalicelib.posts.sink import ItemSink, StoreOnlySink
-from chalicelib.posts.store import PostStore
+from chalicelib.plan.store import PlanStore
+from chalicelib.posts.sink import ItemSink
+from chalicelib.scoring.config import default_plan
 from chalicelib.sources.alerts import AlertServiceSourceAlerts, OpsTopicAlerts, SourceAlerts
 from chalicelib.sources.fetcher import Fetcher
 from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, SourceService
@@ -22,8 +26,15 @@ _FETCHER = Fetcher()
 
 
 def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
-    """Where crawled items go. The scoring branch's sink replaces this at merge."""
-    return StoreOnlySink(PostStore(clients.table(settings.tables.posts)))
+    """Where crawled items go: scored, clustered and stored in one write per post, under the
+    stored plan's subjects and levels (the example plan until one is stored)."""
+    plans = PlanStore(clients.table(settings.tables.plan))
+
+    def current_plan() -> dict[str, Any]:
+        latest = plans.latest()
+        return latest.doc if latest else default_plan()
+
+    return build_scoring_sink(settings, clients, plan=current_plan)
 
 
 def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:

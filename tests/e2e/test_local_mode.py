@@ -216,8 +216,10 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert crawl.status_code == 200, crawl.text
     assert crawl.json()["outcome"] == "ok"
     assert crawl.json()["items"] == 12
-    posts = ddb.scan(TableName="yuqing-local-posts", Select="COUNT")["Count"]
-    assert posts >= 12
+    posts = ddb.scan(TableName="yuqing-local-posts")["Items"]
+    assert len(posts) >= 12
+    # ... scored on the way in (one write per post carries its risk and reasons)
+    assert all("risk" in post and "reasons" in post for post in posts)
     public = requests.post(f"{info['api_url']}/sources/weibo-hot/crawl", headers=hq, timeout=60)
     assert public.json()["error"]["code"] == "offline"
     private = requests.post(
