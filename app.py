@@ -12,6 +12,8 @@ from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
 from chalicelib.health.views import bp as health_bp
 from chalicelib.plan.views import bp as plan_bp
+from chalicelib.sources.handlers import bp as sources_worker_bp
+from chalicelib.sources.views import bp as sources_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
@@ -21,3 +23,5 @@ app.register_blueprint(auth_bp)
 app.register_blueprint(workflow_bp)
 app.register_blueprint(plan_bp)
 app.register_blueprint(alerts_bp)
+app.register_blueprint(sources_bp)
+app.register_blueprint(sources_worker_bp)

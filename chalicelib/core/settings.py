@@ -61,6 +61,10 @@ class Settings:
     # ASL are literals and run in real time.
     time_scale: float = 1.0
     local_mode: bool = False
+    # The offline switch (YUQING_OFFLINE=1): the crawler refuses every fetch that is not to a
+    # loopback address, without any network attempt (not even DNS). Local-mode tests and drills
+    # set it so that running the schedules never reaches the public hot lists.
+    offline: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -95,8 +99,25 @@ class Settings:
             state_machine=environ["RESPONSE_STATE_MACHINE"],
             endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
             time_scale=time_scale,
-            local_mode=environ.get("YUQING_LOCAL", "").lower() in {"1", "true", "yes"},
+            local_mode=_flag(environ.get("YUQING_LOCAL")),
+            offline=_flag(environ.get("YUQING_OFFLINE")),
         )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in {"1", "true", "yes"}
+
+
+def crawl_queue_name() -> str:
+    """The crawl queue's name as ``@on_sqs_message`` needs it, at import time.
+
+    Chalice reads the queue name when the decorator runs. ``chalice package`` and local mode
+    both put the stage's environment variables into ``os.environ`` before importing ``app.py``
+    (``CLIFactory.load_chalice_app``), so ``CRAWL_QUEUE`` names the stage's queue there; in
+    Lambda the variable is set too. Imported without a stage (a bare ``import app``), the local
+    stage's queue stands in; the packaging test checks that the dev template names the dev queue.
+    """
+    return os.environ.get("CRAWL_QUEUE") or "yuqing-local-crawl"
 
 
 @functools.cache

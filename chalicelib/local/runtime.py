@@ -36,6 +36,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.local import lambda_hook
+from chalicelib.local.demo_site import DemoSite
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
@@ -43,6 +44,8 @@ from chalicelib.local.snapshot import Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 from chalicelib.plan.service import load_example
 from chalicelib.plan.views import plan_service
+from chalicelib.sources.factory import source_store
+from chalicelib.sources.seed import seed_sources
 
 STAGE = "local"
 REGION = "us-east-1"
@@ -104,6 +107,7 @@ class LocalRuntime:
     _restored: bool = False
     _state_machine_arn: str = ""
     _queues: dict[str, str] = field(default_factory=dict)
+    _demo: DemoSite | None = None
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -164,6 +168,7 @@ class LocalRuntime:
         snapshot = self._snapshot()
         snapshot.restore_tables(settings.tables.all())
         self._restored = True
+        self._start_demo_site()
         wire_event_sources(self.functions, clients.client)
         self._issue_tokens(clients)
         self._load_plan()
@@ -191,6 +196,17 @@ class LocalRuntime:
 
     def _snapshot(self) -> Snapshot:
         return Snapshot(self.options.state_dir / "state", get_clients().client)
+
+    def _start_demo_site(self) -> None:
+        """The demo site (same port as last time if free) and, into an empty table, the examples."""
+        saved = str(self._read_local_json().get("demo_site_url", ""))
+        port = int(saved.rsplit(":", 1)[-1]) if saved.rsplit(":", 1)[-1].isdigit() else 0
+        self._demo = DemoSite(self.options.host, port)
+        self._demo.start()
+        examples = self.options.project_dir / "examples" / "sources.json"
+        seeded = seed_sources(source_store(), examples, self._demo.url)
+        if seeded:
+            logger.info("seeded example sources", extra={"sources": seeded})
 
     def _issue_tokens(self, clients: AwsClients) -> None:
         store = TokenStore(clients.table(get_settings().tables.tokens))
@@ -289,6 +305,7 @@ class LocalRuntime:
             "functions": self.registry.names(),
             "aws_env": {k: v for k, v in LOCAL_AWS_ENV.items() if k.startswith("AWS_")},
             "moto_port": moto_port,
+            "demo_site_url": self._demo.url if self._demo else None,
             "pid": os.getpid(),
         }
         tmp = self.local_json.with_suffix(".tmp")
@@ -320,6 +337,8 @@ class LocalRuntime:
             if self._restored:
                 self.save()
                 self._snapshot().drain_queues(self._queues)
+            if self._demo:
+                self._demo.stop()
         finally:
             if self._moto:
                 self._moto.stop()

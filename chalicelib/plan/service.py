@@ -8,7 +8,6 @@ is returned with the version.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from chalicelib.plan.diff import summarize
 from chalicelib.plan.models import PlanView
 from chalicelib.plan.store import PlanStore, PlanVersion
 from chalicelib.plan.validation import RuleCheck, check_plan, default_rule_check
+from chalicelib.scoring import rules
 
 AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
 
@@ -27,24 +27,10 @@ EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
 
 
 def scoring_rule_check() -> RuleCheck:
-    """The scoring package's rule parser when it is installed, else the length check.
-
-    Looked up by name so this package does not depend on the scoring package at import time.
-    """
-    try:
-        rules: Any = importlib.import_module("chalicelib.scoring.rules")
-    except ImportError:
-        return default_rule_check
+    """The length check, then the scoring package's rule parser (its error names the position)."""
 
     def check(text: str) -> str | None:
-        basic = default_rule_check(text)
-        if basic is not None:
-            return basic
-        try:
-            rules.parse(text)
-        except rules.RuleSyntaxError as err:
-            return f"at character {err.position}: {err.message}"
-        return None
+        return default_rule_check(text) or rules.check(text)
 
     return check
 

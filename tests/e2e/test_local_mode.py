@@ -48,6 +48,8 @@ class LocalMode:
             "PORT": str(self.port),
             "YUQING_TIME_SCALE": "0.0003",  # cool-down 6 s: long enough to stop mid-wait
             "PYTHONUNBUFFERED": "1",
+            # The schedules run: the example public hot lists must not reach the internet.
+            "YUQING_OFFLINE": "1",
         }
         env.pop("AWS_ENDPOINT_URL", None)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -205,9 +207,34 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert fired.returncode == 0, fired.stdout + fired.stderr
     assert json.loads(fired.stdout)["result"] == {"ok": True, "down": []}
 
+    # AND the example sources were seeded: crawling the demo source now stores posts, the public
+    # hot lists are refused offline, and a source at a private address is refused
+    hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
+    sources = requests.get(f"{info['api_url']}/sources", headers=hq, timeout=10).json()["sources"]
+    assert {"demo-weibo", "demo-forum", "weibo-hot"} <= {s["id"] for s in sources}
+    crawl = requests.post(f"{info['api_url']}/sources/demo-weibo/crawl", headers=hq, timeout=60)
+    assert crawl.status_code == 200, crawl.text
+    assert crawl.json()["outcome"] == "ok"
+    assert crawl.json()["items"] == 12
+    posts = ddb.scan(TableName="yuqing-local-posts")["Items"]
+    assert len(posts) >= 12
+    # ... scored on the way in (one write per post carries its risk and reasons)
+    assert all("risk" in post and "reasons" in post for post in posts)
+    public = requests.post(f"{info['api_url']}/sources/weibo-hot/crawl", headers=hq, timeout=60)
+    assert public.json()["error"]["code"] == "offline"
+    private = requests.post(
+        f"{info['api_url']}/sources",
+        headers=hq,
+        json={"id": "intranet", "kind": "rss", "url": "http://192.168.1.10/feed"},
+        timeout=10,
+    )
+    assert private.status_code == 400
+    assert "private address" in private.json()["problems"][0]["message"]
+
     # GIVEN, at the moment of stopping, an execution in its cool-down wait and a queued message
+    # (on the dead-letter queue, which no function consumes)
     sqs = session.client("sqs", endpoint_url=info["aws_endpoint_url"])
-    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl")["QueueUrl"]
+    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody='{"source": "kept"}')
     sfn.start_execution(
         stateMachineArn=machines[0]["stateMachineArn"],
@@ -235,7 +262,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
 
     # AND the message is queued again and the interrupted execution ran to its end
     sqs = _session(again).client("sqs", endpoint_url=again["aws_endpoint_url"])
-    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl")["QueueUrl"]
+    queue = sqs.get_queue_url(QueueName="yuqing-local-crawl-dlq")["QueueUrl"]
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue).get("Messages", [])] == [
         '{"source": "kept"}'
     ]

@@ -59,7 +59,13 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
         "WorkflowStep": "yuqing-dev-workflow_step",
         "HealthProbe": "yuqing-dev-health_probe",
         "AlertDispatch": "yuqing-dev-alert_dispatch",
+        "CrawlDispatcher": "yuqing-dev-crawl_dispatcher",
+        "CrawlWorker": "yuqing-dev-crawl_worker",
     }
+    # AND the crawl worker consumes the dev stage's queue (the name Chalice read at import time)
+    worker_events = template["Resources"]["CrawlWorker"]["Properties"]["Events"]
+    queue_arn = json.dumps(next(iter(worker_events.values()))["Properties"]["Queue"])
+    assert queue_arn.endswith(':yuqing-dev-crawl"}'), queue_arn
     role = template["Resources"]["ResponseStateMachineRole"]["Properties"]
     invoke = role["Policies"][0]["PolicyDocument"]["Statement"][0]
     assert invoke["Resource"] == [{"Fn::GetAtt": ["WorkflowStep", "Arn"]}]

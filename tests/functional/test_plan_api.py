@@ -186,6 +186,21 @@ def test_an_invalid_plan_is_400_with_its_problems_and_writes_nothing(
     assert versions(api_client, tokens["hq"]) == [1]
 
 
+def test_a_subject_rule_with_a_syntax_error_is_400_naming_the_position(
+    api_client: Client, tokens: dict[str, str]
+) -> None:
+    # GIVEN a plan whose second subject rule misses a closing parenthesis
+    doc = example_plan()
+    doc["subjects"][1]["rule"] = "(滨江一院 AND 红包"
+    # WHEN the HQ saves it THEN the rule parser's message, with its position, is the problem
+    response = put(api_client, tokens["hq"], doc)
+    assert response.status_code == 400
+    (problem,) = response.json_body["problems"]
+    assert problem["path"] == "/subjects/1/rule"
+    assert any(ch.isdigit() for ch in problem["message"]), problem
+    assert versions(api_client, tokens["hq"]) == []
+
+
 def test_several_problems_are_all_listed(api_client: Client, tokens: dict[str, str]) -> None:
     doc = example_plan()
     several = [b for b in BROKEN if b[0] not in ("missing level", "not a plan at all")]

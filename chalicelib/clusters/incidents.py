@@ -1,0 +1,148 @@
+"""The seam between clusters and incidents (舆情事件): open once, escalate when the level rises.
+
+A cluster that first reaches a level opens one incident; the incident id is derived from the
+cluster id (``c-<cluster_id>``), so the same cluster can never open two, however many workers
+or redeliveries race. :class:`IncidentOpener` is the protocol the scoring sink calls; the
+response-workflow feature may replace :class:`DynamoIncidentOpener` with its own.
+
+Items in the incidents table (see docs/data-model.md):
+
+- ``pk=<incident_id>, sk=META`` — ``status="open"``, ``level``, ``level_rank``, ``opened_at``,
+  ``cluster_id``, ``title``, ``summary``, ``reasons``, ``drill`` (written with
+  ``attribute_not_exists``; the level is raised in place on escalation);
+- ``pk=<incident_id>, sk=ESC#<level>`` — one per level the incident escalated to, with
+  ``at``, ``from_level``, ``reasons`` (conditional, so a repeat records nothing). An escalation
+  that finds no META (its open was lost) opens the incident at the new level instead.
+
+After the META item is written, the workflow is started (``WorkflowService.start``, itself
+idempotent by execution name); a repeat of ``open`` starts it again, which returns the same
+execution, so a crash between the two writes heals on redelivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.dynamo import to_item
+from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.scoring.config import LEVEL_RANK
+
+
+def incident_id_for(cluster_id: str) -> str:
+    return f"c-{cluster_id}"
+
+
+@dataclass(frozen=True)
+class IncidentDraft:
+    """What the scoring side knows when a cluster reaches a level."""
+
+    cluster_id: str
+    level: str
+    title: str
+    summary: str
+    reasons: Sequence[str]
+    drill: bool = False
+
+    @property
+    def incident_id(self) -> str:
+        return incident_id_for(self.cluster_id)
+
+
+class IncidentOpener(Protocol):
+    def open(self, draft: IncidentDraft) -> bool:
+        """Open the cluster's incident at ``draft.level``; False if it was already open."""
+        ...
+
+    def escalate(self, draft: IncidentDraft, from_level: str | None) -> bool:
+        """Record that the cluster's incident rose to ``draft.level``; False if recorded."""
+        ...
+
+
+class DynamoIncidentOpener:
+    """Writes the incident's META and escalation items, and starts the response workflow."""
+
+    def __init__(
+        self,
+        table: Any,
+        start_workflow: Callable[[str, bool], str],
+        clock: Clock = utcnow,
+    ) -> None:
+        self._table = table
+        self._start = start_workflow
+        self._clock = clock
+
+    def open(self, draft: IncidentDraft) -> bool:
+        item = {
+            "pk": draft.incident_id,
+            "sk": "META",
+            "status": "open",
+            "level": draft.level,
+            "level_rank": LEVEL_RANK[draft.level],
+            "opened_at": iso(self._clock()),
+            "cluster_id": draft.cluster_id,
+            "title": draft.title,
+            "summary": draft.summary,
+            "reasons": list(draft.reasons),
+            "drill": draft.drill,
+            "source": "cluster",
+        }
+        try:
+            with aws_errors("incidents table"):
+                self._table.put_item(
+                    Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+                )
+            created = True
+        except ConflictError:
+            created = False
+        self._start(draft.incident_id, draft.drill)
+        if not created:
+            # Opened before, perhaps at a lower level by a worker that has not escalated yet.
+            self.escalate(draft, None)
+        return created
+
+    def _exists(self, incident_id: str) -> bool:
+        with aws_errors("incidents table"):
+            found = self._table.get_item(
+                Key={"pk": incident_id, "sk": "META"},
+                ProjectionExpression="pk",
+                ConsistentRead=True,
+            )
+        return "Item" in found
+
+    def escalate(self, draft: IncidentDraft, from_level: str | None) -> bool:
+        rank = LEVEL_RANK[draft.level]
+        entry = {
+            "pk": draft.incident_id,
+            "sk": f"ESC#{draft.level}",
+            "at": iso(self._clock()),
+            "level": draft.level,
+            "from_level": from_level,
+            "cluster_id": draft.cluster_id,
+            "reasons": list(draft.reasons),
+            "drill": draft.drill,
+        }
+        try:
+            with aws_errors("incidents table"):
+                self._table.update_item(
+                    Key={"pk": draft.incident_id, "sk": "META"},
+                    UpdateExpression="SET #level = :level, level_rank = :rank",
+                    ConditionExpression="attribute_exists(pk) AND level_rank < :rank",
+                    ExpressionAttributeNames={"#level": "level"},
+                    ExpressionAttributeValues={":level": draft.level, ":rank": rank},
+                )
+        except ConflictError:
+            if self._exists(draft.incident_id):
+                return False  # already at this level or higher
+            # Never opened (an earlier open was lost): open it now, at this level.
+            return self.open(draft)
+        try:
+            with aws_errors("incidents table"):
+                self._table.put_item(
+                    Item=to_item(entry), ConditionExpression="attribute_not_exists(pk)"
+                )
+        except ConflictError:
+            return False
+        return True

@@ -1,0 +1,291 @@
+"""The scoring sink: score each crawled post, put it in its story's cluster, open incidents.
+
+Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one batch:
+
+1. **Score** every item (pure: subjects, sentiment, crisis words).
+2. **Cluster** the items that could ever reach a level (:func:`can_reach_level`): the rest —
+   not about a subject, not negative, no crisis word — can never open an incident, so they
+   cost no band lookups or writes. A clusterable item joins the cluster whose LSH bands it
+   shares (looked up in the table, and among the clusters started earlier in this batch) if
+   the estimated similarity is high enough, else it starts a new one.
+3. **Assess** each item with its cluster's projected size and growth, then make **one
+   conditional write** of the post with its scores and ``cluster_id``
+   (:meth:`PostStore.put_new`); a duplicate delivery stops there for that item.
+4. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
+   re-read and merge on conflict); a new cluster writes its bands once.
+5. **Open** the cluster's incident when it first reaches a level, **escalate** it when the
+   level rises (:class:`IncidentOpener`) — just before the cluster write that records the
+   level, because both calls are idempotent and the cluster write is what stops a repeat.
+
+A crash between the post write and the cluster update leaves the post without its count in
+the cluster (a redelivery finds the post and stops); it is never counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, IncidentOpener
+from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signature, similarity
+from chalicelib.clusters.models import Cluster, PostSummary
+from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
+from chalicelib.clusters.store import ClusterStore
+from chalicelib.core.aws import AwsClients
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.errors import ConflictError
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import Settings
+from chalicelib.posts.models import Item
+from chalicelib.posts.sink import IngestReport
+from chalicelib.posts.store import RETENTION_DAYS, PostStore
+from chalicelib.scoring.config import LEVEL_RANK, default_plan
+from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
+from chalicelib.scoring.scorer import Scorer, scorer_for_plan
+from chalicelib.scoring.text import headline, story_text
+from chalicelib.workflow.service import WorkflowService
+
+STORY_CHARS = 100
+TITLE_CHARS = 40
+SAVE_ATTEMPTS = 5
+STORED_REASONS = frozenset({"subject", "sentiment", "crisis", "risk"})
+
+
+@dataclass
+class _Entry:
+    item: Item
+    analysis: Analysis
+    cluster_id: str | None = None
+    assessment: Assessment | None = None
+    new: bool = False
+
+
+@dataclass
+class _Touched:
+    """A cluster this batch adds posts to: as stored (None if new) and the entries joining."""
+
+    base: Cluster
+    stored: bool
+    entries: list[_Entry] = field(default_factory=list)
+
+
+class ScoringSink:
+    """Score, cluster, store and open incidents, for one batch of items from one source."""
+
+    def __init__(
+        self,
+        posts: PostStore,
+        clusters: ClusterStore,
+        incidents: IncidentOpener,
+        plan: Callable[[], Mapping[str, Any]] = default_plan,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._posts = posts
+        self._clusters = clusters
+        self._incidents = incidents
+        self._plan = plan
+        self._clock = clock
+
+    def ingest(self, items: Sequence[Item], *, credibility: float = 0.5) -> IngestReport:
+        scorer = scorer_for_plan(self._plan())
+        now = self._clock()
+        report = IngestReport(received=len(items))
+        entries = [_Entry(item, scorer.analyse(item.content)) for item in items]
+        touched = self._assign_clusters(entries, scorer, credibility, now)
+
+        # Project each touched cluster as if every entry were new, to assess the entries.
+        projected = {cid: self._merge(t.base, t.entries, now) for cid, t in touched.items()}
+        for entry in entries:
+            cluster = projected.get(entry.cluster_id or "")
+            spread = Spread(
+                engagement=entry.item.engagement,
+                rank=entry.item.rank,
+                cluster_size=cluster.count if cluster else 1,
+                growth=cluster.growth if cluster else 1.0,
+                credibility=credibility,
+            )
+            entry.assessment = scorer.assess(entry.analysis, spread)
+            entry.new = self._posts.put_new(self._record(entry))
+            if entry.new:
+                report.new += 1
+                report.new_post_ids.append(entry.item.post_id)
+            else:
+                report.duplicates += 1
+
+        for cluster_id, t in touched.items():
+            fresh = [e for e in t.entries if e.new]
+            if fresh:
+                self._update_cluster(cluster_id, t, fresh, now)
+        return report
+
+    # -- clustering -------------------------------------------------------------------------
+    def _assign_clusters(
+        self, entries: list[_Entry], scorer: Scorer, credibility: float, now: Any
+    ) -> dict[str, _Touched]:
+        touched: dict[str, _Touched] = {}
+        local_bands: dict[str, str] = {}
+        known: dict[str, Cluster | None] = {}
+        for entry in entries:
+            if not can_reach_level(entry.analysis, credibility, scorer.config):
+                continue
+            story = story_text(entry.item.content)
+            sig = signature(shingles(story))
+            if not sig:
+                continue
+            # Drill posts never join real stories, nor real posts drill ones.
+            prefix = "d" if entry.item.drill else ""
+            keys = [prefix + key for key in bands(sig)]
+            candidates = {local_bands[k] for k in keys if k in local_bands}
+            missing = [k for k in keys if k not in local_bands]
+            if missing:
+                candidates.update(self._clusters.clusters_with_bands(missing).values())
+            best, best_similarity = None, 0.0
+            for cid in sorted(candidates):
+                if cid in touched:
+                    cluster: Cluster | None = touched[cid].base
+                else:
+                    if cid not in known:
+                        known[cid] = self._clusters.get(cid)
+                    cluster = known[cid]
+                if cluster is None:
+                    continue
+                score = similarity(sig, cluster.signature)
+                if score > best_similarity:
+                    best, best_similarity = cluster, score
+            if best is not None and best_similarity >= JOIN_SIMILARITY:
+                entry.cluster_id = best.id
+                touched.setdefault(best.id, _Touched(best, stored=best.version > 0))
+            else:
+                seen = entry.item.published_at or entry.item.fetched_at
+                new = Cluster(
+                    id="k" + entry.item.post_id[1:21],
+                    story=headline(entry.item.content, STORY_CHARS),
+                    signature=sig,
+                    band_keys=tuple(keys),
+                    first_seen=seen,
+                    last_seen=seen,
+                    drill=entry.item.drill,
+                )
+                entry.cluster_id = new.id
+                touched.setdefault(new.id, _Touched(new, stored=False))
+                for key in keys:
+                    local_bands.setdefault(key, new.id)
+            touched[entry.cluster_id].entries.append(entry)
+        return touched
+
+    @staticmethod
+    def _merge(base: Cluster, entries: list[_Entry], now: Any) -> Cluster:
+        return base.with_posts(
+            [e.item.published_at or e.item.fetched_at for e in entries],
+            [e.item.platform.value for e in entries],
+            [m.id for e in entries for m in e.analysis.subjects],
+            now,
+        )
+
+    def _update_cluster(self, cluster_id: str, t: _Touched, fresh: list[_Entry], now: Any) -> None:
+        summaries = [
+            PostSummary(
+                post_id=e.item.post_id,
+                title=(e.item.title or e.item.content)[:TITLE_CHARS],
+                risk=e.assessment.risk if e.assessment else 0.0,
+                platform=e.item.platform.value,
+                url=e.item.url,
+            )
+            for e in fresh
+        ]
+        levels = [e.assessment.level if e.assessment else None for e in fresh]
+        expires_at = int(now.timestamp()) + CLUSTER_RETENTION_DAYS * 86400
+        base: Cluster | None = t.base
+        for _attempt in range(SAVE_ATTEMPTS):
+            if base is None:
+                return
+            merged = self._merge(base, fresh, now).with_risks(summaries, levels)
+            # The incident first: opening and escalating are idempotent, so a crash or a lost
+            # race after this point repeats them harmlessly, while a crash between saving the
+            # cluster's new level and opening would lose the incident for good.
+            self._raise_incident(base.level, merged, fresh)
+            try:
+                self._clusters.save(merged, expires_at)
+            except ConflictError:
+                # Another worker wrote it first: merge into what it wrote.
+                base = self._clusters.get(cluster_id)
+                continue
+            if base.version == 0:
+                self._clusters.add_bands(base.band_keys, cluster_id, expires_at)
+            return
+        logger.warning("cluster update gave up after conflicts", extra={"cluster": cluster_id})
+
+    def _raise_incident(self, before: str | None, cluster: Cluster, fresh: list[_Entry]) -> None:
+        after = cluster.level
+        if after is None or LEVEL_RANK[after] <= LEVEL_RANK.get(before or "", 0):
+            return
+        strongest = max(fresh, key=lambda e: e.assessment.risk if e.assessment else 0.0)
+        reasons = [
+            str(r["text"]) for r in (strongest.assessment.reasons if strongest.assessment else [])
+        ]
+        subjects = [m.name for m in strongest.analysis.subjects]
+        title = headline(strongest.item.title or strongest.item.content) or cluster.id
+        draft = IncidentDraft(
+            cluster_id=cluster.id,
+            level=after,
+            title=f"{'、'.join(subjects) or '舆情'}：{title}",
+            summary=(
+                f"同一事件 {cluster.count} 条，平台：{'、'.join(cluster.platforms)}，"
+                f"最高风险 {cluster.max_risk:.2f}，增速为基线的 {cluster.growth:.1f} 倍"
+            ),
+            reasons=reasons,
+            drill=cluster.drill,
+        )
+        if before is None:
+            self._incidents.open(draft)
+        else:
+            self._incidents.escalate(draft, before)
+
+    # -- the post ---------------------------------------------------------------------------
+    def _record(self, entry: _Entry) -> dict[str, Any]:
+        record = entry.item.to_record()
+        record["expires_at"] = int(entry.item.fetched_at.timestamp()) + RETENTION_DAYS * 86400
+        a = entry.assessment
+        s = entry.analysis.sentiment
+        record.update(
+            {
+                "cluster_id": entry.cluster_id,
+                "sentiment": s.score,
+                "negative": s.negative,
+                "risk": a.risk if a else 0.0,
+                "level": a.level if a else None,
+                "subjects": [m.id for m in entry.analysis.subjects],
+                "crisis_words": [w for w, _ in entry.analysis.crisis.words],
+                "components": a.components if a else {},
+                # Only the sentences that name rules and words: the numbers are in
+                # ``components``, and every byte of a post is paid for on each write (and
+                # again in the by_day index).
+                "reasons": [str(r["text"]) for r in a.reasons if r["factor"] in STORED_REASONS]
+                if a
+                else [],
+            }
+        )
+        return record
+
+
+def build_scoring_sink(
+    settings: Settings,
+    clients: AwsClients,
+    plan: Callable[[], Mapping[str, Any]] = default_plan,
+    incidents: IncidentOpener | None = None,
+    clock: Clock = utcnow,
+) -> ScoringSink:
+    """The sink wired to the stage's tables and the response workflow (composition helper)."""
+    opener = incidents or DynamoIncidentOpener(
+        clients.table(settings.tables.incidents),
+        WorkflowService(settings, clients, clock).start,
+        clock,
+    )
+    return ScoringSink(
+        PostStore(clients.table(settings.tables.posts)),
+        ClusterStore(clients.table(settings.tables.clusters)),
+        opener,
+        plan=plan,
+        clock=clock,
+    )

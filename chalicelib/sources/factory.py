@@ -1,0 +1,74 @@
+"""Building the crawl pieces from settings and clients: the composition seams in one place.
+
+The sink (:func:`build_sink`) and who hears about broken sources (:func:`build_alerts`) are
+chosen here and nowhere else.
+The fetcher is process-wide so its per-host rate limit and robots cache carry over between
+invocations of a warm Lambda and across the threads of local mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.alerts.service import alert_service
+from chalicelib.clusters.sink import build_scoring_sink
+from chalicelib.core.aws import AwsClients, get_clients
+from chalicelib.core.settings import Settings, get_settings
+from chalicelib.plan.store import PlanStore
+from chalicelib.posts.sink import ItemSink
+from chalicelib.scoring.config import default_plan
+from chalicelib.sources.alerts import AlertServiceSourceAlerts, OpsTopicAlerts, SourceAlerts
+from chalicelib.sources.fetcher import Fetcher
+from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, SourceService
+from chalicelib.sources.store import SourceStore
+
+_FETCHER = Fetcher()
+
+
+def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
+    """Where crawled items go: scored, clustered and stored in one write per post, under the
+    stored plan's subjects and levels (the example plan until one is stored)."""
+    plans = PlanStore(clients.table(settings.tables.plan))
+
+    def current_plan() -> dict[str, Any]:
+        latest = plans.latest()
+        return latest.doc if latest else default_plan()
+
+    return build_scoring_sink(settings, clients, plan=current_plan)
+
+
+def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
+    """Who hears about a broken source: the tech group through the alert service, or the ops
+    topic if that fails."""
+    fallback = OpsTopicAlerts(clients.client("sns"), clients.topic_arn(settings.ops_topic))
+    return AlertServiceSourceAlerts(alert_service(settings, clients), fallback)
+
+
+def source_store(
+    settings: Settings | None = None, clients: AwsClients | None = None
+) -> SourceStore:
+    settings = settings or get_settings()
+    clients = clients or get_clients()
+    return SourceStore(clients.table(settings.tables.sources))
+
+
+def crawl_service(fetcher: Fetcher | None = None) -> CrawlService:
+    settings, clients = get_settings(), get_clients()
+    return CrawlService(
+        source_store(settings, clients),
+        fetcher or _FETCHER,
+        build_sink(settings, clients),
+        build_alerts(settings, clients),
+        local_mode=settings.local_mode,
+        offline=settings.offline,
+    )
+
+
+def dispatcher() -> Dispatcher:
+    settings, clients = get_settings(), get_clients()
+    queue = CrawlQueue(clients.client("sqs"), clients.queue_url(settings.crawl_queue))
+    return Dispatcher(source_store(settings, clients), queue.send)
+
+
+def source_service() -> SourceService:
+    return SourceService(source_store())

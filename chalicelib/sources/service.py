@@ -1,0 +1,364 @@
+"""Crawl one source; dispatch the due ones; manage definitions.
+
+- :class:`CrawlService` — fetch → (304: stop) → challenge check → parse → sink → health → alert.
+  A source's own failure (unreachable, blocked, changed format, challenge) is an *outcome*: it is
+  recorded in the source's health and returned, never raised, so the SQS message is done and the
+  next tick tries again. Only our own infrastructure failing (DynamoDB, SNS) raises, so SQS
+  redelivers; a redelivery re-assesses from the stored health and writes no duplicate posts.
+- :class:`Dispatcher` — every minute: claim each due source (conditional update of
+  ``next_due_at``, so two overlapping ticks dispatch it once) and queue one message per source,
+  spacing sources on the same host with ``DelaySeconds``.
+- :class:`SourceService` — create, replace, delete, read definitions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import Problem, UnavailableError, ValidationError, aws_errors
+from chalicelib.core.observability import logger
+from chalicelib.posts.models import Item
+from chalicelib.posts.sink import ItemSink
+from chalicelib.sources.adapters import Adapter, ParseContext
+from chalicelib.sources.adapters.feeds import parse_feed
+from chalicelib.sources.adapters.generic import parse_html, parse_json
+from chalicelib.sources.adapters.hotlists import HOTLISTS
+from chalicelib.sources.adapters.newsnow import parse_newsnow
+from chalicelib.sources.alerts import SourceAlerts
+from chalicelib.sources.challenge import challenge_reason
+from chalicelib.sources.errors import FetchError, OfflineError, SourceParseError
+from chalicelib.sources.fetcher import Fetcher, FetchResult
+from chalicelib.sources.guard import Guard
+from chalicelib.sources.health import CrawlOutcome, Outcome, assess
+from chalicelib.sources.models import SOURCE_ID, SourceDefinition, SourceKind, parse_definition
+from chalicelib.sources.store import SourceRecord, SourceStore
+from chalicelib.sources.text import decode_body
+from chalicelib.sources.urls import host_key
+
+_FEEDS = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+_ACCEPT = {
+    SourceKind.RSS: _FEEDS,
+    SourceKind.RSSHUB: _FEEDS,
+    SourceKind.HTML: "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+}
+
+
+def adapter_for(definition: SourceDefinition) -> Adapter:
+    if definition.kind in {SourceKind.RSS, SourceKind.RSSHUB}:
+        return parse_feed
+    if definition.kind is SourceKind.HOTLIST:
+        return HOTLISTS[definition.hotlist or ""].parse
+    if definition.kind is SourceKind.NEWSNOW:
+        return parse_newsnow
+    if definition.kind is SourceKind.JSON:
+        return parse_json
+    return parse_html
+
+
+@dataclass
+class CrawlReport:
+    """What one crawl did; returned by ``POST /sources/{id}/crawl`` and the worker."""
+
+    source_id: str
+    outcome: str
+    started_at: str
+    http_status: int | None = None
+    items: int = 0
+    new: int = 0
+    duplicates: int = 0
+    error: dict[str, str] | None = None
+    healthy: bool = True
+    unhealthy_reason: str | None = None
+    alerted: bool = False
+    elapsed_ms: int = 0
+    new_post_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("new_post_ids")
+        return data
+
+
+class CrawlService:
+    def __init__(
+        self,
+        store: SourceStore,
+        fetcher: Fetcher,
+        sink: ItemSink,
+        alerts: SourceAlerts,
+        *,
+        local_mode: bool,
+        offline: bool,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._store = store
+        self._fetcher = fetcher
+        self._sink = sink
+        self._alerts = alerts
+        self._local_mode = local_mode
+        self._offline = offline
+        self._clock = clock
+
+    def guard_for(self, definition: SourceDefinition) -> Guard:
+        return Guard(allow_loopback=definition.local and self._local_mode, offline=self._offline)
+
+    def crawl(self, source_id: str) -> CrawlReport:
+        return self.crawl_record(self._store.require(source_id))
+
+    def crawl_record(self, record: SourceRecord) -> CrawlReport:
+        definition = record.definition
+        started = self._clock()
+        report = CrawlReport(definition.id, Outcome.FAILED.value, iso(started))
+        outcome, result, items = self._fetch_and_parse(record, started, report)
+        validators = None
+        if outcome.outcome is Outcome.OK and result is not None:
+            ingested = self._sink.ingest(items, credibility=definition.credibility)
+            report.new, report.duplicates = ingested.new, ingested.duplicates
+            report.new_post_ids = list(ingested.new_post_ids)
+            validators = result.validators
+        assessment = assess(record.health, outcome)
+        health = assessment.health
+        if assessment.became_unhealthy:
+            # Alert before recording: if the alert cannot be sent, nothing is recorded and the
+            # redelivered message makes the same transition and tries again.
+            self._alerts.source_unhealthy(definition, health.unhealthy_reason or "", health)
+            report.alerted = True
+        self._store.record_crawl(definition.id, health, validators)
+        report.outcome = outcome.outcome.value
+        report.items = outcome.items or 0
+        report.healthy = health.healthy
+        report.unhealthy_reason = health.unhealthy_reason
+        if outcome.error_code:
+            report.error = {"code": outcome.error_code, "message": outcome.error or ""}
+        report.elapsed_ms = int((self._clock() - started).total_seconds() * 1000)
+        log = logger.warning if outcome.error_code else logger.info
+        log("crawled source", extra={k: v for k, v in report.as_dict().items() if v is not None})
+        return report
+
+    def _fetch_and_parse(
+        self, record: SourceRecord, started: datetime, report: CrawlReport
+    ) -> tuple[CrawlOutcome, FetchResult | None, list[Item]]:
+        definition = record.definition
+        at = iso(started)
+        try:
+            result = self._fetcher.fetch(
+                definition.fetch_url,
+                self.guard_for(definition),
+                validators=record.validators,
+                robots=definition.honours_robots,
+                accept=_ACCEPT.get(definition.kind, "application/json, */*;q=0.5"),
+            )
+        except OfflineError as err:
+            return (
+                CrawlOutcome(Outcome.SKIPPED, at, error_code=err.code, error=err.message),
+                None,
+                [],
+            )
+        except FetchError as err:
+            return (
+                CrawlOutcome(Outcome.FAILED, at, error_code=err.code, error=err.message),
+                None,
+                [],
+            )
+        report.http_status = result.status
+        if result.not_modified:
+            return CrawlOutcome(Outcome.NOT_MODIFIED, at, items=0), result, []
+        text = ""
+        if result.status >= 400:
+            text = decode_body(result.body, result.content_type)
+            reason = challenge_reason(result.status, result.url, text)
+            if reason:
+                return (
+                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
+                    result,
+                    [],
+                )
+            message = f"HTTP {result.status} from {result.url}"
+            return (
+                CrawlOutcome(Outcome.FAILED, at, error_code="http_error", error=message),
+                result,
+                [],
+            )
+        ctx = ParseContext(
+            source_id=definition.id,
+            platform=definition.platform,
+            fetched_at=started,
+            base_url=result.url,
+            content_type=result.content_type,
+            mapping=definition.mapping,
+            options={"feed": definition.feed or ""},
+        )
+        try:
+            items = adapter_for(definition)(result.body, ctx)
+        except SourceParseError as err:
+            text = decode_body(result.body, result.content_type)
+            reason = challenge_reason(result.status, result.url, text)
+            if reason:
+                return (
+                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
+                    result,
+                    [],
+                )
+            return (
+                CrawlOutcome(Outcome.FAILED, at, error_code=err.code, error=err.message),
+                result,
+                [],
+            )
+        if not items:
+            reason = challenge_reason(
+                result.status, result.url, decode_body(result.body, result.content_type)
+            )
+            if reason:
+                return (
+                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
+                    result,
+                    [],
+                )
+        return CrawlOutcome(Outcome.OK, at, items=len(items)), result, items
+
+    def handle_message(self, body: str) -> CrawlReport | None:
+        """One SQS message ``{"source_id", "due_at"}``; None when there is nothing to do.
+
+        A malformed message or a deleted source is logged and dropped (retrying cannot help). A
+        message whose due time the source's last attempt already covers is a duplicate delivery
+        and is skipped, so a repeat costs one read and no request to the site.
+        """
+        try:
+            message = json.loads(body)
+            source_id = message["source_id"]
+            due_at = message.get("due_at")
+            if not isinstance(source_id, str) or not (due_at is None or isinstance(due_at, str)):
+                raise TypeError("source_id must be a string")
+        except (ValueError, KeyError, TypeError) as err:
+            logger.error("dropped a malformed crawl message", extra={"error": str(err)})
+            return None
+        record = self._store.get(source_id)
+        if record is None:
+            logger.warning("crawl message for a deleted source", extra={"source": source_id})
+            return None
+        last = record.health.last_attempt_at
+        if due_at and last and last >= due_at:
+            logger.info("duplicate crawl message skipped", extra={"source": source_id})
+            return None
+        return self.crawl_record(record)
+
+
+@dataclass(frozen=True)
+class CrawlMessage:
+    source_id: str
+    due_at: str
+    delay_seconds: int = 0
+
+    def body(self) -> str:
+        return json.dumps({"source_id": self.source_id, "due_at": self.due_at})
+
+
+class CrawlQueue:
+    """Data access for the crawl queue: batches of up to 10 messages."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+
+    def send(self, messages: Sequence[CrawlMessage]) -> None:
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            with aws_errors("crawl queue"):
+                answer = self._sqs.send_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[
+                        {"Id": str(i), "MessageBody": m.body(), "DelaySeconds": m.delay_seconds}
+                        for i, m in enumerate(batch)
+                    ],
+                )
+            if answer.get("Failed"):
+                raise UnavailableError(f"crawl queue refused {len(answer['Failed'])} messages")
+
+
+@dataclass
+class DispatchReport:
+    checked: int = 0
+    due: int = 0
+    queued: list[str] = field(default_factory=list)
+    skipped_claimed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Sources on one host are queued this far apart (SQS DelaySeconds allows up to 900).
+HOST_SPACING_SECONDS = 10
+MAX_DELAY_SECONDS = 900
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: SourceStore,
+        queue: Callable[[Sequence[CrawlMessage]], None],
+        clock: Clock = utcnow,
+        spacing_seconds: int = HOST_SPACING_SECONDS,
+    ) -> None:
+        self._store = store
+        self._send = queue
+        self._clock = clock
+        self._spacing = spacing_seconds
+
+    def tick(self) -> DispatchReport:
+        now = self._clock()
+        report = DispatchReport()
+        per_host: dict[str, int] = defaultdict(int)
+        messages: list[CrawlMessage] = []
+        for record in sorted(self._store.all(), key=lambda r: r.next_due_at or ""):
+            report.checked += 1
+            definition = record.definition
+            if not definition.enabled or (record.next_due_at and record.next_due_at > iso(now)):
+                continue
+            report.due += 1
+            next_due = iso(now + timedelta(minutes=definition.interval_minutes))
+            if not self._store.claim(definition.id, record.next_due_at, next_due):
+                report.skipped_claimed.append(definition.id)
+                continue
+            host = host_key(definition.fetch_url)
+            delay = min(per_host[host] * self._spacing, MAX_DELAY_SECONDS)
+            per_host[host] += 1
+            messages.append(CrawlMessage(definition.id, iso(now), delay))
+            report.queued.append(definition.id)
+        self._send(messages)
+        return report
+
+
+class SourceService:
+    """Definitions through the API: every write validated first, nothing partial."""
+
+    def __init__(self, store: SourceStore, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._clock = clock
+
+    def create(self, body: dict[str, Any]) -> SourceRecord:
+        return self._store.create(parse_definition(body), iso(self._clock()))
+
+    def replace(self, source_id: str, body: dict[str, Any]) -> SourceRecord:
+        self._store.require(source_id)
+        return self._store.replace_definition(parse_definition(body, source_id), iso(self._clock()))
+
+    def get(self, source_id: str) -> SourceRecord:
+        return self._store.require(source_id)
+
+    def list(self) -> list[SourceRecord]:
+        return sorted(self._store.all(), key=lambda r: r.definition.id)
+
+    def delete(self, source_id: str) -> None:
+        self._store.delete(source_id)
+
+
+def check_source_id(source_id: str) -> str:
+    if not SOURCE_ID.match(source_id):
+        raise ValidationError("invalid source id", [Problem("/id", "1-64 of a-z 0-9 _ -")])
+    return source_id

@@ -1,0 +1,252 @@
+"""The fetcher against a real HTTP server on 127.0.0.1: limits, retries, redirects and the guard."""
+
+from __future__ import annotations
+
+import ssl
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from chalicelib.sources.errors import (
+    BlockedUrlError,
+    FetchTimeoutError,
+    HttpStatusError,
+    OfflineError,
+    RobotsDisallowedError,
+    TooLargeError,
+)
+from chalicelib.sources.fetcher import USER_AGENT, Fetcher, FetchPolicy, HostRateLimiter, Validators
+from chalicelib.sources.guard import Guard
+from tests.sources_server import FixtureServer, Route, serve
+
+
+@pytest.fixture
+def http_server() -> Iterator[FixtureServer]:
+    """GIVEN a real HTTP server on 127.0.0.1 with no routes yet."""
+    yield from serve()
+
+
+LOCAL = Guard(allow_loopback=True)
+
+
+@pytest.fixture
+def fetcher() -> Fetcher:
+    return Fetcher(
+        FetchPolicy(
+            connect_timeout=1.0,
+            read_timeout=0.5,
+            deadline_seconds=5.0,
+            max_bytes=1024 * 1024,
+            attempts=3,
+            backoff_seconds=0.01,
+            host_interval_seconds=0.0,
+        )
+    )
+
+
+def test_a_plain_get_sends_our_user_agent(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/a"] = Route(body=b'{"ok": 1}')
+    result = fetcher.fetch(http_server.url("/a"), LOCAL)
+    assert result.status == 200
+    assert result.body == b'{"ok": 1}'
+    assert http_server.seen_headers[0]["User-Agent"] == USER_AGENT
+
+
+def test_conditional_get_answers_304_with_no_body(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/feed"] = Route(body=b"<rss/>", etag='"v1"')
+    first = fetcher.fetch(http_server.url("/feed"), LOCAL)
+    assert first.validators.etag == '"v1"'
+    second = fetcher.fetch(http_server.url("/feed"), LOCAL, validators=first.validators)
+    assert second.not_modified
+    assert second.body == b""
+    assert http_server.seen_headers[1]["If-None-Match"] == '"v1"'
+
+
+def test_a_50_mb_body_stops_at_the_cap_without_reading_it_all(
+    fetcher: Fetcher, http_server: FixtureServer
+):
+    http_server.routes["/huge"] = Route(stream_bytes=50 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        with pytest.raises(TooLargeError):
+            fetcher.fetch(http_server.url("/huge"), LOCAL)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # the cap is 1 MiB; 50 MiB was never held
+    assert http_server.hits["/huge"] == 1  # too large is not retried
+
+
+def test_a_declared_huge_body_is_refused_before_reading(
+    fetcher: Fetcher, http_server: FixtureServer
+):
+    http_server.routes["/declared"] = Route(body=b"x" * (2 * 1024 * 1024))
+    with pytest.raises(TooLargeError, match="declares"):
+        fetcher.fetch(http_server.url("/declared"), LOCAL)
+
+
+def test_a_hanging_server_times_out_after_retries(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/hang"] = Route(hang=True)
+    with pytest.raises(FetchTimeoutError):
+        fetcher.fetch(http_server.url("/hang"), LOCAL)
+    assert http_server.hits["/hang"] == 3
+
+
+def test_500s_are_retried_then_reported(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/broken"] = Route(status=500, body=b"oops")
+    with pytest.raises(HttpStatusError) as caught:
+        fetcher.fetch(http_server.url("/broken"), LOCAL)
+    assert caught.value.http_status == 500
+    assert http_server.hits["/broken"] == 3
+
+
+def test_4xx_is_returned_once_without_retries(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/gone"] = Route(status=404, body=b"gone")
+    assert fetcher.fetch(http_server.url("/gone"), LOCAL).status == 404
+    assert http_server.hits["/gone"] == 1
+
+
+def test_redirects_are_followed_and_each_hop_is_checked(
+    fetcher: Fetcher, http_server: FixtureServer
+):
+    http_server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
+    http_server.routes["/new"] = Route(body=b"moved")
+    result = fetcher.fetch(http_server.url("/old"), LOCAL)
+    assert result.body == b"moved"
+    assert result.url == http_server.url("/new")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/admin",
+        "http://[::ffff:192.168.0.1]/",
+        "file:///etc/passwd",
+    ],
+)
+def test_a_redirect_to_a_private_address_is_refused(
+    fetcher: Fetcher, http_server: FixtureServer, target: str
+):
+    http_server.routes["/trap"] = Route(status=302, headers={"Location": target})
+    with pytest.raises(BlockedUrlError):
+        fetcher.fetch(http_server.url("/trap"), LOCAL)
+
+
+def test_loopback_is_refused_unless_allowed_and_nothing_is_sent(
+    fetcher: Fetcher, http_server: FixtureServer
+):
+    http_server.routes["/secret"] = Route(body=b"moto")
+    with pytest.raises(BlockedUrlError, match="loopback"):
+        fetcher.fetch(http_server.url("/secret"), Guard())
+    # a name that resolves to loopback is refused where the socket is opened
+    with pytest.raises(BlockedUrlError, match="resolves to"):
+        fetcher.fetch(f"http://localhost:{http_server.port}/secret", Guard())
+    assert http_server.hits["/secret"] == 0
+
+
+def test_offline_refuses_without_a_network_attempt(fetcher: Fetcher):
+    with pytest.raises(OfflineError):
+        fetcher.fetch("https://weibo.com/ajax/side/hotSearch", Guard(offline=True))
+
+
+def test_robots_txt_is_honoured_for_pages(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/robots.txt"] = Route(
+        body=b"User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
+    http_server.routes["/private/page"] = Route(body=b"<p>x</p>")
+    http_server.routes["/public/page"] = Route(body=b"<p>y</p>")
+    with pytest.raises(RobotsDisallowedError):
+        fetcher.fetch(http_server.url("/private/page"), LOCAL, robots=True)
+    assert fetcher.fetch(http_server.url("/public/page"), LOCAL, robots=True).body == b"<p>y</p>"
+    assert http_server.hits["/private/page"] == 0
+    assert http_server.hits["/robots.txt"] == 1  # cached
+
+
+def test_a_missing_robots_txt_allows_everything(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/page"] = Route(body=b"<p>x</p>")
+    assert fetcher.fetch(http_server.url("/page"), LOCAL, robots=True).status == 200
+
+
+def test_the_rate_limiter_spaces_requests_to_one_host():
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = HostRateLimiter(2.0, monotonic=lambda: now[0], sleep=sleep)
+    limiter.wait("a.example.org")
+    limiter.wait("b.example.org")
+    limiter.wait("a.example.org")
+    assert waits == [2.0]
+
+
+def test_validators_from_last_modified(fetcher: Fetcher, http_server: FixtureServer):
+    http_server.routes["/lm"] = Route(
+        body=b"x", headers={"Last-Modified": "Wed, 15 Nov 2023 10:00:00 GMT"}
+    )
+    result = fetcher.fetch(http_server.url("/lm"), LOCAL)
+    assert result.validators == Validators(None, "Wed, 15 Nov 2023 10:00:00 GMT")
+
+
+def test_https_goes_through_the_guarded_connection_and_verifies_the_host_name(
+    tmp_path: Path,
+) -> None:
+    # GIVEN an HTTPS server on 127.0.0.1 with a certificate for "localhost" from our own CA
+    cert, key = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = FixtureServer()
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    server.routes["/tls"] = Route(body=b"secure")
+    server.start()
+    try:
+        policy = FetchPolicy(host_interval_seconds=0, ca_bundle=str(cert), attempts=1)
+        fetcher = Fetcher(policy)
+        # WHEN fetched by name THEN the connection goes to the checked address and TLS verifies
+        result = fetcher.fetch(f"https://localhost:{server.port}/tls", LOCAL)
+        assert result.body == b"secure"
+        # AND the guard still refuses the same server to a public source
+        with pytest.raises(BlockedUrlError):
+            fetcher.fetch(f"https://localhost:{server.port}/tls", Guard())
+        assert server.hits["/tls"] == 1
+    finally:
+        server.stop()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
