@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,10 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
-
-from chalicelib.workflow.steps import DEFAULT_COOLDOWN_SECONDS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +49,7 @@ def wait_healthy(state_dir: Path, process: subprocess.Popen[bytes]) -> dict[str,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--executions", type=int, default=20)
-    args = parser.parse_args()
+    parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp)
         env = {**os.environ, "PORT": str(free_port()), "YUQING_TIME_SCALE": "0.0001"}
@@ -76,26 +71,6 @@ def main() -> int:
                 t0 = time.perf_counter()
                 requests.get(f"{info['api_url']}/health", timeout=10).raise_for_status()
                 health.append(time.perf_counter() - t0)
-
-            session = boto3.session.Session(
-                aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
-            )
-            sfn = session.client("stepfunctions", endpoint_url=info["aws_endpoint_url"])
-            machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
-            durations: list[float] = []
-            transitions: list[int] = []
-            for i in range(args.executions):
-                t0 = time.perf_counter()
-                arn = sfn.start_execution(
-                    stateMachineArn=machine,
-                    name=f"incident-bench{i}",
-                    input=json.dumps({"incident_id": f"bench{i}", "drill": True}),
-                )["executionArn"]
-                while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                    time.sleep(0.02)
-                durations.append(time.perf_counter() - t0)
-                events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-                transitions.append(sum(1 for e in events if e["type"].endswith("StateEntered")))
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
@@ -106,13 +81,7 @@ def main() -> int:
         f"/health latency over 50 calls: p50 {percentile(health, 0.5) * 1000:.1f} ms, "
         f"p95 {percentile(health, 0.95) * 1000:.1f} ms"
     )
-    cooldown = max(1, round(DEFAULT_COOLDOWN_SECONDS * 0.0001))
-    print(
-        f"workflow executions (placeholder steps, time scale 1e-4, cool-down wait "
-        f"{cooldown} s): p50 {statistics.median(durations):.2f} s, "
-        f"p95 {percentile(durations, 0.95):.2f} s over {len(durations)}"
-    )
-    print(f"state transitions per execution: {statistics.median(transitions):.0f}")
+    print("(workflow figures: python -m bench.e2e)")
     return 0
 
 

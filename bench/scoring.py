@@ -203,7 +203,7 @@ def write_cost(texts: list[str], storm: int) -> None:
     from chalicelib.posts.models import Item, Platform
     from chalicelib.posts.store import PostStore
     from chalicelib.scoring.config import default_plan
-    from chalicelib.workflow.service import WorkflowService
+    from chalicelib.workflow.service import WorkflowStarter
     from tests.template_helpers import stage_environment
 
     env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", **stage_environment("local")}
@@ -231,7 +231,7 @@ def write_cost(texts: list[str], storm: int) -> None:
             ClusterStore(CountingTable(clients.table(t.clusters), "clusters", counts)),
             DynamoIncidentOpener(
                 CountingTable(clients.table(t.incidents), "incidents", counts),
-                WorkflowService(settings, clients).start,
+                WorkflowStarter(settings, clients).start,
             ),
             plan=default_plan,
         )

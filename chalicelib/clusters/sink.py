@@ -44,7 +44,7 @@ from chalicelib.scoring.config import LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 from chalicelib.scoring.text import headline, story_text
-from chalicelib.workflow.service import WorkflowService
+from chalicelib.workflow.service import WorkflowStarter
 
 STORY_CHARS = 100
 TITLE_CHARS = 40
@@ -279,7 +279,7 @@ def build_scoring_sink(
     """The sink wired to the stage's tables and the response workflow (composition helper)."""
     opener = incidents or DynamoIncidentOpener(
         clients.table(settings.tables.incidents),
-        WorkflowService(settings, clients, clock).start,
+        WorkflowStarter(settings, clients).start,
         clock,
     )
     return ScoringSink(

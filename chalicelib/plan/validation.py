@@ -42,8 +42,12 @@ TOP_LEVEL = (
     "subjects",
     "sms_templates",
     "alerting",
+    "workflow",
 )
-REQUIRED_TOP_LEVEL = TOP_LEVEL[:-1]
+REQUIRED_TOP_LEVEL = TOP_LEVEL[:-2]
+# The response workflow's own settings (optional; defaults in chalicelib/workflow/logic.py).
+WORKFLOW_MINUTES = ("monitor_interval_minutes", "cooldown_minutes", "close_after_minutes")
+TEN_DAYS = 14400
 
 
 def default_rule_check(rule: str) -> str | None:
@@ -144,6 +148,8 @@ class _Checker:
         self.templates(root.get("sms_templates", []))
         if "alerting" in root:
             self.alerting(root["alerting"], groups)
+        if "workflow" in root:
+            self.workflow(root["workflow"])
 
     def groups(self, value: Any) -> set[str]:
         ids: list[tuple[str, str]] = []
@@ -353,6 +359,25 @@ class _Checker:
         ops = alerting.get("ops_group")
         if ops is not None and ops not in groups:
             self.add("/alerting/ops_group", f"unknown group {ops!r}")
+
+    def workflow(self, value: Any) -> None:
+        workflow = self.obj(value, "/workflow")
+        if workflow is None:
+            return
+        for key, item in workflow.items():
+            path = f"/workflow/{key}"
+            if key in WORKFLOW_MINUTES:
+                self.integer(item, path, low=1, high=TEN_DAYS)
+            elif key == "ack_minutes":
+                acks = self.obj(item, path)
+                for level, minutes in (acks or {}).items():
+                    if level not in LEVELS:
+                        self.add(f"{path}/{level}", f"must be one of {', '.join(LEVELS)}")
+                    else:
+                        self.integer(minutes, f"{path}/{level}", low=1, high=TEN_DAYS)
+            else:
+                expected = ", ".join((*WORKFLOW_MINUTES, "ack_minutes"))
+                self.add(path, f"unknown setting; expected one of {expected}")
 
 
 def validate_plan(doc: Any, rule_check: RuleCheck | None = None) -> list[Problem]:

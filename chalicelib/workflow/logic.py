@@ -420,7 +420,8 @@ def measures_for_level(plan: Mapping[str, Any], level: str) -> list[Mapping[str,
 
 
 def measures(ctx: StepContext) -> Outcome:
-    """制定措施: one task per owning group for the measures not yet tasked at this level."""
+    """制定措施: one task per owning group for the measures not yet tasked at this level (after a
+    rise, every measure again, with the higher level's deadlines)."""
     state = dict(ctx.state)
     level = str(state.get("level") or "IV")
     chosen = set(state.get("suggested_measures") or [])
@@ -428,7 +429,10 @@ def measures(ctx: StepContext) -> Outcome:
     rounds = int(state.get("measure_rounds", 0)) + 1
     by_group: dict[str, list[Mapping[str, Any]]] = {}
     for measure in measures_for_level(ctx.plan, level):
-        if measure["id"] in tasked or (chosen and measure["id"] not in chosen and rounds == 1):
+        # Tasked per level: a rise re-plans every measure under the new level's deadlines.
+        if f"{measure['id']}@{level}" in tasked or (
+            chosen and measure["id"] not in chosen and rounds == 1
+        ):
             continue
         by_group.setdefault(str(measure["owner"]), []).append(measure)
     ack_minutes = float(_setting(ctx.plan, "ack_minutes").get(level, 60))
@@ -470,7 +474,7 @@ def measures(ctx: StepContext) -> Outcome:
                 },
             )
         )
-        tasked.extend(str(m["id"]) for m in items)
+        tasked.extend(f"{m['id']}@{level}" for m in items)
     state.update(new_tasks=new_tasks, tasked=tasked, measure_rounds=rounds, measured_level=level)
     names = "、".join(t["group"] for t in new_tasks) or "无新增任务"
     effects.append(Record(f"measures#{rounds}", "measures", "制定措施", names))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.core.aws import AwsClients
@@ -21,6 +22,7 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.scoring.config import LEVEL_RANK
 from chalicelib.workflow import logic
 from chalicelib.workflow.steps import execution_name, parse_step_event
 
@@ -36,13 +38,37 @@ class Notifier(Protocol):
 
 
 class ClusterLevels(Protocol):
-    def level_of(self, cluster_id: str) -> str | None:
-        """The cluster's current level, None below IV."""
+    def level_of(self, cluster_id: str, since: datetime) -> str | None:
+        """The cluster's level if it grew since ``since``; None when it has gone quiet."""
         ...
 
 
+class WorkflowStarter:
+    """Starts the response workflow for an incident (one execution, named after it)."""
+
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self._settings = settings
+        self._clients = clients
+
+    def start(self, incident_id: str, drill: bool = False) -> str:
+        """Start the workflow; starting it twice returns the same execution ARN."""
+        name = execution_name(incident_id)
+        arn = self._clients.state_machine_arn(self._settings.state_machine)
+        sfn = self._clients.client("stepfunctions")
+        try:
+            with aws_errors("state machine"):
+                result = sfn.start_execution(
+                    stateMachineArn=arn,
+                    name=name,
+                    input=json.dumps({"incident_id": incident_id, "drill": drill}),
+                )
+        except ConflictError:
+            return arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        return str(result["executionArn"])
+
+
 class WorkflowService:
-    """Runs one workflow step for the state machine and starts executions for incidents."""
+    """Runs one workflow step for the state machine."""
 
     def __init__(
         self,
@@ -70,15 +96,17 @@ class WorkflowService:
             raise NotFoundError(f"no incident {step.incident_id}")
         version = step.state.get("plan_version") or incident.get("plan_version")
         plan, plan_version = self._plans.plan(int(version) if version else None)
+        now = self._clock()
+        cluster_level = None
         cluster_id = incident.get("cluster_id")
-        cluster_level = (
-            self._clusters.level_of(str(cluster_id)) if self._clusters and cluster_id else None
-        )
+        if step.step == "monitor" and self._clusters and cluster_id:
+            window = timedelta(seconds=int(step.state.get("timers", {}).get("monitor_seconds", 60)))
+            cluster_level = self._clusters.level_of(str(cluster_id), now - window)
         ctx = logic.StepContext(
             step=step.step,
             state=step.state,
             execution=step.execution,
-            now=self._clock(),
+            now=now,
             time_scale=self._settings.time_scale,
             plan=plan,
             plan_version=plan_version,
@@ -126,7 +154,11 @@ class WorkflowService:
                     must_exist=False,
                 )
             case logic.UpdateIncident():
-                self.store.update(incident_id, META, effect.changes)
+                changes = dict(effect.changes)
+                if changes.get("level") in LEVEL_RANK:
+                    # The clusters side raises an incident only above this rank.
+                    changes["level_rank"] = LEVEL_RANK[changes["level"]]
+                self.store.update(incident_id, META, changes)
             case logic.PutTask():
                 self.store.put_once(
                     incident_id,
@@ -135,19 +167,3 @@ class WorkflowService:
                 )
             case logic.UpdateTask():
                 self.store.update(incident_id, f"TASK#{effect.task_id}", effect.changes)
-
-    def start(self, incident_id: str, drill: bool = False) -> str:
-        """Start the response workflow for an incident; starting it twice returns the same ARN."""
-        name = execution_name(incident_id)
-        arn = self._clients.state_machine_arn(self._settings.state_machine)
-        sfn = self._clients.client("stepfunctions")
-        try:
-            with aws_errors("state machine"):
-                result = sfn.start_execution(
-                    stateMachineArn=arn,
-                    name=name,
-                    input=json.dumps({"incident_id": incident_id, "drill": drill}),
-                )
-        except ConflictError:
-            return arn.replace(":stateMachine:", ":execution:") + f":{name}"
-        return str(result["executionArn"])

@@ -8,10 +8,12 @@ service stay testable with fakes and free of the other packages' details.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.service import AlertService, alert_service
+from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConfigError
@@ -33,6 +35,19 @@ class StoredPlans:
         if found is None:
             raise ConfigError(f"no plan version {version or 'at all'} is stored")
         return found.doc, found.version
+
+
+class StoredClusters:
+    """A cluster's level while it keeps growing (levels never go down; quiet means calm)."""
+
+    def __init__(self, store: ClusterStore) -> None:
+        self._store = store
+
+    def level_of(self, cluster_id: str, since: datetime) -> str | None:
+        cluster = self._store.get(cluster_id)
+        if cluster is None or cluster.last_seen < since:
+            return None
+        return cluster.level
 
 
 class AlertNotifier:
@@ -71,6 +86,6 @@ def workflow_service(
         clients,
         plans=StoredPlans(PlanStore(clients.table(settings.tables.plan))),
         notifier=AlertNotifier(alert_service(settings, clients, clock)),
-        clusters=clusters,
+        clusters=clusters or StoredClusters(ClusterStore(clients.table(settings.tables.clusters))),
         clock=clock,
     )

@@ -14,7 +14,7 @@ from chalicelib.core.errors import ConflictError
 from chalicelib.core.settings import Settings
 from chalicelib.posts.models import Item, Platform
 from chalicelib.scoring.config import BUILTIN_PLAN
-from chalicelib.workflow.service import WorkflowService
+from chalicelib.workflow.service import WorkflowStarter
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 STORY = "市第一人民医院发生医疗事故，一名患者在手术后死亡，家属在医院门口聚集维权，太让人愤怒了"
@@ -215,7 +215,7 @@ def test_a_stale_cluster_write_is_refused(world):
 
 def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, clients):
     opener = DynamoIncidentOpener(
-        world["incidents"], WorkflowService(settings, clients).start, world["clock"]
+        world["incidents"], WorkflowStarter(settings, clients).start, world["clock"]
     )
     draft = IncidentDraft("kx", "III", "标题", "摘要", ["原因"])
     assert opener.open(draft) is True
@@ -232,7 +232,7 @@ def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, cl
 
 def test_an_escalation_without_an_incident_opens_it(world, settings, clients):
     opener = DynamoIncidentOpener(
-        world["incidents"], WorkflowService(settings, clients).start, world["clock"]
+        world["incidents"], WorkflowStarter(settings, clients).start, world["clock"]
     )
     # An earlier open was lost (a crash before it): the rise to II opens the incident at II.
     assert opener.escalate(IncidentDraft("ky", "II", "标题", "摘要", []), "III") is True

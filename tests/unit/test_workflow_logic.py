@@ -174,7 +174,7 @@ def test_dismissal_and_bad_decisions() -> None:
         )
 
 
-def test_measures_make_one_task_per_owning_group_and_a_rise_adds_only_new_ones() -> None:
+def test_measures_make_one_task_per_owning_group_and_a_rise_replans_at_the_new_level() -> None:
     state = {**reported(), "level": "II"}
     first = logic.measures(ctx("measures", state))
     groups = {t["group"] for t in first.state["new_tasks"]}
@@ -183,9 +183,13 @@ def test_measures_make_one_task_per_owning_group_and_a_rise_adds_only_new_ones()
     assert publicity["done_seconds"] == 300 * 60  # the earliest of its measures
     assert len(of(PutTask, first.effects)) == 2
 
+    again = logic.measures(ctx("measures", first.state))
+    assert again.state["new_tasks"] == []  # nothing new at the same level
+
     risen = logic.measures(ctx("measures", {**first.state, "level": "I"}))
-    assert [t["group"] for t in risen.state["new_tasks"]] == ["coordination"]
-    assert risen.state["new_tasks"][0]["task_id"] == "coordination-2"
+    assert {t["task_id"] for t in risen.state["new_tasks"]} == {"publicity-2", "coordination-2"}
+    publicity = next(t for t in risen.state["new_tasks"] if t["group"] == "publicity")
+    assert publicity["level"] == "I"
 
 
 def test_a_task_handed_out_keeps_its_token_and_alerts_its_group_once() -> None:

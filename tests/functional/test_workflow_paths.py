@@ -1,0 +1,326 @@
+"""The response workflow end to end in moto's executing Step Functions, with the real handlers.
+
+Each test opens an incident, lets the state machine run the real ``workflow_step`` function
+(through local mode's Lambda hook) and acts as the HQ and the groups would, through the same
+service the API uses. The plan is the example plan with its durations shortened, under a time
+scale of 1/1000, so a 30-minute 研判 deadline passes in about two seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.alerts.service import alert_service
+from chalicelib.auth.models import Principal, Role
+from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
+from chalicelib.clusters.models import Cluster
+from chalicelib.clusters.store import ClusterStore
+from chalicelib.core import aws
+from chalicelib.core.aws import get_clients
+from chalicelib.core.errors import ConflictError, UnavailableError
+from chalicelib.core.settings import get_settings, reset_settings
+from chalicelib.deploy.template import render
+from chalicelib.incidents.service import IncidentActions, TokenDesk
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.local import lambda_hook
+from chalicelib.local.functions import register_functions
+from chalicelib.local.provision import TemplateProvisioner
+from chalicelib.plan.service import PlanService
+from chalicelib.plan.store import PlanStore
+from chalicelib.workflow.service import WorkflowStarter
+from tests.plan_helpers import example_plan
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+HQ = Principal("指挥部值班", Role.HQ)
+STEP_FUNCTION = "yuqing-local-workflow_step"
+
+
+def quick_plan(**workflow: int) -> dict[str, Any]:
+    """The example plan with public deadlines of minutes, not hours."""
+    doc = example_plan()
+    for level in doc["levels"]:
+        deadlines = level["deadlines_minutes"]
+        for key in ("authoritative_info", "press_conference", "public_response"):
+            if deadlines.get(key) is not None:
+                deadlines[key] = 90 if key == "press_conference" else 60
+    doc["workflow"] = {
+        "monitor_interval_minutes": 1,
+        "cooldown_minutes": 1,
+        "close_after_minutes": 600,
+        "ack_minutes": {"I": 600, "II": 600, "III": 600, "IV": 600},
+        **workflow,
+    }
+    return doc
+
+
+class Live:
+    """The system in moto, with helpers to act and to wait."""
+
+    def __init__(self, registry: lambda_hook.HandlerRegistry) -> None:
+        self.registry = registry
+        self.settings = get_settings()
+        self.clients = get_clients()
+        self.store = IncidentStore(self.clients.table(self.settings.tables.incidents))
+        sfn = self.clients.client("stepfunctions")
+        self.actions = IncidentActions(self.store, TokenDesk(self.store, sfn))
+        self.sfn = sfn
+
+    def save_plan(self, doc: dict[str, Any]) -> None:
+        alerts = alert_service(self.settings, self.clients)
+        PlanService(
+            PlanStore(self.clients.table(self.settings.tables.plan)),
+            after_save=alerts.reconcile_plan,
+        ).save(doc, "test")
+
+    def open(self, incident: str, level: str = "II", cluster: str | None = None) -> str:
+        opener = DynamoIncidentOpener(
+            self.clients.table(self.settings.tables.incidents),
+            WorkflowStarter(self.settings, self.clients).start,
+        )
+        draft = IncidentDraft(cluster or incident, level, "滨江一院医疗纠纷", "家属维权", ["测试"])
+        opener.open(draft)
+        return draft.incident_id
+
+    def wait(self, what: Callable[[], Any], seconds: float = 30) -> Any:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            value = what()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"not reached in {seconds} s")
+
+    def waiting(self, incident: str, kind: str) -> bool:
+        item = self.store.get(incident, f"TOKEN#{kind}")
+        return bool(item and item.get("status") == "waiting")
+
+    def meta(self, incident: str) -> dict[str, Any]:
+        return self.store.require(incident)
+
+    def tasks(self, incident: str) -> dict[str, dict[str, Any]]:
+        return {
+            str(i["task_id"]): i
+            for i in self.store.items(incident)
+            if str(i["sk"]).startswith("TASK#")
+        }
+
+    def timeline_keys(self, incident: str | None = None) -> list[str]:
+        incidents = [incident] if incident else []
+        return [
+            str(i["sk"])[3:]
+            for each in incidents
+            for i in self.store.items(each)
+            if str(i["sk"]).startswith("TL#")
+        ]
+
+    def outbox_events(self, incident: str) -> set[tuple[str, str]]:
+        items = self.clients.table(self.settings.tables.outbox).scan()["Items"]
+        return {(str(i["event"]), str(i["group"])) for i in items if i["incident_id"] == incident}
+
+    def execution(self, incident: str) -> dict[str, Any]:
+        arn = self.clients.state_machine_arn(self.settings.state_machine)
+        arn = arn.replace(":stateMachine:", ":execution:") + f":incident-{incident}"
+        return dict(self.sfn.describe_execution(executionArn=arn))
+
+    def finished(self, incident: str) -> dict[str, Any]:
+        return dict(self.wait(lambda: (e := self.execution(incident))["status"] != "RUNNING" and e))
+
+    def all_tasks_done(self, incident: str, by: Principal = HQ) -> list[str]:
+        """Acknowledge and complete every task as it comes (returns the task ids)."""
+        done: list[str] = []
+        for task_id in self.tasks(incident):
+            self.wait(lambda t=task_id: self.waiting(incident, f"ack#{t}"))
+            self.actions.task(incident, task_id, by, {"action": "ack"})
+            self.wait(lambda t=task_id: self.waiting(incident, f"done#{t}"))
+            self.actions.task(incident, task_id, by, {"action": "complete", "note": "已完成"})
+            done.append(task_id)
+        return done
+
+
+@pytest.fixture
+def live(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
+    """GIVEN the local stage in moto: functions hooked in, template provisioned, plan saved."""
+    monkeypatch.setenv("YUQING_TIME_SCALE", "0.001")
+    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+    reset_settings()
+    aws.set_clients(None)
+    registry = lambda_hook.HandlerRegistry()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        from app import app
+
+        session = boto3.session.Session(region_name=REGION)
+        made: dict[str, Any] = {}
+
+        def client(service: str) -> Any:
+            made.setdefault(service, session.client(service))
+            return made[service]
+
+        lambda_hook.install(registry)
+        try:
+            functions = register_functions(app, "local", client, registry, {})
+            TemplateProvisioner(
+                render("local"), client, ACCOUNT, REGION, external=functions.provisioned
+            ).provision_all()
+            yield Live(registry)
+        finally:
+            lambda_hook.uninstall()
+
+
+def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
+    live.save_plan(quick_plan())
+    incident = live.open("walk", level="II")
+
+    # WHEN the HQ activates at level II within the 研判 deadline
+    live.wait(lambda: live.waiting(incident, "decision"))
+    assert ("reported", "hq") in live.outbox_events(incident)
+    live.actions.decide(incident, HQ, {"action": "activate", "level": "II", "note": "启动"})
+
+    # AND every group acknowledges and completes its task, and a statement is released
+    live.wait(lambda: live.tasks(incident))
+    groups = {t["group"] for t in live.tasks(incident).values()}
+    assert groups == {"publicity", "coordination", "office"}
+    draft = live.actions.draft_statement(incident, HQ, {"text": "关于网传情况的说明"})
+    live.actions.approve_statement(incident, draft["statement_id"], HQ)
+    live.actions.release_statement(incident, draft["statement_id"], HQ, {"channel": "官方微博"})
+    live.all_tasks_done(incident)
+
+    # THEN, the story quiet, the evaluation is built and the HQ closes the incident
+    live.wait(lambda: live.waiting(incident, "close"), seconds=40)
+    evaluation = live.meta(incident)["evaluation"]
+    assert evaluation["breaches"] == []
+    live.actions.close(incident, HQ, {"note": "处置完毕"})
+    assert live.finished(incident)["status"] == "SUCCEEDED"
+    meta = live.meta(incident)
+    assert meta["status"] == "closed"
+    assert meta["deadlines"]["authoritative_info"]["met"] is True
+    keys = set(live.timeline_keys(incident))
+    assert {"report", "assess", "decided", "measures#1", "calm", "evaluate", "close"} <= keys
+    events = live.outbox_events(incident)
+    assert {("activated#II", "publicity"), ("task#publicity-1", "publicity")} <= events
+    assert not any(event.startswith("deadline#") for event, _ in events)
+
+
+def test_dismiss_closes_and_a_second_decision_is_refused(live: Live) -> None:
+    live.save_plan(quick_plan())
+    incident = live.open("dismissed", level="III")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    live.actions.decide(incident, HQ, {"action": "dismiss", "note": "误报"})
+    with pytest.raises(ConflictError):
+        live.actions.decide(incident, HQ, {"action": "activate", "level": "III"})
+    assert live.finished(incident)["status"] == "SUCCEEDED"
+    assert live.meta(incident)["status"] == "closed"
+    assert "dismiss" in live.timeline_keys(incident)
+    assert not live.tasks(incident)
+
+
+def test_no_decision_escalates_then_activates_levels_i_and_ii(live: Live) -> None:
+    live.save_plan(quick_plan())
+    incident = live.open("silent", level="II")
+    # WHEN nobody decides THEN the breach is recorded and the incident is activated on its own
+    live.wait(lambda: live.tasks(incident), seconds=40)
+    meta = live.meta(incident)
+    assert meta["status"] == "active"
+    assert meta["decision"]["auto"] is True
+    assert [b["kind"] for b in meta["breaches"]] == ["triage"]
+    keys = live.timeline_keys(incident)
+    assert {"breach#triage", "decided"} <= set(keys)
+    assert ("overdue#triage", "hq") in live.outbox_events(incident)
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_a_lapsed_task_is_a_breach_and_a_public_deadline_without_a_statement_alerts(
+    live: Live,
+) -> None:
+    doc = quick_plan(ack_minutes={"I": 1, "II": 1, "III": 1, "IV": 1})
+    live.save_plan(doc)
+    incident = live.open("lapse", level="II")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    live.actions.decide(incident, HQ, {"action": "activate", "level": "II"})
+    # WHEN nobody acknowledges the tasks and no statement is released
+    live.wait(lambda: "breach#ack#office-1" in live.timeline_keys(incident), seconds=40)
+    live.wait(lambda: "deadline#authoritative_info" in live.timeline_keys(incident), seconds=40)
+    # THEN the breach is on the task and the HQ and 宣传组 are told of the missed deadline
+    assert live.tasks(incident)["office-1"]["breaches"][0]["kind"] == "ack"
+    events = live.outbox_events(incident)
+    assert {
+        ("deadline#authoritative_info", "hq"),
+        ("deadline#authoritative_info", "publicity"),
+    } <= events
+    assert live.meta(incident)["deadlines"]["authoritative_info"]["met"] is False
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_a_rising_cluster_adds_measures_for_the_new_level(live: Live) -> None:
+    live.save_plan(quick_plan())
+    incident = live.open("rise", level="II", cluster="k-rise")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    live.actions.decide(incident, HQ, {"action": "activate", "level": "II"})
+    live.wait(lambda: live.tasks(incident))
+    first = set(live.tasks(incident))
+    # WHEN the story keeps growing (new posts all the time) and reaches level I
+    clusters = ClusterStore(live.clients.table(live.settings.tables.clusters))
+    now = datetime.now(UTC)
+    clusters.save(Cluster("k-rise", "故事", (1,), (), now, now, count=50, level="I"), 0)
+    live.all_tasks_done(incident)
+
+    def growing() -> bool:
+        cluster = clusters.get("k-rise")
+        assert cluster is not None
+        clusters.save(replace(cluster, last_seen=datetime.now(UTC), count=cluster.count + 1), 0)
+        return "rise#I" in live.timeline_keys(incident)
+
+    # THEN the monitor raises the incident and adds the level-I measures not yet tasked
+    live.wait(growing, seconds=40)
+    live.wait(lambda: set(live.tasks(incident)) - first, seconds=20)
+    assert live.meta(incident)["level"] == "I"
+    assert ("escalated#I", "hq") in live.outbox_events(incident)
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def _flaky(registry: lambda_hook.HandlerRegistry, step: str, failures: int | None) -> list[int]:
+    """Make the workflow function fail on ``step`` (``failures`` times, or always) as a Lambda
+    with a dependency outage would: the handler raises UnavailableError."""
+    real = registry.get(STEP_FUNCTION)
+    assert real is not None
+    calls: list[int] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        if event.get("step") == step:
+            calls.append(1)
+            if failures is None or len(calls) <= failures:
+                raise UnavailableError("DynamoDB unreachable (injected)")
+        return real(event, context)
+
+    registry.register(STEP_FUNCTION, handler)
+    return calls
+
+
+def test_a_step_that_fails_twice_is_retried_and_the_flow_goes_on(live: Live) -> None:
+    live.save_plan(quick_plan())
+    calls = _flaky(live.registry, "assess", failures=2)
+    incident = live.open("retried", level="III")
+    live.wait(lambda: live.waiting(incident, "decision"), seconds=30)
+    assert len(calls) == 3
+    assert "assess" in live.timeline_keys(incident)
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_a_step_that_always_fails_ends_in_the_failure_path_and_alerts_the_hq(live: Live) -> None:
+    live.save_plan(quick_plan())
+    calls = _flaky(live.registry, "assess", failures=None)
+    incident = live.open("broken", level="III")
+    described = live.finished(incident)
+    assert described["status"] == "FAILED"
+    assert len(calls) == 4  # the first attempt and three retries
+    assert "failed" in live.timeline_keys(incident)
+    assert live.meta(incident)["workflow_error"].startswith("UnavailableError")
+    assert ("failed", "hq") in live.outbox_events(incident)
