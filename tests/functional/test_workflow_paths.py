@@ -8,6 +8,7 @@ scale of 1/1000, so a 30-minute 研判 deadline passes in about two seconds.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -44,7 +45,7 @@ HQ = Principal("指挥部值班", Role.HQ)
 STEP_FUNCTION = "yuqing-local-workflow_step"
 
 
-def quick_plan(**workflow: int) -> dict[str, Any]:
+def quick_plan(**workflow: Any) -> dict[str, Any]:
     """The example plan with public deadlines of minutes, not hours."""
     doc = example_plan()
     for level in doc["levels"]:
@@ -138,9 +139,10 @@ class Live:
         """Acknowledge and complete every task as it comes (returns the task ids)."""
         done: list[str] = []
         for task_id in self.tasks(incident):
-            self.wait(lambda t=task_id: self.waiting(incident, f"ack#{t}"))
+            ack, done_kind = f"ack#{task_id}", f"done#{task_id}"
+            self.wait(functools.partial(self.waiting, incident, ack))
             self.actions.task(incident, task_id, by, {"action": "ack"})
-            self.wait(lambda t=task_id: self.waiting(incident, f"done#{t}"))
+            self.wait(functools.partial(self.waiting, incident, done_kind))
             self.actions.task(incident, task_id, by, {"action": "complete", "note": "已完成"})
             done.append(task_id)
         return done
