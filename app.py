@@ -11,7 +11,9 @@ from chalicelib.alerts.views import bp as alerts_bp
 from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
 from chalicelib.health.views import bp as health_bp
+from chalicelib.incidents.views import bp as incidents_bp
 from chalicelib.plan.views import bp as plan_bp
+from chalicelib.reports.views import bp as reports_bp
 from chalicelib.sources.handlers import bp as sources_worker_bp
 from chalicelib.sources.views import bp as sources_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
@@ -25,3 +27,5 @@ app.register_blueprint(plan_bp)
 app.register_blueprint(alerts_bp)
 app.register_blueprint(sources_bp)
 app.register_blueprint(sources_worker_bp)
+app.register_blueprint(incidents_bp)
+app.register_blueprint(reports_bp)

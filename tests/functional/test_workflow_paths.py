@@ -222,6 +222,12 @@ def test_dismiss_closes_and_a_second_decision_is_refused(live: Live) -> None:
     assert live.meta(incident)["status"] == "closed"
     assert "dismiss" in live.timeline_keys(incident)
     assert not live.tasks(incident)
+    # AND an answer with a token Step Functions no longer knows (its wait ended) is a 409
+    live.store.update(
+        incident, "TOKEN#close", {"token": "stale", "status": "waiting"}, must_exist=False
+    )
+    with pytest.raises(ConflictError, match="deadline"):
+        live.actions.close(incident, HQ, {})
 
 
 def test_no_decision_escalates_then_activates_levels_i_and_ii(live: Live) -> None:

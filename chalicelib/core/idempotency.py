@@ -1,0 +1,96 @@
+"""Idempotency keys for HTTP requests: the same key twice gets the same answer, once.
+
+A client that retries a ``POST`` (a flaky phone network on a bad night) sends the same
+``Idempotency-Key``; the first request claims the key with a conditional write, stores its answer,
+and every repeat gets that answer without doing the work again. A repeat that arrives while the
+first is still running gets 409, and so does reusing a key with a different body, each with a
+message that says which. Records expire after a day (TTL ``expires_at``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.dynamo import from_item, to_item
+from chalicelib.core.errors import ConflictError, Problem, ValidationError, aws_errors
+
+KEY = re.compile(r"\A[A-Za-z0-9._:-]{8,128}\Z")
+TTL_SECONDS = 24 * 3600
+# A claim older than this is abandoned (the first request died): a repeat may take it over.
+STALE_SECONDS = 120
+
+
+def check_key(key: str) -> str:
+    if not KEY.match(key):
+        raise ValidationError(
+            "invalid Idempotency-Key",
+            [Problem("/headers/Idempotency-Key", "8–128 characters of A-Z a-z 0-9 . _ : -")],
+        )
+    return key
+
+
+def fingerprint(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+
+
+class IdempotencyStore:
+    """Data access for the idempotency table; takes the boto3 ``Table`` in the constructor."""
+
+    def __init__(self, table: Any, clock: Clock = utcnow) -> None:
+        self._table = table
+        self._clock = clock
+
+    def run(
+        self, scope: str, key: str, body: Mapping[str, Any], work: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``work()``'s answer, computed at most once per (scope, key)."""
+        pk = f"{scope}#{check_key(key)}"
+        digest = fingerprint(body)
+        now = int(self._clock().timestamp())
+        try:
+            with aws_errors("idempotency table"):
+                self._table.put_item(
+                    Item={
+                        "pk": pk,
+                        "status": "in_progress",
+                        "fingerprint": digest,
+                        "claimed_at": now,
+                        "expires_at": now + TTL_SECONDS,
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR claimed_at < :stale",
+                    ExpressionAttributeValues={":stale": now - STALE_SECONDS},
+                )
+        except ConflictError:
+            return self._repeat(pk, digest)
+        try:
+            answer = work()
+        except Exception:
+            with aws_errors("idempotency table"):
+                self._table.delete_item(Key={"pk": pk})
+            raise
+        with aws_errors("idempotency table"):
+            self._table.update_item(
+                Key={"pk": pk},
+                UpdateExpression="SET #s = :done, answer = :answer",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":done": "done", ":answer": to_item(answer)},
+            )
+        return answer
+
+    def _repeat(self, pk: str, digest: str) -> dict[str, Any]:
+        with aws_errors("idempotency table"):
+            item = self._table.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")
+        if item is None:  # expired between the two calls: treat as in progress
+            raise ConflictError("this Idempotency-Key is being processed; retry shortly")
+        if item.get("fingerprint") != digest:
+            raise ConflictError("this Idempotency-Key was used with a different request body")
+        if item.get("status") != "done":
+            raise ConflictError("this Idempotency-Key is being processed; retry shortly")
+        return dict(from_item(item["answer"]))

@@ -1,0 +1,170 @@
+"""A manual report (人工上报) becomes a post, is scored and clustered like any crawled post, and
+always lands in an incident: the open incident of its story if there is one, else a new one.
+
+Reports go through the same scoring sink as crawled items, so a report and the reposts of the
+same story share one cluster and one incident (``c-<cluster_id>``). A report whose text does not
+cluster (nothing in it is about a subject or a crisis) still opens an incident of its own: a
+person judged it worth reporting. The level is the higher of what the reporter chose and what the
+score says, never below IV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.auth.models import Principal
+from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.posts.models import Item, Platform
+from chalicelib.posts.sink import ItemSink
+from chalicelib.posts.store import PostStore
+from chalicelib.scoring.config import LEVEL_RANK
+
+LEVELS = ("I", "II", "III", "IV")
+MAX_TITLE = 200
+MAX_CONTENT = 5000
+MAX_URL = 2000
+# A report is first-hand: weighted above an anonymous forum post, below an official source.
+REPORT_CREDIBILITY = 0.7
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    content: str
+    url: str | None
+    platform: Platform
+    subject: str | None
+    level: str | None
+    drill: bool
+
+
+def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
+    """Validate a report body; every problem is listed with its path."""
+    problems: list[Problem] = []
+
+    def text(name: str, limit: int, required: bool) -> str | None:
+        value = body.get(name)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            problems.append(Problem(f"/{name}", f"must be non-empty text of at most {limit}"))
+            return None
+        return value.strip()
+
+    title = text("title", MAX_TITLE, True)
+    content = text("content", MAX_CONTENT, True)
+    url = text("url", MAX_URL, False)
+    if url is not None and not url.startswith(("http://", "https://")):
+        problems.append(Problem("/url", "must be an http(s) URL"))
+    platform_text = body.get("platform", Platform.REPORT.value)
+    if platform_text not in {p.value for p in Platform}:
+        problems.append(Problem("/platform", f"one of {', '.join(p.value for p in Platform)}"))
+    subject = body.get("subject")
+    if subject is not None and subject not in subjects:
+        problems.append(Problem("/subject", f"not a subject of the plan: {sorted(subjects)}"))
+    level = body.get("level")
+    if level is not None and level not in LEVELS:
+        problems.append(Problem("/level", "one of I, II, III, IV"))
+    drill = body.get("drill", False)
+    if not isinstance(drill, bool):
+        problems.append(Problem("/drill", "true or false"))
+    unknown = set(body) - {"title", "content", "url", "platform", "subject", "level", "drill"}
+    problems.extend(Problem(f"/{name}", "unknown field") for name in sorted(unknown))
+    if problems:
+        raise ValidationError("invalid report", problems)
+    return Report(title or "", content or "", url, Platform(platform_text), subject, level, drill)
+
+
+def report_id_for(principal: Principal, key: str | None) -> str:
+    """Deterministic under an Idempotency-Key, so even a lost idempotency record cannot make
+    a second post or incident; random otherwise."""
+    if key:
+        digest = hashlib.sha256(f"{principal.name}\x1f{key}".encode()).hexdigest()
+        return "r" + digest[:20]
+    return "r" + uuid.uuid4().hex[:20]
+
+
+class ReportService:
+    def __init__(
+        self,
+        sink: ItemSink,
+        posts: PostStore,
+        opener: IncidentOpener,
+        incidents: IncidentStore,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._sink = sink
+        self._posts = posts
+        self._opener = opener
+        self._incidents = incidents
+        self._clock = clock
+
+    def submit(self, who: Principal, report: Report, report_id: str) -> dict[str, Any]:
+        now = self._clock()
+        item = Item(
+            source_id="report",
+            platform=report.platform,
+            title=report.title,
+            text=report.content,
+            url=report.url,
+            author=who.name,
+            fetched_at=now,
+            external_id=None if report.url else report_id,
+            drill=report.drill,
+        )
+        self._sink.ingest([item], credibility=REPORT_CREDIBILITY)
+        post = self._posts.get(item.post_id) or {}
+        scored = post.get("level")
+        level = _higher(report.level, scored) or "IV"
+        reasons = [str(r) for r in post.get("reasons") or []]
+        if report.level:
+            reasons.append(f"上报人定级 {report.level}")
+        cluster_id = str(post.get("cluster_id") or report_id)
+        draft = IncidentDraft(
+            cluster_id=cluster_id,
+            level=level,
+            title=report.title[:100],
+            summary=report.content[:200],
+            reasons=reasons[:10],
+            drill=report.drill,
+        )
+        opened = self._opener.open(draft)  # also raises the level of an incident already open
+        self._incidents.put_once(
+            draft.incident_id,
+            f"REPORT#{report_id}",
+            {
+                "report_id": report_id,
+                "post_id": item.post_id,
+                "title": report.title,
+                "content": report.content,
+                "url": report.url,
+                "subject": report.subject,
+                "level": report.level,
+                "by": who.name,
+                "at": iso(now),
+                "drill": report.drill,
+            },
+        )
+        return {
+            "report_id": report_id,
+            "incident_id": draft.incident_id,
+            "opened": opened,
+            "level": level,
+            "risk": post.get("risk"),
+            "reasons": reasons,
+        }
+
+
+def _higher(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if LEVEL_RANK[a] >= LEVEL_RANK[b] else b

@@ -1,0 +1,244 @@
+"""The incident API through ``chalice.test.Client``: reports, the board, decisions, tasks,
+statements — every route's 4xx, and nothing written when the input is bad.
+
+moto here records executions without running them, so the workflow never asks for anything:
+routes that answer the workflow (decision, task, close) meet "nothing is waiting" (409), or a
+stored token that Step Functions no longer knows (409).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.auth.models import Role
+from chalicelib.auth.service import TokenStore
+from chalicelib.core.aws import AwsClients
+from chalicelib.core.settings import Settings
+from chalicelib.incidents.store import IncidentStore
+
+REPORT = {
+    "title": "滨江一院急诊科患者家属维权",
+    "content": "网传滨江一院急诊科发生医疗事故，家属在门口拉横幅维权。",
+}
+
+
+@pytest.fixture
+def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
+    store = TokenStore(clients.table(settings.tables.tokens))
+    made = {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    made["publicity"] = store.issue("宣传组成员", Role.MEMBER, group="publicity")
+    made["office"] = store.issue("办公室成员", Role.MEMBER, group="office")
+    return made
+
+
+def call(
+    client: Client, method: str, path: str, token: str | None, body: Any = None, **headers: str
+) -> Any:
+    sent = {"Content-Type": "application/json", **headers}
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    payload = (
+        body if isinstance(body, str) or body is None else json.dumps(body, ensure_ascii=False)
+    )
+    return getattr(client.http, method.lower())(path, headers=sent, body=payload or "")
+
+
+def report(client: Client, token: str, body: Any = REPORT, **headers: str) -> Any:
+    return call(client, "POST", "/reports", token, body, **headers)
+
+
+def count(clients: AwsClients, table: str) -> int:
+    return int(clients.table(table).scan(Select="COUNT")["Count"])
+
+
+def test_a_report_opens_an_incident_and_starts_its_workflow(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    response = report(api_client, tokens["reporter"], {**REPORT, "level": "II"})
+    assert response.status_code == 201, response.body
+    answer = response.json_body
+    assert answer["level"] == "II"
+    assert answer["reasons"]
+    incident = call(api_client, "GET", f"/incidents/{answer['incident_id']}", tokens["viewer"])
+    assert incident.status_code == 200
+    shown = incident.json_body
+    assert shown["status"] == "open"
+    assert shown["reports"][0]["report_id"] == answer["report_id"]
+    assert shown["execution"]["name"] == f"incident-{answer['incident_id']}"
+    board = call(api_client, "GET", "/incidents?status=open&level=II", tokens["viewer"])
+    assert [i["incident_id"] for i in board.json_body["incidents"]] == [answer["incident_id"]]
+
+
+def test_the_same_idempotency_key_twice_gives_the_same_answer_and_one_incident(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    first = report(api_client, tokens["reporter"], **{"Idempotency-Key": "phone-retry-0001"})
+    second = report(api_client, tokens["reporter"], **{"Idempotency-Key": "phone-retry-0001"})
+    assert first.status_code == second.status_code == 201
+    assert first.json_body == second.json_body
+    incidents = clients.table(settings.tables.incidents).scan()["Items"]
+    assert len([i for i in incidents if i["sk"] == "META"]) == 1
+    assert len([i for i in incidents if str(i["sk"]).startswith("REPORT#")]) == 1
+    reused = report(
+        api_client,
+        tokens["reporter"],
+        {**REPORT, "title": "别的事"},
+        **{"Idempotency-Key": "phone-retry-0001"},
+    )
+    assert reused.status_code == 409
+    assert "different request body" in reused.json_body["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "paths"),
+    [
+        ({}, {"/title", "/content"}),
+        ({**REPORT, "title": ""}, {"/title"}),
+        ({**REPORT, "content": "长" * 5001}, {"/content"}),
+        ({**REPORT, "url": "ftp://x"}, {"/url"}),
+        ({**REPORT, "platform": "tv"}, {"/platform"}),
+        ({**REPORT, "subject": "nosuch"}, {"/subject"}),
+        ({**REPORT, "level": "V"}, {"/level"}),
+        ({**REPORT, "drill": "yes"}, {"/drill"}),
+        ({**REPORT, "extra": 1}, {"/extra"}),
+        ({"title": 7, "content": ["x"]}, {"/title", "/content"}),
+    ],
+)
+def test_a_bad_report_is_400_with_its_problems_and_writes_nothing(
+    api_client: Client,
+    tokens: dict[str, str],
+    clients: AwsClients,
+    settings: Settings,
+    body: dict[str, Any],
+    paths: set[str],
+) -> None:
+    response = report(api_client, tokens["reporter"], body)
+    assert response.status_code == 400
+    assert {p["path"] for p in response.json_body["problems"]} == paths
+    assert count(clients, settings.tables.incidents) == 0
+    assert count(clients, settings.tables.posts) == 0
+
+
+@pytest.mark.parametrize("raw", ["", "{", "[1]", '"text"'])
+def test_a_report_body_that_is_not_an_object_is_400(
+    api_client: Client, tokens: dict[str, str], raw: str
+) -> None:
+    assert report(api_client, tokens["reporter"], raw).status_code == 400
+
+
+def test_a_bad_idempotency_key_is_400(api_client: Client, tokens: dict[str, str]) -> None:
+    response = report(api_client, tokens["reporter"], **{"Idempotency-Key": "x y"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [
+        ("POST", "/reports", "viewer"),
+        ("POST", "/incidents/c-x/decision", "lead"),
+        ("POST", "/incidents/c-x/close", "lead"),
+        ("POST", "/incidents/c-x/tasks/office-1", "reporter"),
+        ("POST", "/incidents/c-x/statements/s1/approve", "lead"),
+    ],
+)
+def test_the_wrong_role_is_403_and_no_token_is_401(
+    api_client: Client, tokens: dict[str, str], method: str, path: str, role: str
+) -> None:
+    assert call(api_client, method, path, tokens[role], {"action": "ack"}).status_code == 403
+    assert call(api_client, method, path, None, {"action": "ack"}).status_code == 401
+
+
+def _incident(api_client: Client, tokens: dict[str, str]) -> str:
+    response = report(api_client, tokens["reporter"], {**REPORT, "level": "III"})
+    return str(response.json_body["incident_id"])
+
+
+def test_decisions_are_validated_and_refused_when_nothing_waits(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    incident = _incident(api_client, tokens)
+    path = f"/incidents/{incident}/decision"
+    bad = call(api_client, "POST", path, tokens["hq"], {"action": "maybe", "level": "V"})
+    assert bad.status_code == 400
+    assert {p["path"] for p in bad.json_body["problems"]} == {"/action"}
+    bad_level = call(api_client, "POST", path, tokens["hq"], {"action": "activate", "level": "V"})
+    assert {p["path"] for p in bad_level.json_body["problems"]} == {"/level"}
+    assert call(api_client, "POST", path, tokens["hq"], {"action": "dismiss"}).status_code == 409
+    unknown = call(
+        api_client, "POST", "/incidents/c-none/decision", tokens["hq"], {"action": "dismiss"}
+    )
+    assert unknown.status_code == 404
+    assert call(
+        api_client, "POST", "/incidents/bad id!/decision", tokens["hq"], {}
+    ).status_code in {400, 404}
+
+
+def test_only_the_owning_group_or_the_hq_acts_on_a_task(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    incident = _incident(api_client, tokens)
+    store = IncidentStore(clients.table(settings.tables.incidents))
+    store.put_once(
+        incident,
+        "TASK#publicity-1",
+        {"task_id": "publicity-1", "group": "publicity", "status": "assigned"},
+    )
+    path = f"/incidents/{incident}/tasks/publicity-1"
+    assert call(api_client, "POST", path, tokens["office"], {"action": "ack"}).status_code == 403
+    assert (
+        call(api_client, "POST", path, tokens["publicity"], {"action": "done"}).status_code == 400
+    )
+    assert call(api_client, "POST", path, tokens["publicity"], {"action": "ack"}).status_code == 409
+    missing = f"/incidents/{incident}/tasks/nosuch-1"
+    assert call(api_client, "POST", missing, tokens["hq"], {"action": "ack"}).status_code == 404
+    assert store.get(incident, "TASK#publicity-1")["status"] == "assigned"  # type: ignore[index]
+
+
+def test_statements_are_drafted_approved_then_released_in_that_order(
+    api_client: Client, tokens: dict[str, str]
+) -> None:
+    incident = _incident(api_client, tokens)
+    base = f"/incidents/{incident}/statements"
+    assert call(api_client, "POST", base, tokens["publicity"], {"text": ""}).status_code == 400
+    drafted = call(api_client, "POST", base, tokens["publicity"], {"text": "情况说明（初稿）"})
+    assert drafted.status_code == 200
+    sid = drafted.json_body["statement_id"]
+    release = f"{base}/{sid}/release"
+    assert (
+        call(api_client, "POST", release, tokens["publicity"], {"channel": "官微"}).status_code
+        == 409
+    )
+    revised = call(
+        api_client,
+        "POST",
+        base,
+        tokens["publicity"],
+        {"statement_id": sid, "text": "情况说明（修订）"},
+    )
+    assert len(revised.json_body["versions"]) == 2
+    assert call(api_client, "POST", f"{base}/{sid}/approve", tokens["hq"]).status_code == 200
+    assert call(api_client, "POST", f"{base}/{sid}/approve", tokens["hq"]).status_code == 409
+    bad = call(api_client, "POST", release, tokens["publicity"], {"channel": "官微", "link": "x"})
+    assert bad.status_code == 400
+    done = call(
+        api_client,
+        "POST",
+        release,
+        tokens["publicity"],
+        {"channel": "官方微博", "link": "https://weibo.example.org/1"},
+    )
+    assert done.status_code == 200
+    assert done.json_body["status"] == "released"
+    again = call(api_client, "POST", base, tokens["publicity"], {"statement_id": sid, "text": "改"})
+    assert again.status_code == 409
+    shown = call(api_client, "GET", f"/incidents/{incident}", tokens["viewer"]).json_body
+    assert any(e["title"].startswith("发布口径") for e in shown["timeline"])
+
+
+@pytest.mark.parametrize("query", ["status=weird", "level=V", "drill=maybe"])
+def test_a_bad_board_query_is_400(api_client: Client, tokens: dict[str, str], query: str) -> None:
+    assert call(api_client, "GET", f"/incidents?{query}", tokens["viewer"]).status_code == 400
