@@ -48,6 +48,8 @@ from chalicelib.sources.factory import source_store
 from chalicelib.sources.seed import seed_sources
 
 STAGE = "local"
+# The example plan's working groups: local mode issues a lead token for each.
+LOCAL_GROUPS = ("office", "monitoring", "publicity", "tech", "coordination", "logistics")
 REGION = "us-east-1"
 SNAPSHOT_EVERY_SECONDS = 30.0
 # moto accepts any credentials; these keep boto3 from looking for real ones.
@@ -93,6 +95,7 @@ class LocalRuntime:
     options: LocalOptions
     registry: lambda_hook.HandlerRegistry = field(default_factory=lambda_hook.HandlerRegistry)
     tokens: dict[str, str] = field(default_factory=dict)
+    group_tokens: dict[str, str] = field(default_factory=dict)
     functions: RegisteredFunctions | None = None
     endpoint_url: str = ""
     api_url: str = ""
@@ -209,15 +212,31 @@ class LocalRuntime:
             logger.info("seeded example sources", extra={"sources": seeded})
 
     def _issue_tokens(self, clients: AwsClients) -> None:
+        """One token per role, and one group lead per working group of the example plan (so a
+        newcomer can act on a group's task); kept across restarts in local.json."""
         store = TokenStore(clients.table(get_settings().tables.tokens))
-        saved = self._read_local_json().get("tokens", {})
+        saved = self._read_local_json()
         for role in Role:
-            token = saved.get(role.value)
-            if token:
-                store.register(token, f"local {role.value}", role)
-            else:
-                token = store.issue(f"local {role.value}", role)
-            self.tokens[role.value] = token
+            self.tokens[role.value] = self._token(
+                store, saved.get("tokens", {}).get(role.value), f"local {role.value}", role, None
+            )
+        for group in LOCAL_GROUPS:
+            self.group_tokens[group] = self._token(
+                store,
+                saved.get("group_tokens", {}).get(group),
+                f"local {group} lead",
+                Role.LEAD,
+                group,
+            )
+
+    @staticmethod
+    def _token(
+        store: TokenStore, saved: str | None, name: str, role: Role, group: str | None
+    ) -> str:
+        if saved:
+            store.register(saved, name, role, group)
+            return saved
+        return store.issue(name, role, group)
 
     def _load_plan(self) -> None:
         """First start: the example plan becomes version 1 (a stored plan is never replaced).
@@ -302,6 +321,7 @@ class LocalRuntime:
             "account": account,
             "stage": STAGE,
             "tokens": self.tokens,
+            "group_tokens": self.group_tokens,
             "functions": self.registry.names(),
             "aws_env": {k: v for k, v in LOCAL_AWS_ENV.items() if k.startswith("AWS_")},
             "moto_port": moto_port,
