@@ -84,6 +84,13 @@ class ConflictError(YuqingError):
     code = "conflict"
 
 
+class UnprocessableError(YuqingError):
+    """Well-formed input the service cannot act on (e.g. a URL that cannot be fetched)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class ThrottledError(YuqingError):
     status = 429
     code = "throttled"

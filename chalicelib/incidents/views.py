@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body
+from chalicelib.core.http import api, json_body, json_response
 from chalicelib.core.settings import get_settings
+from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.service import (
     LEVELS,
     STATUSES,
@@ -25,6 +26,9 @@ from chalicelib.incidents.service import (
     TokenDesk,
 )
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.posts.store import PostStore
+from chalicelib.sources.factory import shared_fetcher
+from chalicelib.sources.guard import Guard
 from chalicelib.workflow.steps import execution_name
 
 bp = Blueprint(__name__)
@@ -129,3 +133,30 @@ def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
     return actions().release_statement(incident_id, sid, who, json_body(bp.current_request))
+
+
+def evidence() -> EvidenceService:
+    settings, clients = get_settings(), get_clients()
+    return EvidenceService(
+        _store(),
+        PostStore(clients.table(settings.tables.posts)),
+        shared_fetcher(),
+        Guard(allow_loopback=settings.local_mode, offline=settings.offline),
+    )
+
+
+@bp.route("/incidents/{incident_id}/evidence", methods=["POST"])
+@api
+def preserve_evidence(incident_id: str) -> Response:
+    who = require(bp.current_request, Role.MEMBER)
+    execution_name(incident_id)
+    kept = evidence().preserve(incident_id, who, json_body(bp.current_request))
+    return json_response(kept, status=201 if kept["created"] else 200)
+
+
+@bp.route("/incidents/{incident_id}/evidence", methods=["GET"])
+@api
+def list_evidence(incident_id: str) -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    execution_name(incident_id)
+    return {"evidence": evidence().list(incident_id)}

@@ -44,6 +44,11 @@ def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
     return AlertServiceSourceAlerts(alert_service(settings, clients), fallback)
 
 
+def shared_fetcher() -> Fetcher:
+    """The process-wide fetcher (rate limits and robots cache shared), e.g. for evidence."""
+    return _FETCHER
+
+
 def source_store(
     settings: Settings | None = None, clients: AwsClients | None = None
 ) -> SourceStore:

@@ -8,7 +8,9 @@ stored token that Step Functions no longer knows (409).
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
+from tests.sources_server import FixtureServer, Route, serve
 
 REPORT = {
     "title": "滨江一院急诊科患者家属维权",
@@ -242,3 +245,53 @@ def test_statements_are_drafted_approved_then_released_in_that_order(
 @pytest.mark.parametrize("query", ["status=weird", "level=V", "drill=maybe"])
 def test_a_bad_board_query_is_400(api_client: Client, tokens: dict[str, str], query: str) -> None:
     assert call(api_client, "GET", f"/incidents?{query}", tokens["viewer"]).status_code == 400
+
+
+@pytest.fixture
+def site() -> Iterator[FixtureServer]:
+    yield from serve()
+
+
+def test_evidence_is_preserved_once_with_its_hash_and_never_changed(
+    api_client: Client, tokens: dict[str, str], site: FixtureServer
+) -> None:
+    incident = _incident(api_client, tokens)
+    page = "<html><body>网传滨江一院发生爆炸，系谣言。</body></html>".encode()
+    site.routes["/rumour"] = Route(body=page, content_type="text/html; charset=utf-8")
+    path = f"/incidents/{incident}/evidence"
+
+    kept = call(api_client, "POST", path, tokens["member"], {"url": site.url("/rumour")})
+    assert kept.status_code == 201, kept.body
+    assert kept.json_body["sha256"] == hashlib.sha256(page).hexdigest()
+    again = call(api_client, "POST", path, tokens["member"], {"url": site.url("/rumour")})
+    assert again.status_code == 200
+    assert again.json_body["evidence_id"] == kept.json_body["evidence_id"]
+
+    # a post already crawled (here: the report's own post) is preserved by its id
+    shown = call(api_client, "GET", f"/incidents/{incident}", tokens["viewer"]).json_body
+    post_id = shown["reports"][0]["post_id"]
+    by_post = call(api_client, "POST", path, tokens["member"], {"post_id": post_id, "note": "原帖"})
+    assert by_post.status_code == 201
+    listed = call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"]
+    assert {e["kind"] for e in listed} == {"url", "post"}
+    assert all("content" not in e for e in listed)
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({}, 400),
+        ({"url": "http://x", "post_id": "p1"}, 400),
+        ({"url": "file:///etc/passwd"}, 400),
+        ({"url": "http://10.0.0.8/secret"}, 400),
+        ({"post_id": "pnosuch"}, 404),
+        ({"url": "http://127.0.0.1:9/closed"}, 422),
+    ],
+)
+def test_bad_evidence_requests_write_nothing(
+    api_client: Client, tokens: dict[str, str], body: dict[str, Any], status: int
+) -> None:
+    incident = _incident(api_client, tokens)
+    path = f"/incidents/{incident}/evidence"
+    assert call(api_client, "POST", path, tokens["member"], body).status_code == status
+    assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
