@@ -24,3 +24,21 @@ def group(doc: dict[str, Any], group_id: str) -> dict[str, Any]:
 def paths(problems: Any) -> set[str]:
     """The paths of problems given as ``Problem`` objects or dicts."""
     return {p["path"] if isinstance(p, dict) else p.path for p in problems}
+
+
+def quick_plan(**workflow: Any) -> dict[str, Any]:
+    """The example plan with public deadlines of minutes, not hours."""
+    doc = example_plan()
+    for level in doc["levels"]:
+        deadlines = level["deadlines_minutes"]
+        for key in ("authoritative_info", "press_conference", "public_response"):
+            if deadlines.get(key) is not None:
+                deadlines[key] = 90 if key == "press_conference" else 60
+    doc["workflow"] = {
+        "monitor_interval_minutes": 1,
+        "cooldown_minutes": 1,
+        "close_after_minutes": 600,
+        "ack_minutes": {"I": 600, "II": 600, "III": 600, "IV": 600},
+        **workflow,
+    }
+    return doc

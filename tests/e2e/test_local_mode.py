@@ -1,8 +1,10 @@
 """End to end: local embedded mode as a newcomer runs it, as a separate process.
 
-Start → ``/health`` answers 200 → local.json holds URLs and role tokens → the AWS CLI sees the
-tables and the state machine → an execution runs the real workflow handler to SUCCEEDED →
-a schedule fires on demand → SIGTERM stops it cleanly → a restart finds the data and the tokens.
+Start → ``/health`` answers 200 → local.json holds URLs and tokens per role and per group → the
+AWS CLI sees the tables and the state machine → a report walks through every step of the
+response workflow to closed, with the HQ and the groups acting through the API → a schedule fires
+on demand → crawling works offline → SIGTERM stops it cleanly → a restart finds the data and the
+tokens, and an incident that was waiting for the HQ goes on from where a person can act.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 import boto3
 import pytest
 import requests
+
+from tests.plan_helpers import quick_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +50,9 @@ class LocalMode:
         env = {
             **os.environ,
             "PORT": str(self.port),
-            "YUQING_TIME_SCALE": "0.0003",  # cool-down 6 s: long enough to stop mid-wait
+            # A 30-minute 研判 deadline passes in 1.8 s; the test saves a plan with short public
+            # deadlines and long task deadlines (tests/plan_helpers.quick_plan).
+            "YUQING_TIME_SCALE": "0.001",
             "PYTHONUNBUFFERED": "1",
             # The schedules run: the example public hot lists must not reach the internet.
             "YUQING_OFFLINE": "1",
@@ -128,23 +134,61 @@ def _aws_cli(info: dict[str, Any], *args: str) -> Any:
     return json.loads(out.stdout)
 
 
-def _finished_status(sfn: Any, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
-    """The execution's description once it is no longer RUNNING (or when ``timeout`` passes)."""
+def _wait_for(what: Any, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
-    status: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-    while status["status"] == "RUNNING" and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        value = what()
+        if value:
+            return value
         time.sleep(0.2)
-        status = sfn.describe_execution(executionArn=execution_arn)
-    return status
+    raise AssertionError("condition not reached in time")
 
 
-def _timeline_steps(ddb: Any, incident_id: str) -> list[str]:
-    items = ddb.query(
-        TableName="yuqing-local-incidents",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": incident_id}},
-    )["Items"]
-    return [i["step"]["S"] for i in items]
+def _incident(info: dict[str, Any], incident: str) -> dict[str, Any]:
+    hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
+    shown: dict[str, Any] = requests.get(
+        f"{info['api_url']}/incidents/{incident}", headers=hq, timeout=10
+    ).json()
+    return shown
+
+
+def _waiting_for(info: dict[str, Any], incident: str, kind: str) -> bool:
+    return any(w["kind"] == kind for w in _incident(info, incident).get("waiting_for", []))
+
+
+def _post(info: dict[str, Any], token: str, path: str, body: dict[str, Any]) -> Any:
+    response = requests.post(
+        f"{info['api_url']}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        json=body,
+        timeout=30,
+    )
+    assert response.status_code in {200, 201}, f"{path}: {response.status_code} {response.text}"
+    return response.json()
+
+
+def _walk_to_closed(info: dict[str, Any], incident: str, level: str = "II") -> None:
+    """The HQ activates; each group acknowledges and completes its own task with its lead's
+    token; the 宣传组 releases an approved statement; the HQ closes after the evaluation."""
+    hq = info["tokens"]["hq"]
+    _wait_for(lambda: _waiting_for(info, incident, "decision"))
+    _post(info, hq, f"/incidents/{incident}/decision", {"action": "activate", "level": level})
+    _wait_for(lambda: _incident(info, incident)["tasks"])
+    publicity = info["group_tokens"]["publicity"]
+    draft = _post(info, publicity, f"/incidents/{incident}/statements", {"text": "情况说明"})
+    sid = draft["statement_id"]
+    _post(info, hq, f"/incidents/{incident}/statements/{sid}/approve", {})
+    _post(info, publicity, f"/incidents/{incident}/statements/{sid}/release", {"channel": "官微"})
+    for task in _incident(info, incident)["tasks"]:
+        task_id, group = task["task_id"], task["group"]
+        lead = info["group_tokens"][group]
+        _wait_for(lambda t=task_id: _waiting_for(info, incident, f"ack#{t}"))
+        _post(info, lead, f"/incidents/{incident}/tasks/{task_id}", {"action": "ack"})
+        _wait_for(lambda t=task_id: _waiting_for(info, incident, f"done#{t}"))
+        _post(info, lead, f"/incidents/{incident}/tasks/{task_id}", {"action": "complete"})
+    _wait_for(lambda: _waiting_for(info, incident, "close"), timeout=90)
+    _post(info, hq, f"/incidents/{incident}/close", {"note": "处置完毕"})
+    _wait_for(lambda: _incident(info, incident)["status"] == "closed")
 
 
 def _session(info: dict[str, Any]) -> boto3.session.Session:
@@ -161,19 +205,16 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     info = local_mode.start()
     assert info["api_url"] == f"http://127.0.0.1:{local_mode.port}"
     assert set(info["tokens"]) == {"hq", "lead", "member", "reporter", "viewer"}
+    api = info["api_url"]
+    hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
 
-    health = requests.get(f"{info['api_url']}/health", timeout=10).json()
+    health = requests.get(f"{api}/health", timeout=10).json()
     assert health["status"] == "ok"
     assert {c["kind"] for c in health["components"]} == {"table", "queue", "topic", "state_machine"}
-
-    who = requests.get(
-        f"{info['api_url']}/whoami",
-        headers={"Authorization": f"Bearer {info['tokens']['hq']}"},
-        timeout=10,
-    )
+    who = requests.get(f"{api}/whoami", headers=hq, timeout=10)
     assert who.status_code == 200
     assert who.json()["role"] == "hq"
-    assert requests.get(f"{info['api_url']}/whoami", timeout=10).status_code == 401
+    assert requests.get(f"{api}/whoami", timeout=10).status_code == 401
 
     # THEN the AWS CLI against the local endpoint lists the tables and the state machine
     tables = _aws_cli(info, "dynamodb", "list-tables")["TableNames"]
@@ -181,26 +222,32 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     machines = _aws_cli(info, "stepfunctions", "list-state-machines")["stateMachines"]
     assert [m["name"] for m in machines] == ["yuqing-local-response"]
 
-    # WHEN an execution starts THEN the real workflow handler runs every step to SUCCEEDED
-    session = _session(info)
-    sfn = session.client("stepfunctions", endpoint_url=info["aws_endpoint_url"])
-    execution = sfn.start_execution(
-        stateMachineArn=machines[0]["stateMachineArn"],
-        name="incident-e2e1",
-        input=json.dumps({"incident_id": "e2e1", "drill": False}),
-    )["executionArn"]
-    status = _finished_status(sfn, execution)
-    assert status["status"] == "SUCCEEDED", status
-    ddb = session.client("dynamodb", endpoint_url=info["aws_endpoint_url"])
-    assert set(_timeline_steps(ddb, "e2e1")) == {
-        "report",
-        "triage",
-        "measures",
-        "implement",
-        "monitor",
-        "evaluate",
-        "close",
-    }
+    # WHEN a person reports an incident and the HQ and the groups act through the API
+    saved = requests.put(f"{api}/plan", headers=hq, json=quick_plan(), timeout=30)
+    assert saved.status_code == 200, saved.text
+    reported = _post(
+        info,
+        info["tokens"]["reporter"],
+        "/reports",
+        {
+            "title": "滨江一院急诊科家属维权",
+            "content": "网传滨江一院急诊科医疗事故，家属维权。",
+            "level": "II",
+        },
+    )
+    incident = reported["incident_id"]
+    _walk_to_closed(info, incident)
+
+    # THEN the timeline shows every step with its time, and the outbox every alert
+    shown = _incident(info, incident)
+    steps = {e["step"] for e in shown["timeline"]}
+    assert {"report", "triage", "measures", "implement", "monitor", "evaluate", "close"} <= steps
+    assert all(e["at"] for e in shown["timeline"])
+    assert _wait_for(lambda: _incident(info, incident)["execution"]["status"] == "SUCCEEDED")
+    outbox = requests.get(f"{api}/outbox?incident={incident}", headers=hq, timeout=10).json()
+    events = {m["event"] for m in outbox["messages"]}
+    assert {"reported", "activated#II"} <= events
+    assert any(event.startswith("task#") for event in events)
 
     # AND a schedule fires on demand through the same Lambda path
     fired = _local_cli(local_mode.state_dir, "fire", "health_probe")
@@ -209,7 +256,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
 
     # AND the example sources were seeded: crawling the demo source now stores posts, the public
     # hot lists are refused offline, and a source at a private address is refused
-    hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
+    ddb = _session(info).client("dynamodb", endpoint_url=info["aws_endpoint_url"])
     sources = requests.get(f"{info['api_url']}/sources", headers=hq, timeout=10).json()["sources"]
     assert {"demo-weibo", "demo-forum", "weibo-hot"} <= {s["id"] for s in sources}
     crawl = requests.post(f"{info['api_url']}/sources/demo-weibo/crawl", headers=hq, timeout=60)
@@ -231,16 +278,22 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert private.status_code == 400
     assert "private address" in private.json()["problems"][0]["message"]
 
-    # GIVEN, at the moment of stopping, an execution in its cool-down wait and a queued message
-    # (on the dead-letter queue, which no function consumes)
-    sqs = session.client("sqs", endpoint_url=info["aws_endpoint_url"])
+    # GIVEN, at the moment of stopping, an incident waiting for the HQ's decision and a queued
+    # message (on the dead-letter queue, which no function consumes)
+    sqs = _session(info).client("sqs", endpoint_url=info["aws_endpoint_url"])
     queue = sqs.get_queue_url(QueueName="yuqing-local-crawl-dlq")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody='{"source": "kept"}')
-    sfn.start_execution(
-        stateMachineArn=machines[0]["stateMachineArn"],
-        name="incident-e2e2",
-        input=json.dumps({"incident_id": "e2e2", "drill": True}),
-    )
+    waiting = _post(
+        info,
+        info["tokens"]["reporter"],
+        "/reports",
+        {
+            "title": "滨江一院停车收费投诉",
+            "content": "市民投诉滨江一院停车收费过高。",
+            "level": "IV",
+        },
+    )["incident_id"]
+    _wait_for(lambda: _waiting_for(info, waiting, "decision"))
 
     # WHEN it is stopped with SIGTERM THEN it exits cleanly and saves its tables
     assert local_mode.stop() == 0
@@ -249,29 +302,23 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     # WHEN it starts again THEN the data and the tokens written before are still there
     again = local_mode.start()
     assert again["tokens"] == info["tokens"]
+    assert again["group_tokens"] == info["group_tokens"]
+    assert _incident(again, incident)["status"] == "closed"
     ddb = _session(again).client("dynamodb", endpoint_url=again["aws_endpoint_url"])
-    assert len(_timeline_steps(ddb, "e2e1")) == 7
     probe = ddb.get_item(TableName="yuqing-local-system", Key={"pk": {"S": "health"}})
     assert probe["Item"]["status"]["S"] == "ok"
-    who = requests.get(
-        f"{again['api_url']}/whoami",
-        headers={"Authorization": f"Bearer {info['tokens']['viewer']}"},
-        timeout=10,
-    )
-    assert who.json()["role"] == "viewer"
 
-    # AND the message is queued again and the interrupted execution ran to its end
+    # AND the message is queued again
     sqs = _session(again).client("sqs", endpoint_url=again["aws_endpoint_url"])
     queue = sqs.get_queue_url(QueueName="yuqing-local-crawl-dlq")["QueueUrl"]
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue).get("Messages", [])] == [
         '{"source": "kept"}'
     ]
-    sfn = _session(again).client("stepfunctions", endpoint_url=again["aws_endpoint_url"])
-    resumed = (
-        f"{machines[0]['stateMachineArn'].replace(':stateMachine:', ':execution:')}:incident-e2e2"
-    )
-    assert _finished_status(sfn, resumed)["status"] == "SUCCEEDED"
-    assert len(_timeline_steps(ddb, "e2e2")) == 7
+    # AND the interrupted workflow runs again: the HQ decides and it goes on to close, with
+    # its first steps recorded once
+    _walk_to_closed(again, waiting, level="IV")
+    reports = [e for e in _incident(again, waiting)["timeline"] if e["id"] == "report"]
+    assert len(reports) == 1
 
     # AND a second local mode on the same state directory is refused while this one runs
     second = _local_cli(local_mode.state_dir, "run", port=_free_port())

@@ -37,30 +37,12 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
-from tests.plan_helpers import example_plan
+from tests.plan_helpers import quick_plan
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 HQ = Principal("指挥部值班", Role.HQ)
 STEP_FUNCTION = "yuqing-local-workflow_step"
-
-
-def quick_plan(**workflow: Any) -> dict[str, Any]:
-    """The example plan with public deadlines of minutes, not hours."""
-    doc = example_plan()
-    for level in doc["levels"]:
-        deadlines = level["deadlines_minutes"]
-        for key in ("authoritative_info", "press_conference", "public_response"):
-            if deadlines.get(key) is not None:
-                deadlines[key] = 90 if key == "press_conference" else 60
-    doc["workflow"] = {
-        "monitor_interval_minutes": 1,
-        "cooldown_minutes": 1,
-        "close_after_minutes": 600,
-        "ack_minutes": {"I": 600, "II": 600, "III": 600, "IV": 600},
-        **workflow,
-    }
-    return doc
 
 
 class Live:
