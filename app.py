@@ -10,6 +10,7 @@ from chalice import Chalice
 from chalicelib.alerts.views import bp as alerts_bp
 from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
+from chalicelib.drills.views import bp as drills_bp
 from chalicelib.health.views import bp as health_bp
 from chalicelib.incidents.views import bp as incidents_bp
 from chalicelib.plan.views import bp as plan_bp
@@ -29,3 +30,4 @@ app.register_blueprint(sources_bp)
 app.register_blueprint(sources_worker_bp)
 app.register_blueprint(incidents_bp)
 app.register_blueprint(reports_bp)
+app.register_blueprint(drills_bp)
