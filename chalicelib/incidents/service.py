@@ -102,7 +102,7 @@ class IncidentActions:
         """指挥部研判: ``{"action": "activate"|"dismiss", "level": "I".."IV", "note"}``."""
         problems: list[Problem] = []
         action = body.get("action")
-        if action not in {"activate", "dismiss"}:
+        if action not in ("activate", "dismiss"):  # a tuple: an unhashable value is a 400
             problems.append(Problem("/action", "must be activate or dismiss"))
         level = body.get("level")
         if action == "activate" and level is not None and level not in LEVELS:
@@ -121,7 +121,7 @@ class IncidentActions:
         """A group acknowledges (``ack``) or completes (``complete``) its task."""
         problems: list[Problem] = []
         action = body.get("action")
-        if action not in {"ack", "complete"}:
+        if action not in ("ack", "complete"):
             problems.append(Problem("/action", "must be ack or complete"))
         note = _note(body, problems)
         if problems:

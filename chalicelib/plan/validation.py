@@ -121,7 +121,7 @@ class _Checker:
 
     def known_groups(self, value: Any, path: str, groups: set[str], *, non_empty: bool) -> None:
         for i, group in enumerate(self.array(value, path, non_empty=non_empty)):
-            if group not in groups:
+            if not isinstance(group, str) or group not in groups:
                 self.add(f"{path}/{i}", f"unknown group {group!r}")
 
     # -- sections ----------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class _Checker:
             owner = measure.get("owner")
             if owner in (None, ""):
                 self.add(f"{path}/owner", "every measure needs an owning group")
-            elif owner not in groups:
+            elif not isinstance(owner, str) or owner not in groups:
                 self.add(f"{path}/owner", f"unknown group {owner!r}")
             deadlines = self.obj(measure.get("deadline_minutes"), f"{path}/deadline_minutes")
             for key, minutes in (deadlines or {}).items():
@@ -357,7 +357,7 @@ class _Checker:
         if "sms_daily_cap" in alerting:
             self.integer(alerting["sms_daily_cap"], "/alerting/sms_daily_cap", low=0)
         ops = alerting.get("ops_group")
-        if ops is not None and ops not in groups:
+        if ops is not None and (not isinstance(ops, str) or ops not in groups):
             self.add("/alerting/ops_group", f"unknown group {ops!r}")
 
     def workflow(self, value: Any) -> None:

@@ -64,10 +64,10 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     if url is not None and not url.startswith(("http://", "https://")):
         problems.append(Problem("/url", "must be an http(s) URL"))
     platform_text = body.get("platform", Platform.REPORT.value)
-    if platform_text not in {p.value for p in Platform}:
+    if not isinstance(platform_text, str) or platform_text not in {p.value for p in Platform}:
         problems.append(Problem("/platform", f"one of {', '.join(p.value for p in Platform)}"))
     subject = body.get("subject")
-    if subject is not None and subject not in subjects:
+    if subject is not None and (not isinstance(subject, str) or subject not in subjects):
         problems.append(Problem("/subject", f"not a subject of the plan: {sorted(subjects)}"))
     level = body.get("level")
     if level is not None and level not in LEVELS:

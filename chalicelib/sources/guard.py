@@ -73,7 +73,10 @@ class Guard:
 
     def check_url(self, url: str) -> str:
         """Check scheme, offline switch and literal addresses before any network use; the host."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise BlockedUrlError(f"refused {url!r}: not a valid URL") from None
         if parts.scheme.lower() not in ALLOWED_SCHEMES:
             raise BlockedUrlError(f"refused {url!r}: only http and https URLs may be fetched")
         host = parts.hostname or ""

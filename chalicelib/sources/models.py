@@ -124,7 +124,10 @@ def _url_problems(value: Any, path: str, local: bool) -> list[Problem]:
         return [Problem(path, "required: an http(s) URL")]
     if len(value) > 2000:
         return [Problem(path, "at most 2000 characters")]
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return [Problem(path, "not a valid URL")]
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return [Problem(path, "must be an absolute http or https URL")]
     try:
@@ -198,7 +201,7 @@ def parse_definition(body: Mapping[str, Any], source_id: str | None = None) -> S
     platform = DEFAULT_PLATFORM[kind]
     hotlist = body.get("hotlist")
     if kind is SourceKind.HOTLIST:
-        if hotlist not in HOTLISTS:
+        if not isinstance(hotlist, str) or hotlist not in HOTLISTS:
             problems.append(Problem("/hotlist", f"one of {', '.join(sorted(HOTLISTS))}"))
         else:
             platform = HOTLISTS[hotlist].platform
