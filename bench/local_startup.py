@@ -1,6 +1,6 @@
-"""Local embedded mode: time to healthy, /health latency, and one workflow's cost in transitions.
+"""Local embedded mode: time to healthy and /health latency.
 
-Run: ``.venv/bin/python -m bench.local_startup [--executions 20]``. Starts local mode as a
+Run: ``.venv/bin/python -m bench.local_startup``. Starts local mode as a
 subprocess on free ports with a throw-away state directory, exactly as ``make run`` would, and
 prints figures measured in this run. Nothing here is asserted: tests never assert timings.
 """

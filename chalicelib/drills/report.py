@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.core.clock import iso
 from chalicelib.plan.models import DRILL_PREFIX
-from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES, seconds
+from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
 
 DRILL_ID = re.compile(r"\Adr-[0-9a-f]{6,37}\Z")
 STATUSES = ("met", "late", "missed", "pending")
@@ -241,20 +241,9 @@ def _step(
 
 
 def _done_due(task: Mapping[str, Any], scale: float) -> str | None:
-    """The task's completion deadline. The measures step stores it as ``done_by``, but
-    completing a task overwrites ``done_by`` with who completed it, so it is recomputed from
-    ``assigned_at`` and ``done_minutes`` the way the measures step computed it."""
+    """The task's completion deadline (``done_by``, set by the measures step)."""
     value = task.get("done_by")
-    try:
-        if value and _time(value):
-            return str(value)
-    except ValueError:
-        pass
-    assigned = _time(task.get("assigned_at"))
-    minutes = task.get("done_minutes")
-    if assigned is None or minutes is None:
-        return None
-    return iso(assigned + timedelta(seconds=seconds(float(minutes), scale)))
+    return str(value) if value else None
 
 
 def _time(value: Any) -> datetime | None:

@@ -139,7 +139,7 @@ class IncidentActions:
         changes = (
             {"status": "acknowledged", "acked_at": now, "acked_by": who.name}
             if action == "ack"
-            else {"status": "completed", "done_at": now, "done_by": who.name, "note": note}
+            else {"status": "completed", "done_at": now, "completed_by": who.name, "note": note}
         )
         return self._store.update(incident_id, f"TASK#{task_id}", changes)
 

@@ -75,6 +75,10 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     drill = body.get("drill", False)
     if not isinstance(drill, bool):
         problems.append(Problem("/drill", "true or false"))
+    if drill is True and url is not None:
+        # A post's id comes from its URL: a drill report of a real URL would join the real
+        # incident of that post. Drills describe their material in the text instead.
+        problems.append(Problem("/url", "a drill report cannot carry a URL"))
     unknown = set(body) - {"title", "content", "url", "platform", "subject", "level", "drill"}
     problems.extend(Problem(f"/{name}", "unknown field") for name in sorted(unknown))
     if problems:

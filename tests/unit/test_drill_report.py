@@ -43,7 +43,8 @@ def incident(**meta: Any) -> list[dict[str, Any]]:
             "ack_by": at(17),
             "acked_at": at(20),
             "done_minutes": 30,
-            "done_by": "办公室成员",  # completing a task overwrites the deadline with a name
+            "done_by": at(29),  # 30 plan minutes × 0.01 after assignment
+            "completed_by": "办公室成员",
             "done_at": at(20),
             "measures": [{"name": "核实情况"}],
             "breaches": [{"kind": "ack", "at": at(17)}],
