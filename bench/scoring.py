@@ -191,6 +191,9 @@ class CountingTable:
             self._write(units, "refused")
             raise
         self._write(units)
+        kind = _kind(item)
+        if kind:
+            self._counts[f"{self._name} {kind} units"] += units
         for index, keys in self._indexes.items():
             if all(item.get(k) is not None for k in keys):
                 self._counts[f"{self._name} index {index} units"] += units
@@ -206,12 +209,21 @@ class CountingTable:
         after = self._table.get_item(Key=kwargs["Key"]).get("Item") or {}
         size = max(item_size(from_item(before)), item_size(from_item(after)))
         self._write(write_units(size))
+        kind = _kind(kwargs["Key"])
+        if kind:
+            self._counts[f"{self._name} {kind} units"] += write_units(size)
         return result
 
     def get_item(self, **kwargs: Any) -> Any:
         result = self._table.get_item(**kwargs)
         _count_read(self._counts, [result.get("Item")], bool(kwargs.get("ConsistentRead")))
         return result
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """The item type, from its sort key: BAND, META, an hour count (H) or a cluster page (C)."""
+    sk = str(item.get("sk", ""))
+    return {"H#": "hour count", "C#": "cluster page"}.get(sk[:2], sk.split("#")[0])
 
 
 class _CountingMeta:
