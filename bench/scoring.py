@@ -10,9 +10,10 @@ run, on one core, and printed with the ratios between them. Nothing here is asse
 3. Agreement of rjieba with ``jieba.lcut`` on the posts, and of the sentiment decision built
    on each (the output that matters).
 4. MinHash signatures per second.
-5. DynamoDB writes per new post through the scoring sink against moto (in-process), on a
-   mix of the real posts (each its own story) and a storm of reposts, counted per table and
-   as estimated write units (1 per KB, GSIs included).
+5. DynamoDB cost per new post through the scoring sink against moto (in-process), on a mix
+   of the real posts (each its own story) and a storm of reposts: requests per table, write
+   units computed from item sizes with DynamoDB's documented rules (indexes included), read
+   units, the USD cost per million posts at on-demand prices, and a redelivery of every post.
 """
 
 from __future__ import annotations
@@ -142,51 +143,122 @@ def minhash_speed(texts: list[str]) -> None:
     )
 
 
-class CountingTable:
-    """Wraps a boto3 Table and counts write calls and estimated write units."""
+# On-demand prices, us-east-1, Standard table class (since 2024-11-01), USD per million units.
+USD_PER_MILLION_WRU = 0.625
+USD_PER_MILLION_RRU = 0.125
 
-    def __init__(self, table: Any, name: str, counts: Counter[str], gsi_copies: int = 0) -> None:
+
+class CountingTable:
+    """Wraps a boto3 Table; counts requests and the units DynamoDB would bill for them.
+
+    moto answers ``ReturnConsumedCapacity`` with a constant 1.0 and nothing for indexes, so the
+    units come from the item sizes (:mod:`chalicelib.posts.sizing`, the documented rules): a
+    put costs the item's units in the table plus, in every GSI whose keys it carries, the
+    units of its projection; an update costs the larger of the item before and after; a refused
+    conditional write is billed too. Reads: 0.5 unit per 4 KB eventually consistent, 1 strong.
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        name: str,
+        counts: Counter[str],
+        indexes: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self._table = table
         self._name = name
         self._counts = counts
-        self._gsi = gsi_copies
+        self._indexes = indexes or {}  # GSI → the key attributes an item needs to be in it
+        self.meta = _CountingMeta(table.meta, counts, name)
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._table, attr)
 
-    def _units(self, item: dict[str, Any]) -> int:
-        size = sum(
-            len(str(k).encode()) + len(json.dumps(v, default=str, ensure_ascii=False).encode())
-            for k, v in item.items()
-        )
-        return max(1, math.ceil(size / 1024))
+    def _write(self, units: int, what: str = "writes") -> None:
+        self._counts[f"{self._name} {what}"] += 1
+        self._counts[f"{self._name} units"] += units
+        self._counts["units"] += units
 
     def put_item(self, **kwargs: Any) -> Any:
-        units = self._units(kwargs["Item"])
-        self._counts[f"{self._name} writes"] += 1
-        self._counts["units"] += units
-        self._counts[f"{self._name} units"] += units
+        from chalicelib.core.dynamo import from_item
+        from chalicelib.posts.sizing import item_size, write_units
+
+        item = from_item(kwargs["Item"])
+        units = write_units(item_size(item))
         try:
             result = self._table.put_item(**kwargs)
         except Exception:
-            self._counts[f"{self._name} refused"] += 1
+            self._write(units, "refused")
             raise
-        # A stored item is copied into each GSI whose keys it carries.
-        copies = (
-            self._gsi
-            if self._name != "posts"
-            else (1 + (1 if "cluster_id" in kwargs["Item"] else 0))
-        )
-        if self._name == "posts":
-            self._counts["units"] += copies * units
-            self._counts["posts GSI units"] += copies * units
+        self._write(units)
+        kind = _kind(item)
+        if kind:
+            self._counts[f"{self._name} {kind} units"] += units
+        for index, keys in self._indexes.items():
+            if all(item.get(k) is not None for k in keys):
+                self._counts[f"{self._name} index {index} units"] += units
+                self._counts["units"] += units
         return result
 
     def update_item(self, **kwargs: Any) -> Any:
-        self._counts[f"{self._name} writes"] += 1
-        self._counts["units"] += 1
-        self._counts[f"{self._name} units"] += 1
-        return self._table.update_item(**kwargs)
+        from chalicelib.core.dynamo import from_item
+        from chalicelib.posts.sizing import item_size, write_units
+
+        before = self._table.get_item(Key=kwargs["Key"]).get("Item") or {}
+        result = self._table.update_item(**kwargs)
+        after = self._table.get_item(Key=kwargs["Key"]).get("Item") or {}
+        size = max(item_size(from_item(before)), item_size(from_item(after)))
+        self._write(write_units(size))
+        kind = _kind(kwargs["Key"])
+        if kind:
+            self._counts[f"{self._name} {kind} units"] += write_units(size)
+        return result
+
+    def get_item(self, **kwargs: Any) -> Any:
+        result = self._table.get_item(**kwargs)
+        _count_read(self._counts, [result.get("Item")], bool(kwargs.get("ConsistentRead")))
+        return result
+
+
+def _kind(item: dict[str, Any]) -> str:
+    """The item type, from its sort key: BAND, META, an hour count (H) or a cluster page (C)."""
+    sk = str(item.get("sk", ""))
+    return {"H#": "hour count", "C#": "cluster page"}.get(sk[:2], sk.split("#")[0])
+
+
+class _CountingMeta:
+    def __init__(self, meta: Any, counts: Counter[str], name: str) -> None:
+        self._meta = meta
+        self.client = _CountingClient(meta.client, counts)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._meta, attr)
+
+
+class _CountingClient:
+    def __init__(self, client: Any, counts: Counter[str]) -> None:
+        self._client = client
+        self._counts = counts
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._client, attr)
+
+    def batch_get_item(self, **kwargs: Any) -> Any:
+        result = self._client.batch_get_item(**kwargs)
+        # Every key asked for is billed, found or not (0.5 unit each, eventually consistent).
+        keys = sum(len(spec["Keys"]) for spec in kwargs["RequestItems"].values())
+        self._counts["read units"] += 0.5 * keys  # type: ignore[assignment]
+        return result
+
+
+def _count_read(counts: Counter[str], items: list[Any], consistent: bool) -> None:
+    from chalicelib.core.dynamo import from_item
+    from chalicelib.posts.sizing import item_size
+
+    per = 1.0 if consistent else 0.5
+    for item in items:
+        size = item_size(from_item(item)) if item else 0
+        counts["read units"] += per * max(1, math.ceil(size / 4096))  # type: ignore[assignment]
 
 
 def write_cost(texts: list[str], storm: int) -> None:
@@ -197,12 +269,15 @@ def write_cost(texts: list[str], storm: int) -> None:
     from chalicelib.clusters.sink import ScoringSink
     from chalicelib.clusters.store import ClusterStore
     from chalicelib.core.aws import AwsClients
+    from chalicelib.core.dynamo import from_item
     from chalicelib.core.settings import Settings
     from chalicelib.deploy.template import render
     from chalicelib.local.provision import Provisioned, TemplateProvisioner
     from chalicelib.posts.models import Item, Platform
+    from chalicelib.posts.sizing import item_size
     from chalicelib.posts.store import PostStore
     from chalicelib.scoring.config import default_plan
+    from chalicelib.trends.store import TrendStore
     from chalicelib.workflow.service import WorkflowStarter
     from tests.template_helpers import stage_environment
 
@@ -211,7 +286,8 @@ def write_cost(texts: list[str], storm: int) -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     settings = Settings.from_env({**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
     print(
-        f"5. DynamoDB writes per new post (sink against moto; {len(texts)} posts + {storm} reposts)"
+        f"5. DynamoDB cost per new post (sink against moto, units from item sizes; "
+        f"{len(texts)} real posts + {storm} reposts of one story, batches of 25)"
     )
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
@@ -224,16 +300,24 @@ def write_cost(texts: list[str], storm: int) -> None:
             external={"WorkflowStep": Provisioned(ref="workflow_step", attributes={"Arn": arn})},
         ).provision_all()
         clients = AwsClients(settings, session)
+        # The GSIs as provisioned from infra/resources.yaml.
+        described = session.client("dynamodb").describe_table(TableName=settings.tables.posts)
+        post_indexes = {
+            g["IndexName"]: tuple(k["AttributeName"] for k in g["KeySchema"])
+            for g in described["Table"].get("GlobalSecondaryIndexes", [])
+        }
         counts: Counter[str] = Counter()
         t = settings.tables
+        posts_table = clients.table(t.posts)
         sink = ScoringSink(
-            PostStore(CountingTable(clients.table(t.posts), "posts", counts)),
+            PostStore(CountingTable(posts_table, "posts", counts, post_indexes)),
             ClusterStore(CountingTable(clients.table(t.clusters), "clusters", counts)),
             DynamoIncidentOpener(
                 CountingTable(clients.table(t.incidents), "incidents", counts),
                 WorkflowStarter(settings, clients).start,
             ),
             plan=default_plan,
+            trends=TrendStore(CountingTable(clients.table(t.trends), "trends", counts)),
         )
         start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
         items = [
@@ -264,25 +348,44 @@ def write_cost(texts: list[str], storm: int) -> None:
         for at in range(0, len(items), 25):
             new += sink.ingest(items[at : at + 25]).new
         elapsed = time.perf_counter() - started
+        print(f"  new posts stored                             {new:>10,}")
         for key in sorted(counts):
-            if key != "units":
+            if key not in {"units", "read units"}:
                 print(f"  {key:<44} {counts[key]:>10,}  ({counts[key] / new:.3f} per new post)")
-        writes = sum(v for k, v in counts.items() if k.endswith("writes"))
+        writes = sum(v for k, v in counts.items() if k.endswith(("writes", "refused")))
+        per_post = counts["units"] / new
+        reads = counts["read units"] / new
         print(f"  {'all write requests':<44} {writes:>10,}  ({writes / new:.3f} per new post)")
         print(
-            f"  {'estimated write units (GSIs included)':<44} {counts['units']:>10,}  "
-            f"({counts['units'] / new:.2f} per new post)"
+            f"  {'write units (indexes included)':<44} {counts['units']:>10,}  "
+            f"({per_post:.3f} per new post)"
+        )
+        print(f"  {'read units':<44} {counts['read units']:>10,.1f}  ({reads:.3f} per new post)")
+        usd = per_post * USD_PER_MILLION_WRU + reads * USD_PER_MILLION_RRU
+        print(
+            f"  per million new posts: {per_post:.3f} M write units × ${USD_PER_MILLION_WRU} + "
+            f"{reads:.3f} M read units × ${USD_PER_MILLION_RRU} = ${usd:.2f} "
+            "(on-demand, us-east-1, Standard class)"
         )
         print(f"  sink throughput against in-process moto      {new / elapsed:>10,.0f} posts/s")
-        # The same posts stored unscored (StoreOnlySink): the item and its by_day copy.
-        sizer = CountingTable(None, "bare", Counter())
-        bare = sum(
-            2 * sizer._units({k: v for k, v in i.to_record().items() if v is not None})
-            for i in items
-        )
+
+        stored = [from_item(row) for row in posts_table.scan()["Items"]]
+        sizes = sorted(item_size(row) for row in stored)
+        feed = sum(1 for row in stored if "day" in row)
+        cut = sum(1 for row in stored if "text_cut" in row)
         print(
-            f"  {'unscored posts, for comparison (by_day incl.)':<44} {bare:>10,}  "
-            f"({bare / len(items):.2f} per post)"
+            f"  post items: {len(stored)}, size median {sizes[len(sizes) // 2]} B, "
+            f"max {sizes[-1]} B; text cut on {cut}; in the feed index {feed}"
+        )
+
+        # A re-crawl that finds every post again (hot lists re-list their entries).
+        counts.clear()
+        duplicates = 0
+        for at in range(0, len(items), 25):
+            duplicates += sink.ingest(items[at : at + 25]).duplicates
+        print(
+            f"  redelivery of all {len(items)} posts: {duplicates} duplicates, "
+            f"{counts['units']} write units, {counts['read units']:.1f} read units"
         )
 
 

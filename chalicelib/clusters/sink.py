@@ -2,6 +2,8 @@
 
 Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one batch:
 
+0. **Skip** the posts already stored (one batched read: a refused conditional write would be
+   billed as a write, and hot lists re-list the same entries at every crawl).
 1. **Score** every item (pure: subjects, sentiment, crisis words).
 2. **Cluster** the items that could ever reach a level (:func:`can_reach_level`): the rest —
    not about a subject, not negative, no crisis word — can never open an incident, so they
@@ -10,15 +12,20 @@ Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one
    the estimated similarity is high enough, else it starts a new one.
 3. **Assess** each item with its cluster's projected size and growth, then make **one
    conditional write** of the post with its scores and ``cluster_id``
-   (:meth:`PostStore.put_new`); a duplicate delivery stops there for that item.
-4. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
-   re-read and merge on conflict); a new cluster writes its bands once.
-5. **Open** the cluster's incident when it first reaches a level, **escalate** it when the
+   (:meth:`PostStore.put_new`), cut to one write unit (:func:`fit_post`); only feed posts (a
+   subject, a level, a manual report) carry ``day`` and so a copy in the ``by_day`` index.
+4. **Count** the batch's new posts into the per-hour trend items, one update per (hour,
+   platform) (:class:`TrendStore`), instead of an index entry per post.
+5. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
+   re-read and merge on conflict); a new cluster writes its bands once. Then one **cluster
+   page** per cluster and day lists the batch's new posts of that cluster.
+6. **Open** the cluster's incident when it first reaches a level, **escalate** it when the
    level rises (:class:`IncidentOpener`) — just before the cluster write that records the
    level, because both calls are idempotent and the cluster write is what stops a repeat.
 
-A crash between the post write and the cluster update leaves the post without its count in
-the cluster (a redelivery finds the post and stops); it is never counted twice.
+A crash between the post writes and the later writes leaves the posts uncounted in the
+trends, the cluster and its pages (a redelivery finds the posts and stops); nothing is ever
+counted twice.
 """
 
 from __future__ import annotations
@@ -33,17 +40,21 @@ from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
-from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
-from chalicelib.posts.models import Item
+from chalicelib.posts.models import Item, Platform, feed_day
 from chalicelib.posts.sink import IngestReport
+from chalicelib.posts.sizing import fit_post
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
 from chalicelib.scoring.config import LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 from chalicelib.scoring.text import headline, story_text
+from chalicelib.trends.models import ClusterPage, Counted, hour_counts
+from chalicelib.trends.store import RETENTION_DAYS as TREND_RETENTION_DAYS
+from chalicelib.trends.store import TrendStore
 from chalicelib.workflow.service import WorkflowStarter
 
 STORY_CHARS = 100
@@ -80,18 +91,28 @@ class ScoringSink:
         incidents: IncidentOpener,
         plan: Callable[[], Mapping[str, Any]] = default_plan,
         clock: Clock = utcnow,
+        trends: TrendStore | None = None,
     ) -> None:
         self._posts = posts
         self._clusters = clusters
         self._incidents = incidents
         self._plan = plan
         self._clock = clock
+        # None: no trend counts or cluster pages (tests of clustering alone).
+        self._trends = trends
 
     def ingest(self, items: Sequence[Item], *, credibility: float = 0.5) -> IngestReport:
         scorer = scorer_for_plan(self._plan())
         now = self._clock()
         report = IngestReport(received=len(items))
-        entries = [_Entry(item, scorer.analyse(item.content)) for item in items]
+        known = self._posts.known(item.post_id for item in items)
+        fresh_items: dict[str, Item] = {}
+        for item in items:
+            if item.post_id in known or item.post_id in fresh_items:
+                report.duplicates += 1
+            else:
+                fresh_items[item.post_id] = item
+        entries = [_Entry(item, scorer.analyse(item.content)) for item in fresh_items.values()]
         touched = self._assign_clusters(entries, scorer, credibility, now)
 
         # Project each touched cluster as if every entry were new, to assess the entries.
@@ -113,11 +134,53 @@ class ScoringSink:
             else:
                 report.duplicates += 1
 
+        trend_expiry = int(now.timestamp()) + TREND_RETENTION_DAYS * 86400
+        if self._trends is not None:
+            self._trends.add_hours(
+                hour_counts(self._counted(e) for e in entries if e.new and not e.item.drill),
+                trend_expiry,
+            )
         for cluster_id, t in touched.items():
             fresh = [e for e in t.entries if e.new]
             if fresh:
-                self._update_cluster(cluster_id, t, fresh, now)
+                cluster = self._update_cluster(cluster_id, t, fresh, now)
+                if self._trends is not None and cluster is not None:
+                    for page in self._pages(cluster, fresh):
+                        self._trends.add_page(page, trend_expiry)
         return report
+
+    @staticmethod
+    def _counted(entry: _Entry) -> Counted:
+        seen = entry.item.published_at or entry.item.fetched_at
+        return Counted(
+            seen_at=iso(seen),
+            platform=entry.item.platform.value,
+            negative=entry.analysis.sentiment.negative,
+            sentiment=entry.analysis.sentiment.score,
+            level=entry.assessment.level if entry.assessment else None,
+            subjects=tuple(m.id for m in entry.analysis.subjects),
+        )
+
+    @staticmethod
+    def _pages(cluster: Cluster, fresh: list[_Entry]) -> list[ClusterPage]:
+        by_day: dict[str, list[_Entry]] = {}
+        for e in fresh:
+            by_day.setdefault(iso(e.item.published_at or e.item.fetched_at)[:10], []).append(e)
+        return [
+            ClusterPage(
+                day=day,
+                cluster_id=cluster.id,
+                post_ids=tuple(e.item.post_id for e in group),
+                seen=tuple(iso(e.item.published_at or e.item.fetched_at) for e in group),
+                risks=tuple(e.assessment.risk if e.assessment else 0.0 for e in group),
+                count=cluster.count,
+                growth=cluster.growth,
+                level=cluster.level,
+                max_risk=cluster.max_risk,
+                drill=cluster.drill,
+            )
+            for day, group in sorted(by_day.items())
+        ]
 
     # -- clustering -------------------------------------------------------------------------
     def _assign_clusters(
@@ -183,7 +246,10 @@ class ScoringSink:
             now,
         )
 
-    def _update_cluster(self, cluster_id: str, t: _Touched, fresh: list[_Entry], now: Any) -> None:
+    def _update_cluster(
+        self, cluster_id: str, t: _Touched, fresh: list[_Entry], now: Any
+    ) -> Cluster | None:
+        """Save the cluster with its new posts; the cluster as saved (None if it gave up)."""
         summaries = [
             PostSummary(
                 post_id=e.item.post_id,
@@ -199,7 +265,7 @@ class ScoringSink:
         base: Cluster | None = t.base
         for _attempt in range(SAVE_ATTEMPTS):
             if base is None:
-                return
+                return None
             merged = self._merge(base, fresh, now).with_risks(summaries, levels)
             # The incident first: opening and escalating are idempotent, so a crash or a lost
             # race after this point repeats them harmlessly, while a crash between saving the
@@ -213,8 +279,9 @@ class ScoringSink:
                 continue
             if base.version == 0:
                 self._clusters.add_bands(base.band_keys, cluster_id, expires_at)
-            return
+            return merged
         logger.warning("cluster update gave up after conflicts", extra={"cluster": cluster_id})
+        return None
 
     def _raise_incident(self, before: str | None, cluster: Cluster, fresh: list[_Entry]) -> None:
         after = cluster.level
@@ -266,7 +333,24 @@ class ScoringSink:
                 else [],
             }
         )
-        return record
+        if is_feed_post(entry.item, record):
+            record["day"] = feed_day(record["seen_at"])
+        # One write unit for the item, and one for its feed copy (DESIGN §5).
+        return fit_post(record)
+
+
+def is_feed_post(item: Item, record: Mapping[str, Any]) -> bool:
+    """Does the live feed (and so the ``by_day`` index) carry this post?
+
+    Posts about a subject, with a level, or reported by a person. Negative chatter about
+    nothing of ours is counted in the trends but not listed: every feed entry is one more
+    write unit, and about a third of real posts are negative.
+    """
+    return (
+        bool(record.get("subjects"))
+        or bool(record.get("level"))
+        or (item.platform is Platform.REPORT)
+    )
 
 
 def build_scoring_sink(
@@ -288,4 +372,5 @@ def build_scoring_sink(
         opener,
         plan=plan,
         clock=clock,
+        trends=TrendStore(clients.table(settings.tables.trends)),
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from chalicelib.clusters.minhash import bands
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.core.clock import iso
 from chalicelib.core.dynamo import from_item, to_item
@@ -115,7 +116,8 @@ def _to_record(cluster: Cluster) -> dict[str, Any]:
         "cluster_id": cluster.id,
         "story": cluster.story,
         "signature": list(cluster.signature),
-        "band_keys": list(cluster.band_keys),
+        # No band_keys: they follow from the signature (and drill) and only a new cluster,
+        # which has them in memory, writes bands. Every byte here is paid on every write.
         "first_seen": iso(cluster.first_seen),
         "last_seen": iso(cluster.last_seen),
         "count": cluster.count,
@@ -141,12 +143,17 @@ def _to_record(cluster: Cluster) -> dict[str, Any]:
     }
 
 
+def _band_keys(record: dict[str, Any]) -> list[str]:
+    prefix = "d" if record.get("drill") else ""
+    return [prefix + key for key in bands(tuple(int(v) for v in record.get("signature", [])))]
+
+
 def _from_record(record: dict[str, Any]) -> Cluster:
     return Cluster(
         id=record["cluster_id"],
         story=record.get("story", ""),
         signature=tuple(int(v) for v in record.get("signature", [])),
-        band_keys=tuple(record.get("band_keys", [])),
+        band_keys=tuple(record.get("band_keys") or _band_keys(record)),
         first_seen=datetime.fromisoformat(record["first_seen"]),
         last_seen=datetime.fromisoformat(record["last_seen"]),
         count=int(record.get("count", 0)),

@@ -27,6 +27,7 @@ class TableNames:
     sources: str
     posts: str
     clusters: str
+    trends: str
     incidents: str
     outbox: str
     tokens: str

@@ -91,7 +91,11 @@ class Item:
         return self.text or self.title
 
     def to_record(self) -> dict[str, Any]:
-        """The post's attributes as stored (without scores; a sink adds those)."""
+        """The post's attributes as stored (without scores; a sink adds those).
+
+        No ``day``: that attribute puts a post into the feed index (``by_day``), and only the
+        scoring sink decides which posts belong there (:func:`feed_day`).
+        """
         seen = self.published_at or self.fetched_at
         return {
             "pk": self.post_id,
@@ -104,9 +108,13 @@ class Item:
             "published_at": iso(self.published_at) if self.published_at else None,
             "fetched_at": iso(self.fetched_at),
             "seen_at": iso(seen),
-            "day": iso(seen)[:10],
             "engagement": dict(self.engagement),
             "rank": self.rank,
             "external_id": self.external_id,
             "drill": self.drill,
         }
+
+
+def feed_day(seen_at: str) -> str:
+    """The ``day`` (UTC date) under which a post appears in the feed index ``by_day``."""
+    return seen_at[:10]

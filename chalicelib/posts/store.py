@@ -1,20 +1,47 @@
 """Posts in DynamoDB: one conditional write per new post, nothing for a repeat.
 
 ``pk`` is :attr:`Item.post_id`; the write is ``PutItem`` with ``attribute_not_exists(pk)``, so a
-repeated crawl, a retried Lambda or a duplicate SQS delivery costs one failed condition and
-writes nothing. See docs/data-model.md (``posts``) for the GSIs.
+repeated crawl, a retried Lambda or a duplicate SQS delivery writes nothing. A refused
+conditional write is still billed as a write, and hot lists re-list the same entries at every
+crawl, so :meth:`PostStore.known` first reads which ids are stored (a read costs a fifth of a
+write) and the sink writes only the others; the condition still settles races between workers.
+
+Only the posts the scoring sink puts in the feed carry ``day`` and so appear in the sparse
+``by_day`` index (see docs/data-model.md, ``posts``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib.core.dynamo import from_item, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
 # Posts age out of the table after this long (the TTL attribute ``expires_at``).
 RETENTION_DAYS = 90
+FEED_INDEX = "by_day"
+_BATCH_GET = 100
+
+
+@dataclass(frozen=True)
+class FeedFilter:
+    """What the live feed shows: any combination of subject, platform, level, negative only."""
+
+    subject: str | None = None
+    platform: str | None = None
+    level: str | None = None
+    negative_only: bool = False
+    drill: bool = False  # drill posts are shown only when asked for
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    posts: list[dict[str, Any]]
+    cursor: dict[str, Any] | None  # pass back as ``start`` for the next (older) page
 
 
 class PostStore:
@@ -34,7 +61,73 @@ class PostStore:
             return False
         return True
 
+    def known(self, post_ids: Iterable[str]) -> set[str]:
+        """The ids among ``post_ids`` that are already stored (eventually consistent reads)."""
+        wanted = list(dict.fromkeys(post_ids))
+        found: set[str] = set()
+        client = self._table.meta.client
+        name = self._table.name
+        for start in range(0, len(wanted), _BATCH_GET):
+            keys = [{"pk": pid} for pid in wanted[start : start + _BATCH_GET]]
+            request: dict[str, Any] = {name: {"Keys": keys, "ProjectionExpression": "pk"}}
+            for _ in range(5):
+                with aws_errors("posts table"):
+                    answer = client.batch_get_item(RequestItems=request)
+                found.update(str(row["pk"]) for row in answer.get("Responses", {}).get(name, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        return found
+
     def get(self, post_id: str) -> dict[str, Any] | None:
         with aws_errors("posts table"):
             item = self._table.get_item(Key={"pk": post_id}).get("Item")
         return from_item(item) if item else None
+
+    def feed(
+        self,
+        day: str,
+        flt: FeedFilter | None = None,
+        limit: int = 50,
+        start: dict[str, Any] | None = None,
+    ) -> FeedPage:
+        """The newest feed posts of one UTC day (``YYYY-MM-DD``), filtered, newest first.
+
+        Reads the sparse ``by_day`` index until ``limit`` posts pass the filter or the day is
+        exhausted; ``cursor`` continues from there.
+        """
+        flt = flt or FeedFilter()
+        condition = Attr("drill").eq(True) if flt.drill else Attr("drill").ne(True)
+        if flt.subject:
+            condition &= Attr("subjects").contains(flt.subject)
+        if flt.platform:
+            condition &= Attr("platform").eq(flt.platform)
+        if flt.level:
+            condition &= Attr("level").eq(flt.level)
+        if flt.negative_only:
+            condition &= Attr("negative").eq(True)
+        posts: list[dict[str, Any]] = []
+        cursor = start
+        while True:
+            request: dict[str, Any] = {
+                "IndexName": FEED_INDEX,
+                "KeyConditionExpression": Key("day").eq(day),
+                "FilterExpression": condition,
+                "ScanIndexForward": False,
+                "Limit": max(limit - len(posts), 1) * 2,
+            }
+            if cursor:
+                request["ExclusiveStartKey"] = cursor
+            with aws_errors("posts table"):
+                answer = self._table.query(**request)
+            for row in answer.get("Items", []):
+                posts.append(from_item(row))
+                if len(posts) == limit:
+                    return FeedPage(posts, _key_of(posts[-1]))
+            cursor = answer.get("LastEvaluatedKey")
+            if not cursor:
+                return FeedPage(posts, None)
+
+
+def _key_of(post: Mapping[str, Any]) -> dict[str, Any]:
+    return {"pk": post["pk"], "day": post["day"], "seen_at": post["seen_at"]}

@@ -29,7 +29,7 @@ def test_all_components_answer(clients: AwsClients, settings: Settings) -> None:
     assert report.as_dict()["status"] == "ok"
     assert report.stage == "local"
     kinds = [c.kind for c in report.components]
-    assert kinds.count("table") == 9
+    assert kinds.count("table") == 10
     assert kinds.count("queue") == 2
     assert kinds.count("topic") == 2
     assert kinds.count("state_machine") == 1

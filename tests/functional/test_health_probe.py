@@ -40,7 +40,7 @@ def test_the_probe_records_a_healthy_report(api_client: Client, settings: Settin
     assert item is not None
     assert item["status"] == "ok"
     assert item["stage"] == "local"
-    assert len(item["components"]) == 14
+    assert len(item["components"]) == 15
 
 
 def test_the_probe_names_what_is_down(api_client: Client, settings: Settings) -> None:

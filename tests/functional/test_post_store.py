@@ -29,7 +29,8 @@ def test_a_repeated_batch_writes_nothing_new(
     assert (second.new, second.duplicates) == (0, 2)
     stored = store.get(batch[0].post_id)
     assert stored is not None
-    assert stored["day"] == "2026-11-25"
+    assert stored["seen_at"].startswith("2026-11-25")
+    assert "day" not in stored  # unscored posts stay out of the feed index
     assert stored["platform"] == "news"
     assert "author" not in stored  # None is not stored, so sparse indexes stay sparse
 

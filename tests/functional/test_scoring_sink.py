@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, incident_id_for
+from chalicelib.clusters.minhash import bands
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.clusters.store import ClusterStore
@@ -201,7 +202,7 @@ def test_a_stale_cluster_write_is_refused(world):
         id="k1",
         story="s",
         signature=(1, 2),
-        band_keys=("0:a",),
+        band_keys=tuple(bands((1, 2))),  # not stored: they follow from the signature
         first_seen=START,
         last_seen=START,
         count=1,
