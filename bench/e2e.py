@@ -225,9 +225,12 @@ def main() -> int:
             _until(lambda a=answer: _reported_alert(ddb, a["incident_id"]), timeout=30)
             latencies.append(time.perf_counter() - started)
             incidents.append(answer["incident_id"])
+            if (i + 1) % 20 == 0:
+                print(f"  {i + 1} reports", file=sys.stderr, flush=True)
         distinct = len(set(incidents))
     # Walks at 1/1000, so the plan's hours pass in seconds.
     with local_mode("0.001") as (info, ddb, sfn):
+        rng = random.Random(11)
         hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
         requests.put(f"{info['api_url']}/plan", headers=hq, json=quick_plan(), timeout=30)
         machine = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
@@ -235,8 +238,12 @@ def main() -> int:
         walk_seconds: list[float] = []
         for i in range(args.walks):
             started = time.perf_counter()
-            body = {"title": f"滨江一院急诊纠纷{i}", "content": "家属在急诊科门口拉横幅维权。"}
-            answer = _post(info, info["tokens"]["reporter"], "/reports", {**body, "level": "II"})
+            # A different story each time (the same story would join the incident already
+            # closed).
+            answer = _post(
+                info, info["tokens"]["reporter"], "/reports", {**story(rng, i), "level": "II"}
+            )
+            print(f"  walk {i + 1}: {answer['incident_id']}", file=sys.stderr, flush=True)
             walk(info, answer["incident_id"])
             walk_seconds.append(time.perf_counter() - started)
             name = _get(info, f"/incidents/{answer['incident_id']}")["execution"]["name"]
