@@ -249,6 +249,22 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert {"reported", "activated#II"} <= events
     assert any(event.startswith("task#") for event in events)
 
+    # AND a drill runs the same pipeline, marked as a drill, and produces its report
+    drill = _post(info, info["tokens"]["hq"], "/drills", {"scenario": "rumour-accident"})
+    drill_id = drill["drill_id"]
+
+    def drill_report() -> Any:
+        report = requests.get(f"{api}/drills/{drill_id}", headers=hq, timeout=10).json()
+        return report if report.get("incidents") and report["incidents"][0]["steps"] else None
+
+    report = _wait_for(drill_report)
+    assert report["excluded_from_statistics"] is True
+    drilled = report["incidents"][0]["incident_id"]
+    assert _incident(info, drilled)["drill"] is True
+    assert "report_hq" in {step["key"] for step in report["incidents"][0]["steps"]}
+    real = requests.get(f"{api}/incidents?drill=false", headers=hq, timeout=10).json()
+    assert drilled not in {i["incident_id"] for i in real["incidents"]}
+
     # AND a schedule fires on demand through the same Lambda path
     fired = _local_cli(local_mode.state_dir, "fire", "health_probe")
     assert fired.returncode == 0, fired.stdout + fired.stderr
