@@ -64,8 +64,15 @@ class IdempotencyStore:
                         "claimed_at": now,
                         "expires_at": now + TTL_SECONDS,
                     },
-                    ConditionExpression="attribute_not_exists(pk) OR claimed_at < :stale",
-                    ExpressionAttributeValues={":stale": now - STALE_SECONDS},
+                    # Only an abandoned claim may be taken over, never a finished answer.
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR (#s = :in_progress AND claimed_at < :stale)"
+                    ),
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":stale": now - STALE_SECONDS,
+                        ":in_progress": "in_progress",
+                    },
                 )
         except ConflictError:
             return self._repeat(pk, digest)
@@ -89,8 +96,8 @@ class IdempotencyStore:
             item = self._table.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")
         if item is None:  # expired between the two calls: treat as in progress
             raise ConflictError("this Idempotency-Key is being processed; retry shortly")
-        if item.get("fingerprint") != digest:
-            raise ConflictError("this Idempotency-Key was used with a different request body")
         if item.get("status") != "done":
             raise ConflictError("this Idempotency-Key is being processed; retry shortly")
+        if item.get("fingerprint") != digest:
+            raise ConflictError("this Idempotency-Key was used with a different request body")
         return dict(from_item(item["answer"]))

@@ -9,6 +9,7 @@ can never be altered through the API.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -29,9 +30,10 @@ from chalicelib.sources.fetcher import Fetcher
 from chalicelib.sources.guard import Guard
 
 MAX_URL = 2000
-# DynamoDB items are at most 400 KB; the stored text is capped below that (its hash covers
-# exactly what is stored, and the full size is recorded).
-MAX_STORED = 300_000
+CONTENT_KEYS = ("content", "content_base64")  # served only by the evidence item itself
+# DynamoDB items are at most 400 KB: the stored bytes are capped so that even base64 fits (the
+# hash covers exactly the bytes stored, and the full size is recorded).
+MAX_STORED = 200_000
 
 
 class EvidenceService:
@@ -99,7 +101,7 @@ class EvidenceService:
             "sha256": digest,
             "size": len(raw),
             "stored_size": len(stored),
-            "content": stored.decode("utf-8", errors="replace"),
+            **_content(stored),
             "content_type": content_type,
             "captured_at": iso(self._clock()),
             "by": who.name,
@@ -115,10 +117,19 @@ class EvidenceService:
     def list(self, incident_id: str) -> list[dict[str, Any]]:
         self._store.require(incident_id)
         return [
-            {k: v for k, v in i.items() if k not in {"pk", "sk", "content"}}
+            {k: v for k, v in i.items() if k not in {"pk", "sk", *CONTENT_KEYS}}
             for i in self._store.items(incident_id)
             if str(i["sk"]).startswith("EVID#")
         ]
+
+
+def _content(stored: bytes) -> dict[str, str]:
+    """The bytes as stored: UTF-8 text as is, anything else (GBK pages, PDFs) as base64, so the
+    SHA-256 can always be checked against exactly what is kept."""
+    try:
+        return {"content": stored.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"content_base64": base64.b64encode(stored).decode("ascii")}
 
 
 def _parse(body: Mapping[str, Any]) -> tuple[str | None, str | None, str]:

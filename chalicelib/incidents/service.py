@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.auth.models import Principal, Role
 from chalicelib.core.clock import Clock, iso, utcnow
@@ -27,9 +28,11 @@ from chalicelib.core.errors import (
     YuqingError,
     aws_errors,
 )
+from chalicelib.core.observability import logger
 from chalicelib.incidents.store import META, IncidentStore
 
 LEVELS = ("I", "II", "III", "IV")
+ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
 _STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 MAX_NOTE = 2000
@@ -90,13 +93,38 @@ def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
     return note
 
 
-class IncidentActions:
-    """Decisions, task actions, closing and statements, validated and answered into the workflow."""
+class Acknowledger(Protocol):
+    def acknowledge_incident(
+        self, incident_key: str, by: str, group: str | None = None
+    ) -> list[str]: ...
 
-    def __init__(self, store: IncidentStore, desk: TokenDesk, clock: Clock = utcnow) -> None:
+
+class IncidentActions:
+    """Decisions, task actions, closing and statements, validated and answered into the workflow.
+
+    Acting is acknowledging: once the HQ decides, its alerts for the incident stop repeating and
+    escalating; once a group acknowledges or completes its task, so do the group's.
+    """
+
+    def __init__(
+        self,
+        store: IncidentStore,
+        desk: TokenDesk,
+        alerts: Acknowledger | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self._store = store
         self._desk = desk
+        self._alerts = alerts
         self._clock = clock
+
+    def _acknowledge(self, incident_id: str, who: Principal, group: str) -> None:
+        if self._alerts is None:
+            return
+        try:
+            self._alerts.acknowledge_incident(incident_id, who.name, group=group)
+        except YuqingError as err:  # the answer is in; a repeat is a nuisance, not a loss
+            logger.warning("acknowledging alerts failed", extra={"error": err.code})
 
     def decide(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         """指挥部研判: ``{"action": "activate"|"dismiss", "level": "I".."IV", "note"}``."""
@@ -113,6 +141,7 @@ class IncidentActions:
         self._store.require(incident_id)
         decision = {"action": action, "level": level, "note": note, "by": who.name}
         self._desk.answer(incident_id, "decision", decision)
+        self._acknowledge(incident_id, who, "hq")
         return {"incident_id": incident_id, "decision": decision}
 
     def task(
@@ -136,6 +165,7 @@ class IncidentActions:
         kind = f"{'ack' if action == 'ack' else 'done'}#{task_id}"
         now = iso(self._clock())
         self._desk.answer(incident_id, kind, {"action": action, "by": who.name, "note": note})
+        self._acknowledge(incident_id, who, str(task["group"]))
         changes = (
             {"status": "acknowledged", "acked_at": now, "acked_by": who.name}
             if action == "ack"
@@ -161,8 +191,8 @@ class IncidentActions:
         if not isinstance(text, str) or not text.strip() or len(text) > 5000:
             problems.append(Problem("/text", "must be non-empty text of at most 5000 characters"))
         sid = body.get("statement_id")
-        if sid is not None and (not isinstance(sid, str) or not sid.isidentifier()):
-            problems.append(Problem("/statement_id", "must be an identifier"))
+        if sid is not None and (not isinstance(sid, str) or not ITEM_ID.match(sid)):
+            problems.append(Problem("/statement_id", "must match [A-Za-z0-9_-]{1,64}"))
         if problems:
             raise ValidationError("invalid statement", problems)
         self._store.require(incident_id)
@@ -178,7 +208,14 @@ class IncidentActions:
         return self._store.update(
             incident_id,
             f"STMT#{sid}",
-            {
+            expect={"released_at": None}
+            if existing is None
+            else {
+                "updated_at": existing.get("updated_at"),
+                "status": existing.get("status"),
+            },
+            must_exist=existing is not None,
+            changes={
                 "statement_id": sid,
                 "text": text,
                 "versions": versions,
@@ -186,7 +223,6 @@ class IncidentActions:
                 "approved_at": None,
                 "updated_at": now,
             },
-            must_exist=False,
         )
 
     def approve_statement(self, incident_id: str, sid: str, who: Principal) -> dict[str, Any]:
@@ -302,7 +338,11 @@ class IncidentQueries:
             "timeline": sorted(of("TL#"), key=lambda e: str(e.get("at", ""))),
             "tasks": of("TASK#"),
             "statements": of("STMT#"),
-            "evidence": of("EVID#"),
+            # Evidence content can be 200 KB each: the incident shows what was kept, not the bytes.
+            "evidence": [
+                {k: v for k, v in e.items() if k not in ("content", "content_base64")}
+                for e in of("EVID#")
+            ],
             "reports": of("REPORT#"),
             "waiting_for": [
                 {

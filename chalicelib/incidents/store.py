@@ -33,7 +33,11 @@ class IncidentStore:
     def items(self, incident_id: str) -> list[dict[str, Any]]:
         """Every item of the incident, all pages."""
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(incident_id)}
+        # Consistent: a step that runs right after a write (the opener, an API answer) must see it.
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(incident_id),
+            "ConsistentRead": True,
+        }
         with aws_errors("incidents table"):
             while True:
                 page = self._table.query(**kwargs)
@@ -45,7 +49,9 @@ class IncidentStore:
 
     def get(self, incident_id: str, sk: str = META) -> dict[str, Any] | None:
         with aws_errors("incidents table"):
-            item = self._table.get_item(Key={"pk": incident_id, "sk": sk}).get("Item")
+            item = self._table.get_item(Key={"pk": incident_id, "sk": sk}, ConsistentRead=True).get(
+                "Item"
+            )
         return from_item(item) if item else None
 
     def require(self, incident_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
@@ -19,6 +20,7 @@ from chalicelib.core.http import api, json_body, json_response
 from chalicelib.core.settings import get_settings
 from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.service import (
+    ITEM_ID,
     LEVELS,
     STATUSES,
     IncidentActions,
@@ -40,7 +42,9 @@ def _store() -> IncidentStore:
 
 def actions() -> IncidentActions:
     store = _store()
-    return IncidentActions(store, TokenDesk(store, get_clients().client("stepfunctions")))
+    return IncidentActions(
+        store, TokenDesk(store, get_clients().client("stepfunctions")), alert_service()
+    )
 
 
 def queries() -> IncidentQueries:
@@ -51,6 +55,13 @@ def queries() -> IncidentQueries:
         return machine.replace(":stateMachine:", ":execution:") + ":" + execution_name(incident_id)
 
     return IncidentQueries(_store(), clients.client("stepfunctions"), execution_arn)
+
+
+def _item_id(value: str, name: str) -> str:
+    """A task or statement id from the path: 400 for one that could never exist."""
+    if not ITEM_ID.match(value):
+        raise ValidationError("invalid id", [Problem(f"/{name}", "must match [A-Za-z0-9_-]{1,64}")])
+    return value
 
 
 def _query() -> dict[str, str]:
@@ -100,7 +111,9 @@ def decide(incident_id: str) -> dict[str, Any]:
 def act_on_task(incident_id: str, task_id: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    return actions().task(incident_id, task_id, who, json_body(bp.current_request))
+    return actions().task(
+        incident_id, _item_id(task_id, "task_id"), who, json_body(bp.current_request)
+    )
 
 
 @bp.route("/incidents/{incident_id}/close", methods=["POST"])
@@ -124,7 +137,7 @@ def draft_statement(incident_id: str) -> Any:
 def approve_statement(incident_id: str, sid: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.HQ)
     execution_name(incident_id)
-    return actions().approve_statement(incident_id, sid, who)
+    return actions().approve_statement(incident_id, _item_id(sid, "sid"), who)
 
 
 @bp.route("/incidents/{incident_id}/statements/{sid}/release", methods=["POST"])
@@ -132,7 +145,9 @@ def approve_statement(incident_id: str, sid: str) -> dict[str, Any]:
 def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    return actions().release_statement(incident_id, sid, who, json_body(bp.current_request))
+    return actions().release_statement(
+        incident_id, _item_id(sid, "sid"), who, json_body(bp.current_request)
+    )
 
 
 def evidence() -> EvidenceService:

@@ -27,6 +27,16 @@ from chalicelib.plan.templates import placeholders, worst_case_length
 
 RuleCheck = Callable[[str], str | None]
 
+# Templates the system itself sends (the workflow and source health); a plan must define them,
+# or those alerts would fail when they are needed.
+REQUIRED_TEMPLATES = {
+    "incident_alert": "incident reported, activated or escalated",
+    "task_assigned": "a group's task",
+    "deadline_missed": "a missed deadline or a lapsed task",
+    "notice": "evaluation and workflow failure notices",
+    "source_unhealthy": "a broken monitoring source, to the ops group",
+}
+
 MAX_RULE_CHARS = 2000
 MAX_TEMPLATE_LIMIT = 500  # a long SMS is billed per 67-character segment; 500 is already 8
 SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -149,7 +159,7 @@ class _Checker:
         if "alerting" in root:
             self.alerting(root["alerting"], groups)
         if "workflow" in root:
-            self.workflow(root["workflow"])
+            self.workflow(root["workflow"], groups)
 
     def groups(self, value: Any) -> set[str]:
         ids: list[tuple[str, str]] = []
@@ -349,6 +359,10 @@ class _Checker:
                     "at its maximum and the drill prefix 【演练】",
                 )
         self.unique(ids, "template")
+        present = {tid for tid, _ in ids}
+        for needed, used_for in REQUIRED_TEMPLATES.items():
+            if needed not in present:
+                self.add("/sms_templates", f"missing template {needed!r} ({used_for})")
 
     def alerting(self, value: Any, groups: set[str]) -> None:
         alerting = self.obj(value, "/alerting")
@@ -360,7 +374,7 @@ class _Checker:
         if ops is not None and (not isinstance(ops, str) or ops not in groups):
             self.add("/alerting/ops_group", f"unknown group {ops!r}")
 
-    def workflow(self, value: Any) -> None:
+    def workflow(self, value: Any, groups: set[str]) -> None:
         workflow = self.obj(value, "/workflow")
         if workflow is None:
             return
@@ -368,6 +382,9 @@ class _Checker:
             path = f"/workflow/{key}"
             if key in WORKFLOW_MINUTES:
                 self.integer(item, path, low=1, high=TEN_DAYS)
+            elif key == "publicity_group":
+                if not isinstance(item, str) or item not in groups:
+                    self.add(path, f"unknown group {item!r}")
             elif key == "ack_minutes":
                 acks = self.obj(item, path)
                 for level, minutes in (acks or {}).items():
@@ -376,7 +393,7 @@ class _Checker:
                     else:
                         self.integer(minutes, f"{path}/{level}", low=1, high=TEN_DAYS)
             else:
-                expected = ", ".join((*WORKFLOW_MINUTES, "ack_minutes"))
+                expected = ", ".join((*WORKFLOW_MINUTES, "ack_minutes", "publicity_group"))
                 self.add(path, f"unknown setting; expected one of {expected}")
 
 

@@ -78,6 +78,9 @@ class AlertServiceSourceAlerts:
             template_id="source_unhealthy",
             variables={"source": source.name, "reason": reason},
             groups=(self._group,),
+            # The ops group is told once per breakage; it is not escalated to the HQ along the
+            # incident policy (a broken hot list is not a public-opinion incident).
+            requires_ack=False,
             email_subject=f"【技术保障】监测来源异常：{source.name}",
             email_body=(
                 f"监测来源 {source.name}（{source.id}）异常。\n原因：{reason}\n"

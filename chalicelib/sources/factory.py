@@ -17,7 +17,12 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.sink import ItemSink
 from chalicelib.scoring.config import default_plan
-from chalicelib.sources.alerts import AlertServiceSourceAlerts, OpsTopicAlerts, SourceAlerts
+from chalicelib.sources.alerts import (
+    TECH_GROUP,
+    AlertServiceSourceAlerts,
+    OpsTopicAlerts,
+    SourceAlerts,
+)
 from chalicelib.sources.fetcher import Fetcher
 from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, SourceService
 from chalicelib.sources.store import SourceStore
@@ -41,7 +46,9 @@ def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
     """Who hears about a broken source: the tech group through the alert service, or the ops
     topic if that fails."""
     fallback = OpsTopicAlerts(clients.client("sns"), clients.topic_arn(settings.ops_topic))
-    return AlertServiceSourceAlerts(alert_service(settings, clients), fallback)
+    latest = PlanStore(clients.table(settings.tables.plan)).latest()
+    ops = latest.doc.get("alerting", {}).get("ops_group") if latest else None
+    return AlertServiceSourceAlerts(alert_service(settings, clients), fallback, ops or TECH_GROUP)
 
 
 def shared_fetcher() -> Fetcher:

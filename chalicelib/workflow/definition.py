@@ -157,9 +157,12 @@ def _task_branch() -> State:
                 timeout_path="$.task.ack_seconds",
                 result_path="$.ack",
                 on_timeout="AckOverdue",
-                nxt="AwaitDone",
+                nxt="Acked",
                 failure=None,
             ),
+            # A token wait's own output is discarded: this step resets the reminder rounds
+            # and times the completion wait to the deadline the group was given.
+            "Acked": step("acked", "已确认: 按原定完成时限等待", "AwaitDone", failure=None),
             "AckOverdue": step("ack_overdue", "确认超时: 记录并升级", "AckChoice", failure=None),
             "AckChoice": choose("继续等待确认或放弃", {"wait": "AwaitAck"}, "TaskEnded"),
             "AwaitDone": wait_for_people(

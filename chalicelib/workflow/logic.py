@@ -85,6 +85,13 @@ class KeepToken:
 
 
 @dataclass(frozen=True)
+class ExpireToken:
+    """A wait that is over without an answer: the token may no longer be answered."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class UpdateIncident:
     changes: Mapping[str, Any]
 
@@ -101,7 +108,7 @@ class UpdateTask:
     changes: Mapping[str, Any]
 
 
-Effect = Record | Notify | KeepToken | UpdateIncident | PutTask | UpdateTask
+Effect = Record | Notify | KeepToken | ExpireToken | UpdateIncident | PutTask | UpdateTask
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,26 @@ def _at(moment: datetime, minutes: float, time_scale: float) -> datetime:
 def _timestamp(moment: datetime) -> str:
     """Step Functions' TimestampPath wants RFC 3339 with ``Z``."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _worse(a: Any, b: Any) -> str | None:
+    """The more severe of two levels (either may be None)."""
+    first = str(a) if a in LEVELS else None
+    second = str(b) if b in LEVELS else None
+    return first if more_severe(first, second) or second is None else second
+
+
+def publicity_group(plan: Mapping[str, Any]) -> str | None:
+    """Who answers for public statements (宣传组): the plan's setting, else the owner of the
+    information-release measure, else the group with id ``publicity`` if the plan has one."""
+    configured = plan.get("workflow", {}).get("publicity_group")
+    if configured:
+        return str(configured)
+    for measure in plan.get("measures", []):
+        if measure.get("id") == "release" and measure.get("owner"):
+            return str(measure["owner"])
+    groups = {g.get("id") for g in plan.get("groups", [])}
+    return PUBLICITY if PUBLICITY in groups else None
 
 
 def alert_groups(plan: Mapping[str, Any], level: str) -> tuple[str, ...]:
@@ -305,7 +332,9 @@ def decision_overdue(ctx: StepContext) -> Outcome:
     state = dict(ctx.state)
     rounds = int(state.get("round", 0)) + 1
     state["round"] = rounds
-    level = str(state.get("suggested_level") or "IV")
+    # The story may have grown while the HQ was silent: the incident's level counts too.
+    level = _worse(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
+    state["suggested_level"] = level
     policy = ctx.plan.get("escalation", {})
     repeat = float(policy.get("repeat_interval_minutes", 10))
     timers = dict(state["timers"])
@@ -330,6 +359,7 @@ def decision_overdue(ctx: StepContext) -> Outcome:
             "note": "指挥部未在时限内研判，升级通知后仍无决定，按预案以建议级别自动启动",
         }
         state["next"] = "decided"
+        effects.append(ExpireToken("decision"))
         return Outcome(state, effects)
     if rounds == 2:
         effects.append(_overdue_notice(ctx, "overdue#triage#2", (HQ,), level, "初步研判"))
@@ -338,6 +368,7 @@ def decision_overdue(ctx: StepContext) -> Outcome:
         state.update(timers=timers, next="wait")
         return Outcome(state, effects)
     state["next"] = "expire"
+    effects.append(ExpireToken("decision"))
     return Outcome(state, effects)
 
 
@@ -373,7 +404,12 @@ def decided(ctx: StepContext) -> Outcome:
     level = str(decision.get("level") or state.get("suggested_level") or "IV")
     if level not in LEVELS:
         raise ValidationError("bad level", [Problem("/decision/level", "one of I, II, III, IV")])
-    state.update(level=level, next="activate", activated_at=iso(ctx.now))
+    state.update(
+        level=level,
+        next="activate",
+        activated_at=iso(ctx.now),
+        cluster_baseline=ctx.cluster_level,
+    )
     if decision.get("measures"):
         state["suggested_measures"] = list(decision["measures"])
     title = "自动启动" if decision.get("auto") else "指挥部研判：启动"
@@ -517,14 +553,25 @@ def await_ack(ctx: StepContext) -> Outcome:
     return Outcome(dict(ctx.state), effects)
 
 
+def acked(ctx: StepContext) -> Outcome:
+    """The group acknowledged: reminder rounds start again for completion, and the completion
+    wait ends at the deadline the group was told (``done_by``), however late the ack came."""
+    state = dict(ctx.state)
+    task = {**state["task"], "round": 0}
+    done_by = _task(ctx, task["task_id"]).get("done_by")
+    if done_by:
+        remaining = (datetime.fromisoformat(str(done_by)) - ctx.now).total_seconds()
+        task["done_seconds"] = max(1, int(remaining))
+    state["task"] = task
+    return Outcome(state, [])
+
+
 def await_done(ctx: StepContext) -> Outcome:
     task = ctx.state["task"]
     token = _token(ctx)
     deadline = ctx.now + timedelta(seconds=int(task["done_seconds"]))
-    state = dict(ctx.state)
-    state["task"] = {**task, "round": 0}
     return Outcome(
-        state,
+        dict(ctx.state),
         [KeepToken(f"done#{task['task_id']}", token, iso(deadline), group=task["group"])],
     )
 
@@ -561,6 +608,7 @@ def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
     limit = len(policy.get("steps", [])) + int(policy.get("max_repeats", 3))
     if rounds > limit:
         effects.append(UpdateTask(task["task_id"], {"status": "abandoned"}))
+        effects.append(ExpireToken(f"{phase}#{task['task_id']}"))
         state.update(task=task, next="give_up")
         return Outcome(state, effects)
     if rounds == 1 or phase == "done":
@@ -587,13 +635,18 @@ def done_overdue(ctx: StepContext) -> Outcome:
 
 
 def monitor(ctx: StepContext) -> Outcome:
-    """监测: a rise in level goes back to measures; calm for the cool-down moves on."""
+    """监测: a rise in level goes back to measures; quiet for the cool-down moves on.
+
+    ``ctx.cluster_level`` is the story's level while it keeps growing, None once it is quiet.
+    A rise is a level above both the incident's and the story's level when the HQ decided, so
+    an HQ that chose a lower level than the score is not overruled by the same evidence.
+    """
     state = dict(ctx.state)
     level = state.get("level")
     rounds = int(state.get("monitor_rounds", 0)) + 1
     state["monitor_rounds"] = rounds
     current = ctx.cluster_level
-    if more_severe(current, level):
+    if more_severe(current, level) and more_severe(current, state.get("cluster_baseline")):
         assert current is not None
         state.update(level=current, next="rise", calm_since=None)
         return Outcome(
@@ -613,7 +666,7 @@ def monitor(ctx: StepContext) -> Outcome:
             ],
         )
     effects: list[Effect] = [UpdateIncident({"step": "monitor"})]
-    if current is not None and current == level:
+    if current is not None:  # still growing, whatever its level
         state.update(calm_since=None, next="watch")
         return Outcome(state, effects)
     calm_since = state.get("calm_since")
@@ -632,7 +685,10 @@ def monitor(ctx: StepContext) -> Outcome:
 def next_deadline(ctx: StepContext) -> Outcome:
     """The earliest public-response deadline of the current level not yet checked."""
     state = dict(ctx.state)
-    level = str(state.get("level") or "IV")
+    # Parallel branches hold separate copies of the state: a rise seen by monitoring reaches
+    # this branch through the incident record.
+    level = _worse(state.get("level"), ctx.incident.get("level")) or "IV"
+    state["level"] = level
     done = set(state.get("deadlines_done") or [])
     start = datetime.fromisoformat(str(state.get("activated_at") or iso(ctx.now)))
     due: list[tuple[datetime, str]] = []
@@ -673,7 +729,7 @@ def deadline_due(ctx: StepContext) -> Outcome:
         effects.append(
             Notify(
                 key=f"deadline#{kind}",
-                groups=(HQ, PUBLICITY),
+                groups=tuple(g for g in (HQ, publicity_group(ctx.plan)) if g),
                 level=state.get("level"),
                 template="deadline_missed",
                 variables={"level": str(state.get("level", "-")), "step": title[:12]},
@@ -736,10 +792,14 @@ def close(ctx: StepContext) -> Outcome:
     closing = ctx.state.get("closing") or {}
     note = str(closing.get("note", "")) if isinstance(closing, Mapping) else ""
     auto = "timeout" in ctx.state and not closing
+    # A dismissed or expired incident keeps saying so; only the time it ended is added.
+    ended = ctx.incident.get("status")
+    status = ended if ended in ("dismissed", "expired") else "closed"
     return Outcome(
         dict(ctx.state),
         [
-            UpdateIncident({"status": "closed", "step": "close", "closed_at": iso(ctx.now)}),
+            ExpireToken("close"),
+            UpdateIncident({"status": status, "step": "close", "closed_at": iso(ctx.now)}),
             Record("close", "close", "结束", "到期自动结束" if auto else note),
         ],
     )
@@ -778,6 +838,7 @@ STEPS: dict[str, Callable[[StepContext], Outcome]] = {
     "dismiss": dismiss,
     "measures": measures,
     "await_ack": await_ack,
+    "acked": acked,
     "ack_overdue": ack_overdue,
     "await_done": await_done,
     "done_overdue": done_overdue,

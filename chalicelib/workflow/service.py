@@ -12,9 +12,10 @@ and alerts are deduplicated by (incident, key) in the outbox.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.core.aws import AwsClients
@@ -25,6 +26,8 @@ from chalicelib.incidents.store import META, IncidentStore
 from chalicelib.scoring.config import LEVEL_RANK
 from chalicelib.workflow import logic
 from chalicelib.workflow.steps import execution_name, parse_step_event
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class PlanSource(Protocol):
@@ -99,9 +102,11 @@ class WorkflowService:
         now = self._clock()
         cluster_level = None
         cluster_id = incident.get("cluster_id")
-        if step.step == "monitor" and self._clusters and cluster_id:
+        if step.step in ("monitor", "decided") and self._clusters and cluster_id:
+            # monitor: the level while the story grows; decided: the level it has reached.
             window = timedelta(seconds=int(step.state.get("timers", {}).get("monitor_seconds", 60)))
-            cluster_level = self._clusters.level_of(str(cluster_id), now - window)
+            since = now - window if step.step == "monitor" else EPOCH
+            cluster_level = self._clusters.level_of(str(cluster_id), since)
         ctx = logic.StepContext(
             step=step.step,
             state=step.state,
@@ -153,6 +158,14 @@ class WorkflowService:
                     },
                     must_exist=False,
                 )
+            case logic.ExpireToken():
+                with contextlib.suppress(ConflictError):
+                    self.store.update(
+                        incident_id,
+                        f"TOKEN#{effect.kind}",
+                        {"status": "expired", "expired_at": now},
+                        expect={"status": "waiting"},
+                    )
             case logic.UpdateIncident():
                 changes = dict(effect.changes)
                 if changes.get("level") in LEVEL_RANK:

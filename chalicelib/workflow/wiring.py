@@ -19,6 +19,7 @@ from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConfigError
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.plan.store import PlanStore
+from chalicelib.scoring.config import default_plan
 from chalicelib.workflow import logic
 from chalicelib.workflow.service import ClusterLevels, WorkflowService
 
@@ -32,9 +33,13 @@ class StoredPlans:
 
     def plan(self, version: int | None) -> tuple[Mapping[str, Any], int]:
         found = self._store.get(version) if version else self._store.latest()
-        if found is None:
-            raise ConfigError(f"no plan version {version or 'at all'} is stored")
-        return found.doc, found.version
+        if found is not None:
+            return found.doc, found.version
+        if version:
+            raise ConfigError(f"plan version {version} is not stored")
+        # No plan stored yet (a new deployment): run under the example plan, as scoring does,
+        # rather than failing every incident.
+        return default_plan(), 0
 
 
 class StoredClusters:

@@ -8,6 +8,7 @@ stored token that Step Functions no longer knows (409).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -272,8 +273,18 @@ def test_evidence_is_preserved_once_with_its_hash_and_never_changed(
     post_id = shown["reports"][0]["post_id"]
     by_post = call(api_client, "POST", path, tokens["member"], {"post_id": post_id, "note": "原帖"})
     assert by_post.status_code == 201
+    # a GBK page is kept byte for byte (as base64), so its hash can be checked
+    gbk = "滨江一院网传爆炸系谣言".encode("gbk")
+    site.routes["/gbk"] = Route(body=gbk, content_type="text/html; charset=gbk")
+    kept_gbk = call(api_client, "POST", path, tokens["member"], {"url": site.url("/gbk")})
+    assert kept_gbk.status_code == 201
+    assert base64.b64decode(kept_gbk.json_body["content_base64"]) == gbk
+    assert kept_gbk.json_body["sha256"] == hashlib.sha256(gbk).hexdigest()
     listed = call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"]
     assert {e["kind"] for e in listed} == {"url", "post"}
+    assert len(listed) == 3
+    shown_again = call(api_client, "GET", f"/incidents/{incident}", tokens["viewer"]).json_body
+    assert all("content" not in e and "content_base64" not in e for e in shown_again["evidence"])
     assert all("content" not in e for e in listed)
 
 

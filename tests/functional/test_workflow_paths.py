@@ -54,7 +54,8 @@ class Live:
         self.clients = get_clients()
         self.store = IncidentStore(self.clients.table(self.settings.tables.incidents))
         sfn = self.clients.client("stepfunctions")
-        self.actions = IncidentActions(self.store, TokenDesk(self.store, sfn))
+        alerts = alert_service(self.settings, self.clients)
+        self.actions = IncidentActions(self.store, TokenDesk(self.store, sfn), alerts)
         self.sfn = sfn
 
     def save_plan(self, doc: dict[str, Any]) -> None:
@@ -108,6 +109,15 @@ class Live:
     def outbox_events(self, incident: str) -> set[tuple[str, str]]:
         items = self.clients.table(self.settings.tables.outbox).scan()["Items"]
         return {(str(i["event"]), str(i["group"])) for i in items if i["incident_id"] == incident}
+
+    def outbox_status(self, incident: str, event: str, group: str) -> str:
+        items = self.clients.table(self.settings.tables.outbox).scan()["Items"]
+        (found,) = [
+            i
+            for i in items
+            if i["incident_id"] == incident and i["event"] == event and i["group"] == group
+        ]
+        return str(found["status"])
 
     def execution(self, incident: str) -> dict[str, Any]:
         arn = self.clients.state_machine_arn(self.settings.state_machine)
@@ -167,6 +177,8 @@ def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
     live.wait(lambda: live.waiting(incident, "decision"))
     assert ("reported", "hq") in live.outbox_events(incident)
     live.actions.decide(incident, HQ, {"action": "activate", "level": "II", "note": "启动"})
+    # (deciding acknowledges the HQ's alert: no repeats, no escalation)
+    assert live.outbox_status(incident, "reported", "hq") == "acked"
 
     # AND every group acknowledges and completes its task, and a statement is released
     live.wait(lambda: live.tasks(incident))
@@ -176,6 +188,7 @@ def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
     live.actions.approve_statement(incident, draft["statement_id"], HQ)
     live.actions.release_statement(incident, draft["statement_id"], HQ, {"channel": "官方微博"})
     live.all_tasks_done(incident)
+    assert live.outbox_status(incident, "task#office-1", "office") == "acked"
 
     # THEN, the story quiet, the evaluation is built and the HQ closes the incident
     live.wait(lambda: live.waiting(incident, "close"), seconds=40)
@@ -201,7 +214,9 @@ def test_dismiss_closes_and_a_second_decision_is_refused(live: Live) -> None:
     with pytest.raises(ConflictError):
         live.actions.decide(incident, HQ, {"action": "activate", "level": "III"})
     assert live.finished(incident)["status"] == "SUCCEEDED"
-    assert live.meta(incident)["status"] == "closed"
+    meta = live.meta(incident)
+    assert meta["status"] == "dismissed"  # it says why it ended
+    assert meta["closed_at"]
     assert "dismiss" in live.timeline_keys(incident)
     assert not live.tasks(incident)
     # AND an answer with a token Step Functions no longer knows (its wait ended) is a 409

@@ -193,3 +193,29 @@ def test_check_plan_raises_a_400_with_every_problem() -> None:
         "/levels/0/alert_groups/0",
         "/levels/0/alert_groups/1",
     }
+
+
+def test_templates_the_system_sends_must_exist() -> None:
+    doc = example_plan()
+    doc["sms_templates"] = [t for t in doc["sms_templates"] if t["id"] != "deadline_missed"]
+    problems = validate_plan(doc)
+    assert [(p.path, "deadline_missed" in p.message) for p in problems] == [
+        ("/sms_templates", True)
+    ]
+
+
+def test_workflow_settings_are_checked() -> None:
+    doc = example_plan()
+    doc["workflow"] = {
+        "publicity_group": "nosuch",
+        "ack_minutes": {"V": 3, "I": 0},
+        "cooldown_minutes": "long",
+        "speed": 1,
+    }
+    assert paths(validate_plan(doc)) == {
+        "/workflow/publicity_group",
+        "/workflow/ack_minutes/V",
+        "/workflow/ack_minutes/I",
+        "/workflow/cooldown_minutes",
+        "/workflow/speed",
+    }

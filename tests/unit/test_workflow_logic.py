@@ -144,12 +144,24 @@ def test_decision_overdue_records_the_breach_then_auto_activates_levels_i_ii() -
 
 def test_decision_overdue_for_level_iii_reminds_then_expires() -> None:
     state = {**reported(), "suggested_level": "III"}
-    first = logic.decision_overdue(ctx("decision_overdue", state))
-    second = logic.decision_overdue(ctx("decision_overdue", first.state))
+    low = {**INCIDENT, "level": "III"}
+    first = logic.decision_overdue(ctx("decision_overdue", state, incident=low))
+    second = logic.decision_overdue(ctx("decision_overdue", first.state, incident=low))
     assert second.state["next"] == "wait"
     assert second.state["timers"]["decision_seconds"] == 2 * 10 * 60  # max_repeats intervals
     assert of(Notify, second.effects)[0].groups == ("hq",)
-    assert logic.decision_overdue(ctx("decision_overdue", second.state)).state["next"] == "expire"
+    last = logic.decision_overdue(ctx("decision_overdue", second.state, incident=low))
+    assert last.state["next"] == "expire"
+    assert of(logic.ExpireToken, last.effects) == [logic.ExpireToken("decision")]
+
+
+def test_a_story_that_grew_while_the_hq_was_silent_is_activated_at_its_new_level() -> None:
+    # GIVEN an incident suggested at III whose story has since reached II (the record says so)
+    state = {**reported(), "suggested_level": "III", "round": 1}
+    grown = {**INCIDENT, "level": "II"}
+    outcome = logic.decision_overdue(ctx("decision_overdue", state, incident=grown))
+    assert outcome.state["next"] == "decided"
+    assert outcome.state["decision"]["level"] == "II"
 
 
 def test_activation_alerts_the_groups_of_the_chosen_level() -> None:
@@ -251,12 +263,59 @@ def test_monitor_rise_calm_and_watch() -> None:
     assert same.state["next"] == "watch"
     assert same.state["calm_since"] is None
 
-    calm_start = logic.monitor(ctx("monitor", state, cluster_level="IV"))
+    growing = logic.monitor(ctx("monitor", state, cluster_level="IV"))
+    assert growing.state["next"] == "watch"  # still growing, if at a lower level
+    assert growing.state["calm_since"] is None
+
+    calm_start = logic.monitor(ctx("monitor", state, cluster_level=None))
     assert calm_start.state["next"] == "watch"
     cooldown = state["timers"]["cooldown_seconds"]
     later = NOW + timedelta(seconds=cooldown)
     calm = logic.monitor(ctx("monitor", calm_start.state, cluster_level=None, now=later))
     assert calm.state["next"] == "calm"
+
+
+def test_the_hq_choosing_a_lower_level_than_the_story_is_not_overruled() -> None:
+    state = {**reported(), "decision": {"action": "activate", "level": "III", "by": "hq"}}
+    activated = logic.decided(ctx("decided", state, cluster_level="II")).state
+    assert activated["cluster_baseline"] == "II"
+    same_story = logic.monitor(ctx("monitor", activated, cluster_level="II"))
+    assert same_story.state["next"] == "watch"
+    assert logic.monitor(ctx("monitor", activated, cluster_level="I")).state["next"] == "rise"
+
+
+def test_an_acknowledged_task_waits_for_the_deadline_the_group_was_given() -> None:
+    task = {
+        "task_id": "office-1",
+        "group": "office",
+        "level": "II",
+        "ack_seconds": 900,
+        "done_seconds": 18000,
+        "reminder_seconds": 600,
+        "round": 4,
+    }
+    item = {"sk": "TASK#office-1", "task_id": "office-1", "done_by": iso(NOW + timedelta(hours=1))}
+    outcome = logic.acked(ctx("acked", {"task": task}, tasks=[item]))
+    assert outcome.state["task"]["round"] == 0
+    assert outcome.state["task"]["done_seconds"] == 3600
+
+
+def test_a_dismissed_incident_stays_dismissed_when_it_ends() -> None:
+    dismissed = {**INCIDENT, "status": "dismissed"}
+    outcome = logic.close(ctx("close", reported(), incident=dismissed))
+    (update,) = of(UpdateIncident, outcome.effects)
+    assert update.changes["status"] == "dismissed"
+    assert "closed_at" in update.changes
+
+
+def test_the_publicity_group_comes_from_the_plan() -> None:
+    assert logic.publicity_group(PLAN) == "publicity"  # the owner of the release measure
+    variant = {"groups": [{"id": "response"}], "measures": [], "workflow": {}}
+    assert logic.publicity_group(variant) is None
+    assert (
+        logic.publicity_group({**variant, "workflow": {"publicity_group": "response"}})
+        == "response"
+    )
 
 
 def test_public_deadlines_come_in_order_and_a_missing_statement_alerts_hq_and_publicity() -> None:
