@@ -22,7 +22,7 @@ execution, so a crash between the two writes heals on redelivery.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chalicelib.core.clock import Clock, iso, utcnow
@@ -31,8 +31,14 @@ from chalicelib.core.errors import ConflictError, aws_errors
 from chalicelib.scoring.config import LEVEL_RANK
 
 
-def incident_id_for(cluster_id: str) -> str:
-    return f"c-{cluster_id}"
+def incident_id_for(cluster_id: str, generation: int = 1) -> str:
+    """``c-<cluster>`` for a story's first incident, ``c-<cluster>-<n>`` for a follow-up."""
+    return f"c-{cluster_id}" if generation <= 1 else f"c-{cluster_id}-{generation}"
+
+
+# An incident in one of these states is over: news of its story opens a follow-up incident.
+ENDED = frozenset({"closed", "dismissed", "expired"})
+MAX_GENERATIONS = 50
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,18 @@ class IncidentDraft:
     summary: str
     reasons: Sequence[str]
     drill: bool = False
+    generation: int = 1  # 2, 3 …: follow-ups when the story flares up after its incident ended
 
     @property
     def incident_id(self) -> str:
-        return incident_id_for(self.cluster_id)
+        return incident_id_for(self.cluster_id, self.generation)
 
 
 class IncidentOpener(Protocol):
+    def resolve(self, draft: IncidentDraft) -> IncidentDraft:
+        """The draft aimed at the story's live incident: a follow-up once the last one ended."""
+        ...
+
     def open(self, draft: IncidentDraft) -> bool:
         """Open the cluster's incident at ``draft.level``; False if it was already open."""
         ...
@@ -73,6 +84,23 @@ class DynamoIncidentOpener:
         self._table = table
         self._start = start_workflow
         self._clock = clock
+
+    def resolve(self, draft: IncidentDraft) -> IncidentDraft:
+        """Skip incidents of the story that have ended (closed, dismissed, expired): a story
+        that flares up again after its incident ended gets a follow-up incident and alerts,
+        not a silent note on a closed one."""
+        for generation in range(draft.generation, MAX_GENERATIONS + 1):
+            candidate = replace(draft, generation=generation)
+            with aws_errors("incidents table"):
+                found = self._table.get_item(
+                    Key={"pk": candidate.incident_id, "sk": "META"},
+                    ProjectionExpression="#s",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ConsistentRead=True,
+                ).get("Item")
+            if found is None or found.get("status") not in ENDED:
+                return candidate
+        return replace(draft, generation=MAX_GENERATIONS)
 
     def open(self, draft: IncidentDraft) -> bool:
         item = {

@@ -304,6 +304,7 @@ class ScoringSink:
             reasons=reasons,
             drill=cluster.drill,
         )
+        draft = self._incidents.resolve(draft)
         if before is None:
             self._incidents.open(draft)
         else:

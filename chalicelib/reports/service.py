@@ -139,6 +139,8 @@ class ReportService:
             reasons=reasons[:10],
             drill=report.drill,
         )
+        # The story's live incident: a follow-up one if the last has ended (a flare-up).
+        draft = self._opener.resolve(draft)
         opened = self._opener.open(draft)  # also raises the level of an incident already open
         self._incidents.put_once(
             draft.incident_id,

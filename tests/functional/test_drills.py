@@ -249,7 +249,8 @@ def test_a_bundled_drill_runs_the_real_workflow_marked_as_a_drill(live: Live) ->
         assert steps[f"task:{task_id}:ack"]["status"] == "met"
         assert steps[f"task:{task_id}:done"]["status"] == "met"
     assert steps["authoritative_info"]["status"] == "missed"
-    assert row["alerts"]["messages"] == row["alerts"]["marked_drill"] == len(mine)
+    # (the workflow goes on alerting meanwhile: the report may count a few more)
+    assert row["alerts"]["messages"] == row["alerts"]["marked_drill"] >= len(mine)
     assert report["totals"]["missed"] >= 1
     assert report["excluded_from_statistics"] is True
     # AND the incident stays off the real board

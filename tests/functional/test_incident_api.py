@@ -306,3 +306,25 @@ def test_bad_evidence_requests_write_nothing(
     path = f"/incidents/{incident}/evidence"
     assert call(api_client, "POST", path, tokens["member"], body).status_code == status
     assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
+
+
+def test_a_story_that_flares_up_after_its_incident_ended_opens_a_follow_up(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    # GIVEN a reported story whose incident the HQ dismissed
+    first = report(api_client, tokens["reporter"], {**REPORT, "level": "III"}).json_body
+    store = IncidentStore(clients.table(settings.tables.incidents))
+    store.update(first["incident_id"], "META", {"status": "dismissed"})
+
+    # WHEN the same story is reported again
+    again = report(api_client, tokens["reporter"], {**REPORT, "level": "II"})
+
+    # THEN it opens a follow-up incident (with its own workflow), not a note on the ended one
+    assert again.status_code == 201
+    follow_up = again.json_body
+    assert follow_up["incident_id"] == f"{first['incident_id']}-2"
+    assert follow_up["opened"] is True
+    shown = call(api_client, "GET", f"/incidents/{follow_up['incident_id']}", tokens["viewer"])
+    assert shown.json_body["level"] == "II"
+    assert shown.json_body["execution"]["name"] == f"incident-{follow_up['incident_id']}"
+    assert store.require(first["incident_id"])["status"] == "dismissed"
