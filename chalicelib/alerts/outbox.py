@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.alerts.models import Status
-from chalicelib.core.dynamo import from_item, to_item
+from chalicelib.core.dynamo import from_item, put_if_absent, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
 _STATUS = {"#s": "status"}
@@ -34,14 +34,7 @@ class OutboxStore:
         return dict(from_item(item)) if item else None
 
     def put_new(self, item: Mapping[str, Any]) -> bool:
-        try:
-            with aws_errors("outbox table"):
-                self._table.put_item(
-                    Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-                )
-        except ConflictError:
-            return False
-        return True
+        return put_if_absent(self._table, item, "outbox table")
 
     def _update(self, message_id: str, **kwargs: Any) -> dict[str, Any] | None:
         """A conditional update; None when the condition failed (someone else got there)."""

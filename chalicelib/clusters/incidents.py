@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.dynamo import to_item
+from chalicelib.core.dynamo import put_if_absent, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 from chalicelib.scoring.config import LEVEL_RANK
 
@@ -166,11 +166,4 @@ class DynamoIncidentOpener:
                 return False  # already at this level or higher
             # Never opened (an earlier open was lost): open it now, at this level.
             return self.open(draft)
-        try:
-            with aws_errors("incidents table"):
-                self._table.put_item(
-                    Item=to_item(entry), ConditionExpression="attribute_not_exists(pk)"
-                )
-        except ConflictError:
-            return False
-        return True
+        return put_if_absent(self._table, entry, "incidents table")

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from decimal import Context, Decimal
 from typing import Any
 
+from chalicelib.core.errors import ConflictError, aws_errors
+
 # DynamoDB numbers carry up to 38 significant digits; scores need far fewer.
 _CONTEXT = Context(prec=15)
 
@@ -40,3 +42,15 @@ def from_item(value: Any) -> Any:
     if isinstance(value, set):
         return {from_item(v) for v in value}
     return value
+
+
+def put_if_absent(table: Any, item: Mapping[str, Any], resource: str) -> bool:
+    """``PutItem`` unless an item with the same key exists: True if written now, False if it was
+    there already. The one write behind "a repeat writes nothing" (posts, outbox messages,
+    timeline entries, escalations, trend pages)."""
+    try:
+        with aws_errors(resource):
+            table.put_item(Item=to_item(item), ConditionExpression="attribute_not_exists(pk)")
+    except ConflictError:
+        return False
+    return True

@@ -17,8 +17,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import from_item, to_item
-from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
+from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.errors import NotFoundError, aws_errors
 
 META = "META"
 
@@ -63,13 +63,9 @@ class IncidentStore:
     # -- writes ------------------------------------------------------------------------------
     def put_once(self, incident_id: str, sk: str, attributes: Mapping[str, Any]) -> bool:
         """Write an item unless it exists. True if it was written now."""
-        item = to_item({**attributes, "pk": incident_id, "sk": sk})
-        try:
-            with aws_errors("incidents table"):
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ConflictError:
-            return False
-        return True
+        return put_if_absent(
+            self._table, {**attributes, "pk": incident_id, "sk": sk}, "incidents table"
+        )
 
     def update(
         self,

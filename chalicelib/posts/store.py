@@ -18,8 +18,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.dynamo import from_item, to_item
-from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.dynamo import from_item, put_if_absent
+from chalicelib.core.errors import aws_errors
 
 # Posts age out of the table after this long (the TTL attribute ``expires_at``).
 RETENTION_DAYS = 90
@@ -52,14 +52,7 @@ class PostStore:
 
     def put_new(self, record: Mapping[str, Any]) -> bool:
         """Write a post unless one with the same ``pk`` exists. True if it was new."""
-        try:
-            with aws_errors("posts table"):
-                self._table.put_item(
-                    Item=to_item(record), ConditionExpression="attribute_not_exists(pk)"
-                )
-        except ConflictError:
-            return False
-        return True
+        return put_if_absent(self._table, record, "posts table")
 
     def known(self, post_ids: Iterable[str]) -> set[str]:
         """The ids among ``post_ids`` that are already stored (eventually consistent reads)."""

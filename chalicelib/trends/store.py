@@ -19,8 +19,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import from_item, to_item
-from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.errors import aws_errors
 from chalicelib.trends.models import ClusterPage, HourCounts
 
 # Counts are small and briefings compare with last year; cluster pages age out with them.
@@ -91,14 +91,7 @@ class TrendStore:
             "drill": page.drill or None,
             "expires_at": expires_at,
         }
-        try:
-            with aws_errors("trends table"):
-                self._table.put_item(
-                    Item=to_item(record), ConditionExpression="attribute_not_exists(pk)"
-                )
-        except ConflictError:
-            return False
-        return True
+        return put_if_absent(self._table, record, "trends table")
 
     def day(self, day: str) -> DayTrends:
         """Every hour item and cluster page of one UTC day."""
