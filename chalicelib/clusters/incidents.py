@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.dynamo import put_if_absent, to_item
-from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
+from chalicelib.core.observability import logger
 from chalicelib.scoring.config import LEVEL_RANK
 
 
@@ -125,7 +126,16 @@ class DynamoIncidentOpener:
             created = True
         except ConflictError:
             created = False
-        self._start(draft.incident_id, draft.drill)
+        try:
+            self._start(draft.incident_id, draft.drill)
+        except YuqingError as err:
+            # The incident is stored with status "open"; the incident_sweep schedule starts any
+            # incident still open a minute later, so a Step Functions outage delays the workflow
+            # but loses no incident (a crawl redelivery would skip the posts already written).
+            logger.warning(
+                "workflow start failed; the sweep will retry",
+                extra={"incident": draft.incident_id, "error": err.code},
+            )
         if not created:
             # Opened before, perhaps at a lower level by a worker that has not escalated yet.
             self.escalate(draft, None)

@@ -15,6 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Protocol
 
 from chalicelib.auth.models import Principal, Role
@@ -383,3 +384,34 @@ def _public(item: Mapping[str, Any]) -> dict[str, Any]:
 def _summary(item: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("level", "status", "step", "title", "opened_at", "drill", "cluster_id", "deadlines")
     return {"incident_id": item["pk"], **{k: item.get(k) for k in keys}}
+
+
+class IncidentSweep:
+    """Starts the workflow of incidents still ``open`` a while after they were opened.
+
+    Opening an incident writes its record, then starts its execution; if the start failed (a
+    Step Functions outage, a throttle), the record stays ``open`` — the workflow's first step
+    moves it on. Starting is idempotent by execution name, so sweeping an incident whose
+    execution exists changes nothing.
+    """
+
+    def __init__(self, store: IncidentStore, start: Any, clock: Clock = utcnow) -> None:
+        self._store = store
+        self._start = start
+        self._clock = clock
+
+    def run(self, grace_seconds: int = 60) -> list[str]:
+        cutoff = iso(self._clock() - timedelta(seconds=grace_seconds))
+        started = []
+        for item in self._store.by_status("open", limit=100):
+            if str(item.get("opened_at", "")) > cutoff or item.get("workflow_error"):
+                continue
+            try:
+                self._start(str(item["pk"]), bool(item.get("drill", False)))
+            except YuqingError as err:
+                logger.warning(
+                    "sweep could not start", extra={"incident": item["pk"], "error": err.code}
+                )
+                continue
+            started.append(str(item["pk"]))
+        return started

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint, Rate, Response
 
 from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Role
@@ -25,12 +25,14 @@ from chalicelib.incidents.service import (
     STATUSES,
     IncidentActions,
     IncidentQueries,
+    IncidentSweep,
     TokenDesk,
 )
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.posts.store import PostStore
 from chalicelib.sources.factory import shared_fetcher
 from chalicelib.sources.guard import Guard
+from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
 
 bp = Blueprint(__name__)
@@ -175,3 +177,11 @@ def list_evidence(incident_id: str) -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
     execution_name(incident_id)
     return {"evidence": evidence().list(incident_id)}
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="incident_sweep")
+def incident_sweep(event: Any) -> dict[str, Any]:
+    """Start the workflow of any incident whose start failed (still ``open`` after a minute)."""
+    settings, clients = get_settings(), get_clients()
+    started = IncidentSweep(_store(), WorkflowStarter(settings, clients).start).run()
+    return {"started": started}

@@ -60,6 +60,7 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
         "HealthProbe": "yuqing-dev-health_probe",
         "AlertDispatch": "yuqing-dev-alert_dispatch",
         "DrillTick": "yuqing-dev-drill_tick",
+        "IncidentSweep": "yuqing-dev-incident_sweep",
         "CrawlDispatcher": "yuqing-dev-crawl_dispatcher",
         "CrawlWorker": "yuqing-dev-crawl_worker",
     }
