@@ -56,8 +56,13 @@ TOP_LEVEL = (
 )
 REQUIRED_TOP_LEVEL = TOP_LEVEL[:-2]
 # The response workflow's own settings (optional; defaults in chalicelib/workflow/logic.py).
-WORKFLOW_MINUTES = ("monitor_interval_minutes", "cooldown_minutes", "close_after_minutes")
-TEN_DAYS = 14400
+WORKFLOW_MINUTES = (
+    "monitor_interval_minutes",
+    "cooldown_minutes",
+    "close_after_minutes",
+    "max_monitor_minutes",
+)
+TEN_DAYS = 14400  # the largest plan duration accepted (max_monitor_minutes up to 10 days)
 
 
 def default_rule_check(rule: str) -> str | None:

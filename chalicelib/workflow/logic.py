@@ -39,6 +39,9 @@ WORKFLOW_DEFAULTS: dict[str, Any] = {
     "ack_minutes": {"I": 10, "II": 15, "III": 60, "IV": 120},
     "monitor_interval_minutes": 30,
     "cooldown_minutes": 360,
+    # Monitoring ends after this long even if the story keeps trickling (a week by default), so
+    # an execution never grows towards Step Functions' 25,000-event history limit.
+    "max_monitor_minutes": 10080,
     "close_after_minutes": 4320,
 }
 
@@ -593,7 +596,7 @@ def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
     effects: list[Effect] = []
     if rounds == 1:
         task_item = _task(ctx, task["task_id"])
-        breaches = [*task_item.get("breaches", []), {"kind": phase, "at": iso(ctx.now)}]
+        breaches = _add_breach(task_item, phase, ctx.now)
         effects.append(UpdateTask(task["task_id"], {"breaches": breaches}))
         effects.append(
             Record(
@@ -666,6 +669,14 @@ def monitor(ctx: StepContext) -> Outcome:
             ],
         )
     effects: list[Effect] = [UpdateIncident({"step": "monitor"})]
+    started = datetime.fromisoformat(str(state.get("activated_at") or iso(ctx.now)))
+    limit = seconds(float(_setting(ctx.plan, "max_monitor_minutes")), ctx.time_scale)
+    if (ctx.now - started).total_seconds() >= limit:
+        state["next"] = "calm"
+        effects.append(
+            Record("calm", "monitor", "监测期满", "达到预案规定的最长监测时间，进入评估")
+        )
+        return Outcome(state, effects)
     if current is not None:  # still growing, whatever its level
         state.update(calm_since=None, next="watch")
         return Outcome(state, effects)
@@ -872,8 +883,12 @@ def _task(ctx: StepContext, task_id: str) -> Mapping[str, Any]:
     return {}
 
 
-def _add_breach(incident: Mapping[str, Any], kind: str, now: datetime) -> list[dict[str, Any]]:
-    return [*(incident.get("breaches") or []), {"kind": kind, "at": iso(now)}]
+def _add_breach(record: Mapping[str, Any], kind: str, now: datetime) -> list[dict[str, Any]]:
+    """The record's breaches with ``kind`` added once: a retried step finds it already there."""
+    breaches = list(record.get("breaches") or [])
+    if not any(b.get("kind") == kind for b in breaches):
+        breaches.append({"kind": kind, "at": iso(now)})
+    return breaches
 
 
 def _overdue_notice(

@@ -359,3 +359,18 @@ def test_failure_is_recorded_and_the_hq_alerted() -> None:
     assert record.note.startswith("UnavailableError: ")
     assert len(record.note) <= 520
     assert of(Notify, outcome.effects)[0].groups == ("hq",)
+
+
+def test_monitoring_ends_after_the_plans_longest_watch_even_while_the_story_trickles() -> None:
+    state = {**reported(), "level": "II", "activated_at": iso(NOW)}
+    week_later = NOW + timedelta(days=7)
+    outcome = logic.monitor(ctx("monitor", state, cluster_level="II", now=week_later))
+    assert outcome.state["next"] == "calm"
+    assert of(Record, outcome.effects)[0].title == "监测期满"
+
+
+def test_a_retried_overdue_step_records_its_breach_once() -> None:
+    already = {**INCIDENT, "breaches": [{"kind": "triage", "at": iso(NOW)}]}
+    again = logic.decision_overdue(ctx("decision_overdue", reported(), incident=already))
+    (update,) = of(UpdateIncident, again.effects)
+    assert update.changes["breaches"] == already["breaches"]
