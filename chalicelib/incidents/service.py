@@ -122,10 +122,12 @@ class IncidentActions:
     def _acknowledge(self, incident_id: str, who: Principal, group: str) -> None:
         if self._alerts is None:
             return
+        # Best effort: the answer is already in the workflow; a failure here costs a repeated
+        # alert, never the answer, so nothing may turn it into an error for the person acting.
         try:
             self._alerts.acknowledge_incident(incident_id, who.name, group=group)
-        except YuqingError as err:  # the answer is in; a repeat is a nuisance, not a loss
-            logger.warning("acknowledging alerts failed", extra={"error": err.code})
+        except Exception:
+            logger.exception("acknowledging alerts failed", extra={"incident": incident_id})
 
     def decide(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         """指挥部研判: ``{"action": "activate"|"dismiss", "level": "I".."IV", "note"}``."""
