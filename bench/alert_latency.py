@@ -11,16 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-from bench.local_startup import PROJECT, free_port, percentile, wait_healthy
+from bench.local_startup import PROJECT, local_mode, percentile
 from chalicelib.plan.validation import validate_plan
 
 EXAMPLE = PROJECT / "examples" / "plan.json"
@@ -38,53 +34,39 @@ def main() -> int:
         validate_plan(doc)
         validation.append(time.perf_counter() - t0)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "PORT": str(free_port())}
-        env.pop("AWS_ENDPOINT_URL", None)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            info = wait_healthy(Path(tmp), process)
-            api = info["api_url"]
-            hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
-            saves = []
-            for i in range(5):
-                doc["organisation"]["note"] = f"bench save {i}"
-                t0 = time.perf_counter()
-                requests.put(f"{api}/plan", headers=hq, json=doc, timeout=60).raise_for_status()
-                saves.append(time.perf_counter() - t0)
-            latencies = []
-            published = 0
-            for i in range(args.alerts):
-                body = {
-                    "incident": f"bench-{i}",
-                    "event": "opened",
+    with local_mode() as (info, _, _):
+        api = info["api_url"]
+        hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
+        saves = []
+        for i in range(5):
+            doc["organisation"]["note"] = f"bench save {i}"
+            t0 = time.perf_counter()
+            requests.put(f"{api}/plan", headers=hq, json=doc, timeout=60).raise_for_status()
+            saves.append(time.perf_counter() - t0)
+        latencies = []
+        published = 0
+        for i in range(args.alerts):
+            body = {
+                "incident": f"bench-{i}",
+                "event": "opened",
+                "level": "II",
+                "template_id": "incident_alert",
+                "variables": {
                     "level": "II",
-                    "template_id": "incident_alert",
-                    "variables": {
-                        "level": "II",
-                        "subject": "压测",
-                        "summary": "延迟测量",
-                        "deadline": "30分钟",
-                    },
-                }
-                t0 = time.perf_counter()
-                sent = requests.post(f"{api}/alerts", headers=hq, json=body, timeout=30)
-                sent.raise_for_status()
-                latencies.append(time.perf_counter() - t0)
-                outbox = requests.get(
-                    f"{api}/outbox", params={"incident": f"bench-{i}"}, headers=hq, timeout=30
-                ).json()
-                published += sum(1 for m in outbox["messages"] if m.get("sns_message_id"))
-            groups = len(sent.json()["message_ids"])
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+                    "subject": "压测",
+                    "summary": "延迟测量",
+                    "deadline": "30分钟",
+                },
+            }
+            t0 = time.perf_counter()
+            sent = requests.post(f"{api}/alerts", headers=hq, json=body, timeout=30)
+            sent.raise_for_status()
+            latencies.append(time.perf_counter() - t0)
+            outbox = requests.get(
+                f"{api}/outbox", params={"incident": f"bench-{i}"}, headers=hq, timeout=30
+            ).json()
+            published += sum(1 for m in outbox["messages"] if m.get("sns_message_id"))
+        groups = len(sent.json()["message_ids"])
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(

@@ -17,23 +17,16 @@ Nothing is asserted: tests never assert timings.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
-from bench.local_startup import PROJECT, free_port, percentile, wait_healthy
+from bench.local_startup import local_mode, percentile
 from tests.plan_helpers import quick_plan
 
 PRICE_PER_1000_TRANSITIONS = 0.025  # USD, Step Functions Standard, us-east-1
@@ -172,40 +165,6 @@ def transitions(sfn: Any, execution_arn: str) -> int:
         token = page.get("nextToken")
         if not token:
             return count
-
-
-@contextlib.contextmanager
-def local_mode(time_scale: str) -> Iterator[tuple[dict[str, Any], Any, Any]]:
-    """Local mode as a subprocess (offline, no schedules): its info, DynamoDB and SFN clients."""
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PORT": str(free_port()),
-            "YUQING_TIME_SCALE": time_scale,
-            "YUQING_OFFLINE": "1",
-        }
-        env.pop("AWS_ENDPOINT_URL", None)
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            info = wait_healthy(Path(tmp), process)
-            session = boto3.session.Session(
-                aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
-            )
-            endpoint = info["aws_endpoint_url"]
-            yield (
-                info,
-                session.client("dynamodb", endpoint_url=endpoint),
-                session.client("stepfunctions", endpoint_url=endpoint),
-            )
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
 
 
 def main() -> int:

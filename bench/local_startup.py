@@ -8,6 +8,7 @@ prints figures measured in this run. Nothing here is asserted: tests never asser
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -16,9 +17,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -45,6 +48,42 @@ def wait_healthy(state_dir: Path, process: subprocess.Popen[bytes]) -> dict[str,
             if requests.get(f"{info['api_url']}/health", timeout=5).status_code == 200:
                 return info
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def local_mode(time_scale: str | None = None) -> Iterator[tuple[dict[str, Any], Any, Any]]:
+    """Local mode as a subprocess (offline, no schedules, a throw-away state directory) for a
+    benchmark: its local.json, and DynamoDB and Step Functions clients on its endpoint."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "PORT": str(free_port()),
+            "YUQING_OFFLINE": "1",
+        }
+        if time_scale is not None:
+            env["YUQING_TIME_SCALE"] = time_scale
+        env.pop("AWS_ENDPOINT_URL", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            info = wait_healthy(Path(tmp), process)
+            session = boto3.session.Session(
+                aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
+            )
+            endpoint = info["aws_endpoint_url"]
+            yield (
+                info,
+                session.client("dynamodb", endpoint_url=endpoint),
+                session.client("stepfunctions", endpoint_url=endpoint),
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.alerts import render
@@ -38,7 +38,7 @@ from chalicelib.alerts.models import (
 from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.topics import Reconciler, SnsGateway, group_topic_name
 from chalicelib.core.aws import AwsClients, get_clients
-from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.clock import CHINA, Clock, iso, utcnow
 from chalicelib.core.errors import (
     ForbiddenError,
     NotFoundError,
@@ -52,7 +52,6 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.plan.models import HQ_GROUP, HQ_LEVELS, Contact, PlanView
 from chalicelib.plan.store import PlanStore
 
-CHINA = timezone(timedelta(hours=8))  # no daylight saving: a fixed offset is exact
 LEASE = timedelta(seconds=60)
 BACKOFF_BASE_S = 30.0
 BACKOFF_MAX_S = 900.0

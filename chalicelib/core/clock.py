@@ -7,9 +7,11 @@ retries and rate limits can be tested without sleeping or patching ``datetime``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 Clock = Callable[[], datetime]
+# Beijing time for people (SMS, daily counts): no daylight saving, so a fixed offset is exact.
+CHINA = timezone(timedelta(hours=8))
 
 
 def utcnow() -> datetime:

@@ -31,10 +31,10 @@ from chalicelib.drills.scenario import MAX_MINUTES, bundled_names, load_bundled,
 from chalicelib.drills.service import DrillService, PipelineInjector, check_drill_id
 from chalicelib.drills.store import DrillStore
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.service import subject_ids
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.views import report_service
-from chalicelib.scoring.config import default_plan
 from chalicelib.sources.factory import build_sink
 
 bp = Blueprint(__name__)
@@ -46,9 +46,7 @@ TICK_WINDOW_SECONDS = 55.0
 
 
 def _subjects() -> set[str]:
-    latest = PlanStore(get_clients().table(get_settings().tables.plan)).latest()
-    doc = latest.doc if latest else default_plan()
-    return {str(s["id"]) for s in doc.get("subjects", [])}
+    return subject_ids(PlanStore(get_clients().table(get_settings().tables.plan)))
 
 
 def drill_service() -> DrillService:

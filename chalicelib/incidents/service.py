@@ -31,8 +31,8 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.observability import logger
 from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.plan.models import LEVELS
 
-LEVELS = ("I", "II", "III", "IV")
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
 _STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}

@@ -21,7 +21,6 @@ from chalicelib.core.settings import get_settings
 from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.service import (
     ITEM_ID,
-    LEVELS,
     STATUSES,
     IncidentActions,
     IncidentQueries,
@@ -29,6 +28,7 @@ from chalicelib.incidents.service import (
     TokenDesk,
 )
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.models import LEVELS
 from chalicelib.posts.store import PostStore
 from chalicelib.sources.factory import shared_fetcher
 from chalicelib.sources.guard import Guard

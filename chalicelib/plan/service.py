@@ -20,10 +20,23 @@ from chalicelib.plan.models import PlanView
 from chalicelib.plan.store import PlanStore, PlanVersion
 from chalicelib.plan.validation import RuleCheck, check_plan, default_rule_check
 from chalicelib.scoring import rules
+from chalicelib.scoring.config import default_plan
 
 AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
+
+
+def current_or_example(store: PlanStore) -> dict[str, Any]:
+    """The stored plan's document, or the example plan while none is stored (a new deployment
+    scores and validates against the example, as local mode does on first start)."""
+    latest = store.latest()
+    return latest.doc if latest else default_plan()
+
+
+def subject_ids(store: PlanStore) -> set[str]:
+    """The ids of the current plan's subjects (监测主体): what a report or drill may name."""
+    return {str(s["id"]) for s in current_or_example(store).get("subjects", [])}
 
 
 def scoring_rule_check() -> RuleCheck:

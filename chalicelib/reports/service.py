@@ -21,12 +21,12 @@ from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.models import LEVELS
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.sink import ItemSink
 from chalicelib.posts.store import PostStore
 from chalicelib.scoring.config import LEVEL_RANK
 
-LEVELS = ("I", "II", "III", "IV")
 MAX_TITLE = 200
 MAX_CONTENT = 5000
 MAX_URL = 2000

@@ -14,10 +14,10 @@ from chalicelib.core.http import api, json_body, json_response
 from chalicelib.core.idempotency import IdempotencyStore, check_key
 from chalicelib.core.settings import get_settings
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.service import subject_ids
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report, report_id_for
-from chalicelib.scoring.config import default_plan
 from chalicelib.sources.factory import build_sink
 from chalicelib.workflow.service import WorkflowStarter
 
@@ -25,9 +25,7 @@ bp = Blueprint(__name__)
 
 
 def _subjects() -> set[str]:
-    latest = PlanStore(get_clients().table(get_settings().tables.plan)).latest()
-    doc = latest.doc if latest else default_plan()
-    return {str(s["id"]) for s in doc.get("subjects", [])}
+    return subject_ids(PlanStore(get_clients().table(get_settings().tables.plan)))
 
 
 def report_service() -> ReportService:

@@ -8,15 +8,13 @@ invocations of a warm Lambda and across the threads of local mode.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.alerts.service import alert_service
 from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.sink import ItemSink
-from chalicelib.scoring.config import default_plan
 from chalicelib.sources.alerts import (
     TECH_GROUP,
     AlertServiceSourceAlerts,
@@ -34,12 +32,7 @@ def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
     """Where crawled items go: scored, clustered and stored in one write per post, under the
     stored plan's subjects and levels (the example plan until one is stored)."""
     plans = PlanStore(clients.table(settings.tables.plan))
-
-    def current_plan() -> dict[str, Any]:
-        latest = plans.latest()
-        return latest.doc if latest else default_plan()
-
-    return build_scoring_sink(settings, clients, plan=current_plan)
+    return build_scoring_sink(settings, clients, plan=lambda: current_or_example(plans))
 
 
 def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:

@@ -16,9 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from chalicelib.plan.models import LEVELS
 from chalicelib.scoring.config import LEVEL_RANK
-
-LEVELS = ("I", "II", "III", "IV")
 
 
 @dataclass(frozen=True)

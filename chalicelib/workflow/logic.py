@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core.clock import iso
+from chalicelib.core.clock import CHINA, iso
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.plan.models import LEVELS
 
-LEVELS = ("I", "II", "III", "IV")
 HQ = "hq"
 PUBLICITY = "publicity"
 # Levels for which an unanswered 研判 ends in activation at the suggested level.
@@ -906,12 +906,8 @@ def _overdue_notice(
     )
 
 
-# Times in messages are Beijing time (no daylight saving, so a fixed offset is exact).
-BEIJING = timezone(timedelta(hours=8))
-
-
 def _short_time(value: Any) -> str:
     """``11-25 16:30`` in Beijing time, from an ISO timestamp; short enough for an SMS."""
     if not value:
         return ""
-    return datetime.fromisoformat(str(value)).astimezone(BEIJING).strftime("%m-%d %H:%M")
+    return datetime.fromisoformat(str(value)).astimezone(CHINA).strftime("%m-%d %H:%M")
