@@ -56,20 +56,8 @@ class TokenDesk:
     def answer(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> None:
         """Claim the waiting token (a conditional write: the one serialisation point), then
         hand the answer to Step Functions; a transient failure gives the claim back."""
-        item = self.waiting(incident_id, kind)
-        token = item["token"]
         sk = f"TOKEN#{kind}"
-        try:
-            self._store.update(
-                incident_id,
-                sk,
-                {"status": "answered", "answered_at": iso(self._clock()), "answer": dict(output)},
-                expect={"status": "waiting", "token": token},
-            )
-        except ConflictError:
-            raise ConflictError(
-                f"this {kind} was already answered; reload and retry", details={"kind": kind}
-            ) from None
+        token = self._claim(incident_id, kind, output)
         try:
             with aws_errors("state machine"):
                 self._sfn.send_task_success(
@@ -84,6 +72,30 @@ class TokenDesk:
             with contextlib.suppress(YuqingError):
                 self._store.update(incident_id, sk, {"status": "waiting"}, expect={"token": token})
             raise
+
+    def _claim(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> str:
+        """Mark the waiting token answered; returns it. If the wait was handed out again between
+        reading and claiming (a retried step, a restarted execution), the answer goes to the new
+        wait; if someone else answered first, 409."""
+        for _ in range(2):
+            token = str(self.waiting(incident_id, kind)["token"])
+            try:
+                self._store.update(
+                    incident_id,
+                    f"TOKEN#{kind}",
+                    {
+                        "status": "answered",
+                        "answered_at": iso(self._clock()),
+                        "answer": dict(output),
+                    },
+                    expect={"status": "waiting", "token": token},
+                )
+            except ConflictError:
+                continue
+            return token
+        raise ConflictError(
+            f"this {kind} was already answered; reload and retry", details={"kind": kind}
+        )
 
 
 def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:

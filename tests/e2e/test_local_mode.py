@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -316,6 +317,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert (local_mode.state_dir / "state" / "dynamodb" / "yuqing-local-incidents.json").exists()
 
     # WHEN it starts again THEN the data and the tokens written before are still there
+    restarted_at = datetime.now(UTC).isoformat()
     again = local_mode.start()
     assert again["tokens"] == info["tokens"]
     assert again["group_tokens"] == info["group_tokens"]
@@ -330,8 +332,14 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue).get("Messages", [])] == [
         '{"source": "kept"}'
     ]
-    # AND the interrupted workflow runs again: the HQ decides and it goes on to close, with
-    # its first steps recorded once
+    # AND the interrupted workflow runs again and asks the HQ afresh (as a person reloading
+    # would see): the HQ decides and it goes on to close, with its first steps recorded once
+    _wait_for(
+        lambda: any(
+            w["kind"] == "decision" and str(w["since"]) >= restarted_at
+            for w in _incident(again, waiting)["waiting_for"]
+        )
+    )
     _walk_to_closed(again, waiting, level="IV")
     reports = [e for e in _incident(again, waiting)["timeline"] if e["id"] == "report"]
     assert len(reports) == 1
