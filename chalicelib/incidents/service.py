@@ -186,7 +186,11 @@ class IncidentActions:
             if action == "ack"
             else {"status": "completed", "done_at": now, "completed_by": who.name, "note": note}
         )
-        return self._store.update(incident_id, f"TASK#{task_id}", changes)
+        updated = self._store.update(incident_id, f"TASK#{task_id}", changes)
+        # The timeline is what the HQ watches: who took up and finished which task, and when.
+        title = f"{task['group']} {'确认任务' if action == 'ack' else '完成任务'}"
+        self._timeline(incident_id, f"task#{task_id}#{action}", title, who, now, note)
+        return updated
 
     def close(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         problems: list[Problem] = []
@@ -287,7 +291,9 @@ class IncidentActions:
             raise NotFoundError(f"no statement {sid} on incident {incident_id}")
         return statement
 
-    def _timeline(self, incident_id: str, key: str, title: str, who: Principal, at: str) -> None:
+    def _timeline(
+        self, incident_id: str, key: str, title: str, who: Principal, at: str, note: str = ""
+    ) -> None:
         meta = self._store.get(incident_id, META) or {}
         self._store.put_once(
             incident_id,
@@ -295,7 +301,7 @@ class IncidentActions:
             {
                 "step": "implement",
                 "title": title,
-                "note": who.name,
+                "note": f"{who.name}：{note}" if note else who.name,
                 "at": at,
                 "drill": bool(meta.get("drill", False)),
             },

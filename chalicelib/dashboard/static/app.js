@@ -98,6 +98,7 @@ async function signIn() {
 
 function signOut() {
   setToken(null);
+  document.getElementById("notice").hidden = true;
   location.hash = "";
   showSignin();
 }

@@ -39,7 +39,8 @@ export async function incidentView(view, id, ctx) {
       ctx.isHq() ? get(`/outbox?incident=${encodeURIComponent(id)}&limit=100`).catch(() => null) : null,
     ]);
     const waiting = new Map((inc.waiting_for || []).map((w) => [w.kind, w]));
-    clear(body).append(
+    // Element.append would print a null as "null": only the panels this person gets.
+    const panels = [
       header(inc),
       waitingPanel(inc, ctx),
       ctx.isHq() && waiting.has("decision") ? decisionPanel(inc, waiting.get("decision")) : null,
@@ -50,7 +51,8 @@ export async function incidentView(view, id, ctx) {
       evidencePanel(inc),
       timelinePanel(inc),
       outbox ? h("section.panel", h("h3", "本事件的告警消息"), messagesTable(outbox.messages, ctx)) : null,
-    );
+    ];
+    clear(body).append(...panels.filter(Boolean));
   }
 
   function header(inc) {
