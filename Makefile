@@ -30,8 +30,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-## Lint, types, then every test (unit, functional against moto, packaging, end-to-end local mode).
+## Lint, types, then every test (unit, functional against moto, packaging, end-to-end local mode
+## and the dashboard in headless chromium, which tools/ensure_browser.sh installs when missing).
 test: lint typecheck
+	bash tools/ensure_browser.sh
 	$(BIN)/python -m pytest
 
 ## CloudFormation/SAM template for STAGE into build/STAGE, checked by cfn-lint.

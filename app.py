@@ -10,6 +10,7 @@ from chalice import Chalice
 from chalicelib.alerts.views import bp as alerts_bp
 from chalicelib.auth.views import bp as auth_bp
 from chalicelib.core import middleware
+from chalicelib.dashboard.views import bp as dashboard_bp
 from chalicelib.drills.views import bp as drills_bp
 from chalicelib.health.views import bp as health_bp
 from chalicelib.incidents.views import bp as incidents_bp
@@ -17,6 +18,7 @@ from chalicelib.plan.views import bp as plan_bp
 from chalicelib.reports.views import bp as reports_bp
 from chalicelib.sources.handlers import bp as sources_worker_bp
 from chalicelib.sources.views import bp as sources_bp
+from chalicelib.trends.views import bp as trends_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
@@ -31,3 +33,5 @@ app.register_blueprint(sources_worker_bp)
 app.register_blueprint(incidents_bp)
 app.register_blueprint(reports_bp)
 app.register_blueprint(drills_bp)
+app.register_blueprint(trends_bp)
+app.register_blueprint(dashboard_bp)

@@ -186,7 +186,11 @@ class IncidentActions:
             if action == "ack"
             else {"status": "completed", "done_at": now, "completed_by": who.name, "note": note}
         )
-        return self._store.update(incident_id, f"TASK#{task_id}", changes)
+        updated = self._store.update(incident_id, f"TASK#{task_id}", changes)
+        # The timeline is what the HQ watches: who took up and finished which task, and when.
+        title = f"{task['group']} {'确认任务' if action == 'ack' else '完成任务'}"
+        self._timeline(incident_id, f"task#{task_id}#{action}", title, who, now, note)
+        return updated
 
     def close(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
         problems: list[Problem] = []
@@ -287,7 +291,9 @@ class IncidentActions:
             raise NotFoundError(f"no statement {sid} on incident {incident_id}")
         return statement
 
-    def _timeline(self, incident_id: str, key: str, title: str, who: Principal, at: str) -> None:
+    def _timeline(
+        self, incident_id: str, key: str, title: str, who: Principal, at: str, note: str = ""
+    ) -> None:
         meta = self._store.get(incident_id, META) or {}
         self._store.put_once(
             incident_id,
@@ -295,7 +301,7 @@ class IncidentActions:
             {
                 "step": "implement",
                 "title": title,
-                "note": who.name,
+                "note": f"{who.name}：{note}" if note else who.name,
                 "at": at,
                 "drill": bool(meta.get("drill", False)),
             },
@@ -337,7 +343,15 @@ class IncidentQueries:
             and (drill is None or bool(i.get("drill", False)) == drill)
         ]
         rows.sort(key=lambda r: str(r.get("opened_at", "")), reverse=True)
-        return rows[:limit]
+        rows = rows[:limit]
+        # The board's countdowns: what the workflow waits for lives in the incident's own items,
+        # so each open incident is one more Query (closed ones wait for nothing).
+        for row in rows:
+            if row.get("status") in OPEN_STATUSES:
+                row.update(board_facts(self._store.items(row["incident_id"])))
+            else:  # ended: nothing to wait for; its breaches are on the incident's page
+                row.update(next_deadline=None, breaches=None)
+        return rows
 
     def get(self, incident_id: str) -> dict[str, Any]:
         items = self._store.items(incident_id)
@@ -393,6 +407,34 @@ def _public(item: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in item.items() if k not in {"pk", "sk", "token"}}
     out["id"] = str(item.get("sk", "")).split("#", 1)[-1]
     return out
+
+
+def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """An incident's next deadline (the earliest wait on people: decision, a task's ack or
+    completion, closing) and how many deadlines it has breached (triage, tasks, public ones)."""
+    waits = sorted(
+        (
+            {
+                "kind": str(i["sk"])[6:],
+                "due_at": str(i["deadline_at"]),
+                "group": i.get("group"),
+            }
+            for i in items
+            if str(i["sk"]).startswith("TOKEN#")
+            and i.get("status") == "waiting"
+            and i.get("deadline_at")
+        ),
+        key=lambda w: str(w["due_at"]),
+    )
+    meta = next((i for i in items if i["sk"] == META), {})
+    breaches = len(meta.get("breaches") or [])
+    breaches += sum(len(i.get("breaches") or []) for i in items if str(i["sk"]).startswith("TASK#"))
+    breaches += sum(
+        1
+        for d in (meta.get("deadlines") or {}).values()
+        if isinstance(d, dict) and d.get("met") is False
+    )
+    return {"next_deadline": waits[0] if waits else None, "breaches": breaches}
 
 
 def _summary(item: Mapping[str, Any]) -> dict[str, Any]:

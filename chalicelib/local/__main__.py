@@ -49,6 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         raise
     print(
         "\nyuqing local mode is up\n"
+        f"  dashboard (HQ)      {runtime.dashboard_url()}\n"
         f"  API                 {runtime.api_url}\n"
         f"  health              {runtime.api_url}/health\n"
         f"  AWS endpoint (moto) {runtime.endpoint_url}\n"

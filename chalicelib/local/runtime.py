@@ -301,6 +301,11 @@ class LocalRuntime:
         self._snapshot_thread = threading.Thread(target=loop, name="snapshot", daemon=True)
         self._snapshot_thread.start()
 
+    def dashboard_url(self, role: str = "hq") -> str:
+        """The dashboard signed in as ``role``: the token rides in the fragment, which the
+        browser never sends; the page moves it to sessionStorage and clears the address bar."""
+        return f"{self.api_url}/#token={self.tokens[role]}"
+
     # -- local.json --------------------------------------------------------------------------
     @property
     def local_json(self) -> Path:
@@ -316,6 +321,7 @@ class LocalRuntime:
     def _write_local_json(self, moto_port: int, account: str) -> None:
         data = {
             "api_url": self.api_url,
+            "dashboard_url": self.dashboard_url(),
             "aws_endpoint_url": self.endpoint_url,
             "region": REGION,
             "account": account,

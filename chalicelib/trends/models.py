@@ -185,6 +185,51 @@ def summarise_day(day: str, hours: Iterable[HourCounts]) -> DaySummary:
     )
 
 
+@dataclass(frozen=True)
+class Series:
+    """Hourly lines for the dashboard's trend charts: one value per hour of the window."""
+
+    hours: list[str]  # each hour's start, ISO-8601 UTC
+    posts: list[int]
+    negative: list[int]
+    by_platform: dict[str, tuple[list[int], list[int]]]  # platform → (posts, negative)
+    by_subject: dict[str, tuple[list[int], list[int]]]  # subject → (posts, negative)
+    levels: dict[str, int]
+
+
+def hourly_series(slots: Sequence[tuple[str, int]], counts: Iterable[HourCounts]) -> Series:
+    """Counts laid on the window's hours ``slots`` ((day, hour), oldest first); counts outside
+    the window are left out, and an hour without posts is a zero, not a gap."""
+    index = {slot: n for n, slot in enumerate(slots)}
+    size = len(slots)
+    posts, negative = [0] * size, [0] * size
+    platforms: dict[str, tuple[list[int], list[int]]] = {}
+    subjects: dict[str, tuple[list[int], list[int]]] = {}
+    levels: Counter[str] = Counter()
+    for c in counts:
+        n = index.get((c.day, c.hour))
+        if n is None:
+            continue
+        posts[n] += c.posts
+        negative[n] += c.negative
+        line = platforms.setdefault(c.platform, ([0] * size, [0] * size))
+        line[0][n] += c.posts
+        line[1][n] += c.negative
+        for subject, count in c.subjects.items():
+            line = subjects.setdefault(subject, ([0] * size, [0] * size))
+            line[0][n] += count
+            line[1][n] += c.subjects_negative.get(subject, 0)
+        levels.update(c.levels)
+    return Series(
+        hours=[f"{day}T{hour:02d}:00:00+00:00" for day, hour in slots],
+        posts=posts,
+        negative=negative,
+        by_platform=dict(sorted(platforms.items(), key=lambda kv: -sum(kv[1][0]))),
+        by_subject=dict(sorted(subjects.items(), key=lambda kv: -sum(kv[1][0]))),
+        levels={lv: levels[lv] for lv in LEVELS if levels[lv]},
+    )
+
+
 def _highest(levels: Iterable[str | None]) -> str | None:
     best: str | None = None
     for level in levels:

@@ -105,6 +105,16 @@ class TrendStore:
                 pages.append(_page_from(row))
         return DayTrends(day, hours, pages)
 
+    def hours(self, day: str) -> list[HourCounts]:
+        """Only the hour items of one UTC day (the trend lines need no cluster pages)."""
+        condition = Key("pk").eq(day) & Key("sk").begins_with("H#")
+        return [_hour_from(row) for row in self._query(condition)]
+
+    def pages(self, day: str) -> list[ClusterPage]:
+        """Only the cluster pages of one UTC day."""
+        condition = Key("pk").eq(day) & Key("sk").begins_with("C#")
+        return [_page_from(row) for row in self._query(condition)]
+
     def cluster_pages(self, cluster_id: str, days: Iterable[str]) -> list[ClusterPage]:
         """The pages of one cluster on the given days (from its ``first_seen`` to ``last_seen``)."""
         pages: list[ClusterPage] = []

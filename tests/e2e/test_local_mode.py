@@ -10,139 +10,18 @@ tokens, and an incident that was waiting for the HQ goes on from where a person 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import requests
 
+from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli, wait_for
 from tests.plan_helpers import quick_plan
 
 pytestmark = pytest.mark.e2e
-
-PROJECT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LocalMode:
-    def __init__(self, state_dir: Path, port: int) -> None:
-        self.state_dir = state_dir
-        self.port = port
-        self.process: subprocess.Popen[str] | None = None
-        self.log = state_dir / "local-mode.log"
-
-    def start(self) -> dict[str, Any]:
-        local_json = self.state_dir / "local.json"
-        env = {
-            **os.environ,
-            "PORT": str(self.port),
-            # A 30-minute 研判 deadline passes in 1.8 s; the test saves a plan with short public
-            # deadlines and long task deadlines (tests/plan_helpers.quick_plan).
-            "YUQING_TIME_SCALE": "0.001",
-            "PYTHONUNBUFFERED": "1",
-            # The schedules run: the example public hot lists must not reach the internet.
-            "YUQING_OFFLINE": "1",
-        }
-        env.pop("AWS_ENDPOINT_URL", None)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log.open("a", encoding="utf-8")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--state-dir", str(self.state_dir), "run"],
-            cwd=PROJECT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"local mode exited early:\n{self.log.read_text()}")
-            if local_json.exists():
-                info: dict[str, Any] = json.loads(local_json.read_text())
-                # local.json is rewritten by each start once it is complete; wait for ours.
-                if (
-                    info["pid"] == self.process.pid
-                    and requests.get(f"{info['api_url']}/health", timeout=5).status_code == 200
-                ):
-                    return info
-            time.sleep(0.3)
-        raise AssertionError(f"local mode did not become healthy:\n{self.log.read_text()}")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            raise
-
-
-@pytest.fixture
-def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
-    mode = LocalMode(tmp_path / "yuqing", _free_port())
-    yield mode
-    if mode.process and mode.process.poll() is None:
-        mode.process.kill()
-
-
-def _local_cli(state_dir: Path, *args: str, port: int | None = None) -> Any:
-    """``python -m chalicelib.local --state-dir DIR ARGS…``, run to completion."""
-    env = {**os.environ, "PORT": str(port)} if port else None
-    return subprocess.run(
-        [sys.executable, "-m", "chalicelib.local", "--state-dir", str(state_dir), *args],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _aws_cli(info: dict[str, Any], *args: str) -> Any:
-    env = {**os.environ, **info["aws_env"], "AWS_DEFAULT_REGION": info["region"]}
-    env.pop("AWS_ENDPOINT_URL", None)
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "aws"),
-            "--endpoint-url",
-            info["aws_endpoint_url"],
-            *args,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(out.stdout)
-
-
-def _wait_for(what: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 def _incident(info: dict[str, Any], incident: str) -> dict[str, Any]:
@@ -172,9 +51,9 @@ def _walk_to_closed(info: dict[str, Any], incident: str, level: str = "II") -> N
     """The HQ activates; each group acknowledges and completes its own task with its lead's
     token; the 宣传组 releases an approved statement; the HQ closes after the evaluation."""
     hq = info["tokens"]["hq"]
-    _wait_for(lambda: _waiting_for(info, incident, "decision"))
+    wait_for(lambda: _waiting_for(info, incident, "decision"))
     _post(info, hq, f"/incidents/{incident}/decision", {"action": "activate", "level": level})
-    _wait_for(lambda: _incident(info, incident)["tasks"])
+    wait_for(lambda: _incident(info, incident)["tasks"])
     publicity = info["group_tokens"]["publicity"]
     draft = _post(info, publicity, f"/incidents/{incident}/statements", {"text": "情况说明"})
     sid = draft["statement_id"]
@@ -183,13 +62,13 @@ def _walk_to_closed(info: dict[str, Any], incident: str, level: str = "II") -> N
     for task in _incident(info, incident)["tasks"]:
         task_id, group = task["task_id"], task["group"]
         lead = info["group_tokens"][group]
-        _wait_for(lambda t=task_id: _waiting_for(info, incident, f"ack#{t}"))
+        wait_for(lambda t=task_id: _waiting_for(info, incident, f"ack#{t}"))
         _post(info, lead, f"/incidents/{incident}/tasks/{task_id}", {"action": "ack"})
-        _wait_for(lambda t=task_id: _waiting_for(info, incident, f"done#{t}"))
+        wait_for(lambda t=task_id: _waiting_for(info, incident, f"done#{t}"))
         _post(info, lead, f"/incidents/{incident}/tasks/{task_id}", {"action": "complete"})
-    _wait_for(lambda: _waiting_for(info, incident, "close"), timeout=90)
+    wait_for(lambda: _waiting_for(info, incident, "close"), timeout=90)
     _post(info, hq, f"/incidents/{incident}/close", {"note": "处置完毕"})
-    _wait_for(lambda: _incident(info, incident)["status"] == "closed")
+    wait_for(lambda: _incident(info, incident)["status"] == "closed")
 
 
 def _session(info: dict[str, Any]) -> boto3.session.Session:
@@ -218,9 +97,9 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert requests.get(f"{api}/whoami", timeout=10).status_code == 401
 
     # THEN the AWS CLI against the local endpoint lists the tables and the state machine
-    tables = _aws_cli(info, "dynamodb", "list-tables")["TableNames"]
+    tables = aws_cli(info, "dynamodb", "list-tables")["TableNames"]
     assert "yuqing-local-incidents" in tables
-    machines = _aws_cli(info, "stepfunctions", "list-state-machines")["stateMachines"]
+    machines = aws_cli(info, "stepfunctions", "list-state-machines")["stateMachines"]
     assert [m["name"] for m in machines] == ["yuqing-local-response"]
 
     # WHEN a person reports an incident and the HQ and the groups act through the API
@@ -244,7 +123,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     steps = {e["step"] for e in shown["timeline"]}
     assert {"report", "triage", "measures", "implement", "monitor", "evaluate", "close"} <= steps
     assert all(e["at"] for e in shown["timeline"])
-    assert _wait_for(lambda: _incident(info, incident)["execution"]["status"] == "SUCCEEDED")
+    assert wait_for(lambda: _incident(info, incident)["execution"]["status"] == "SUCCEEDED")
     outbox = requests.get(f"{api}/outbox?incident={incident}", headers=hq, timeout=10).json()
     events = {m["event"] for m in outbox["messages"]}
     assert {"reported", "activated#II"} <= events
@@ -258,7 +137,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
         report = requests.get(f"{api}/drills/{drill_id}", headers=hq, timeout=10).json()
         return report if report.get("incidents") and report["incidents"][0]["steps"] else None
 
-    report = _wait_for(drill_report)
+    report = wait_for(drill_report)
     assert report["excluded_from_statistics"] is True
     drilled = report["incidents"][0]["incident_id"]
     assert _incident(info, drilled)["drill"] is True
@@ -267,7 +146,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert drilled not in {i["incident_id"] for i in real["incidents"]}
 
     # AND a schedule fires on demand through the same Lambda path
-    fired = _local_cli(local_mode.state_dir, "fire", "health_probe")
+    fired = local_cli(local_mode.state_dir, "fire", "health_probe")
     assert fired.returncode == 0, fired.stdout + fired.stderr
     assert json.loads(fired.stdout)["result"] == {"ok": True, "down": []}
 
@@ -310,7 +189,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
             "level": "IV",
         },
     )["incident_id"]
-    _wait_for(lambda: _waiting_for(info, waiting, "decision"))
+    wait_for(lambda: _waiting_for(info, waiting, "decision"))
 
     # WHEN it is stopped with SIGTERM THEN it exits cleanly and saves its tables
     assert local_mode.stop() == 0
@@ -334,7 +213,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     ]
     # AND the interrupted workflow runs again and asks the HQ afresh (as a person reloading
     # would see): the HQ decides and it goes on to close, with its first steps recorded once
-    _wait_for(
+    wait_for(
         lambda: any(
             w["kind"] == "decision" and str(w["since"]) >= restarted_at
             for w in _incident(again, waiting)["waiting_for"]
@@ -345,7 +224,7 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert len(reports) == 1
 
     # AND a second local mode on the same state directory is refused while this one runs
-    second = _local_cli(local_mode.state_dir, "run", port=_free_port())
+    second = local_cli(local_mode.state_dir, "run", port=free_port())
     assert second.returncode == 1
     assert "another local mode is using" in second.stderr
     assert local_mode.stop() == 0
@@ -355,6 +234,6 @@ def test_a_busy_api_port_fails_fast_with_a_clear_message(local_mode: LocalMode) 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", local_mode.port))
         busy.listen()
-        done = _local_cli(local_mode.state_dir, "run", port=local_mode.port)
+        done = local_cli(local_mode.state_dir, "run", port=local_mode.port)
     assert done.returncode == 1
     assert "could not start" in done.stderr

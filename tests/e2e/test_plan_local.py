@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_local_mode import LocalMode, _aws_cli, _free_port, _local_cli
+from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli
 from tests.plan_helpers import example_plan, group
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[LocalMode]:
-    mode = LocalMode(tmp_path / "yuqing", _free_port())
+    mode = LocalMode(tmp_path / "yuqing", free_port())
     yield mode
     if mode.process and mode.process.poll() is None:
         mode.process.kill()
@@ -32,7 +32,7 @@ def local(tmp_path: Path) -> Iterator[LocalMode]:
 
 def _endpoints(info: dict[str, Any], group_id: str) -> set[str]:
     arn = f"arn:aws:sns:{info['region']}:{info['account']}:yuqing-local-group-{group_id}"
-    listed = _aws_cli(info, "sns", "list-subscriptions-by-topic", "--topic-arn", arn)
+    listed = aws_cli(info, "sns", "list-subscriptions-by-topic", "--topic-arn", arn)
     return {s["Endpoint"] for s in listed["Subscriptions"]}
 
 
@@ -94,7 +94,7 @@ def test_plan_and_alerts_in_local_mode(local: LocalMode) -> None:
     }
 
     # AND the alert_dispatch schedule runs through the Lambda path without errors
-    fired = _local_cli(local.state_dir, "fire", "alert_dispatch")
+    fired = local_cli(local.state_dir, "fire", "alert_dispatch")
     assert fired.returncode == 0, fired.stdout + fired.stderr
     result = json.loads(fired.stdout)
     assert result["error"] is None

@@ -1,0 +1,141 @@
+// The dashboard shell: sign-in, the signed-in person, tabs and hash routes.
+//
+// Local mode prints a URL ending in #token=…: the fragment never reaches the server; this page
+// moves the token into sessionStorage and removes it from the address bar at once.
+
+import { ApiError, get, setToken, token } from "./api.js";
+import { clear, h } from "./dom.js";
+import { boardView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
+import { incidentView } from "./incident.js";
+
+const RANK = { viewer: 0, reporter: 1, member: 2, lead: 3, hq: 4 };
+const ROLE_TEXT = { viewer: "只读", reporter: "上报员", member: "工作组成员", lead: "组长", hq: "指挥部" };
+
+const state = { me: null, plan: null, stop: null };
+
+/** What a view needs to know about the person and the plan. */
+const ctx = {
+  get me() { return state.me; },
+  atLeast(role) { return state.me && RANK[state.me.role] >= RANK[role]; },
+  isHq() { return state.me && state.me.role === "hq"; },
+  /** May this person acknowledge/complete a task of `group`? (the API checks again) */
+  mayActFor(group) {
+    return this.isHq() || (this.atLeast("member") && state.me.group === group);
+  },
+  groupName(id) {
+    const g = ((state.plan && state.plan.groups) || []).find((x) => x.id === id);
+    return g ? g.name : id;
+  },
+  subjects() { return (state.plan && state.plan.subjects) || []; },
+  subjectName(id) {
+    const s = this.subjects().find((x) => x.id === id);
+    return s ? s.name : id;
+  },
+  notify,
+  /** Refresh `fn` every `ms` while this view is shown. */
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    const previous = state.stop;
+    state.stop = () => { clearInterval(timer); if (previous) previous(); };
+  },
+};
+
+let noticeTimer = null;
+export function notify(text, kind = "info") {
+  const box = document.getElementById("notice");
+  box.textContent = text;
+  box.className = `notice ${kind}`;
+  box.hidden = false;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 10000 : 4000);
+}
+
+function takeTokenFromFragment() {
+  const match = /^#token=([^&]+)/.exec(location.hash);
+  if (!match) return;
+  setToken(decodeURIComponent(match[1]));
+  history.replaceState(null, "", `${location.pathname}${location.search}#/board`);
+}
+
+function showSignin(message) {
+  state.me = null;
+  document.getElementById("tabs").hidden = true;
+  clear(document.getElementById("who"));
+  clear(document.getElementById("view"));
+  document.getElementById("signin").hidden = false;
+  const error = document.getElementById("signin-error");
+  error.hidden = !message;
+  error.textContent = message || "";
+  document.getElementById("token").focus();
+}
+
+async function signIn() {
+  if (!token()) { showSignin(); return false; }
+  try {
+    state.me = await get("/whoami");
+  } catch (err) {
+    setToken(null);
+    showSignin(err instanceof ApiError && err.status === 401 ? "令牌无效或已过期，请重新输入。" : `无法连接：${err.message}`);
+    return false;
+  }
+  try {
+    state.plan = (await get("/plan")).plan;
+  } catch {
+    state.plan = null; // names fall back to ids
+  }
+  document.getElementById("signin").hidden = true;
+  const tabs = document.getElementById("tabs");
+  tabs.hidden = false;
+  for (const link of tabs.querySelectorAll("[data-role]")) link.hidden = !ctx.atLeast(link.dataset.role);
+  const who = clear(document.getElementById("who"));
+  const me = state.me;
+  who.append(
+    h("span.me", { id: "me" }, `${me.name}（${ROLE_TEXT[me.role] || me.role}${me.group ? " · " + ctx.groupName(me.group) : ""}）`),
+    h("button.link", { type: "button", onclick: signOut }, "退出"),
+  );
+  return true;
+}
+
+function signOut() {
+  setToken(null);
+  document.getElementById("notice").hidden = true;
+  location.hash = "";
+  showSignin();
+}
+
+async function route() {
+  if (state.stop) { state.stop(); state.stop = null; }
+  if (!state.me) return;
+  const view = clear(document.getElementById("view"));
+  const [, name, arg] = (location.hash || "#/board").split("/");
+  for (const link of document.querySelectorAll("#tabs a")) {
+    link.classList.toggle("active", link.dataset.tab === name || (name === "incident" && link.dataset.tab === "board"));
+  }
+  const views = { board: boardView, feed: feedView, trends: trendsView, sources: sourcesView, outbox: outboxView };
+  try {
+    if (name === "incident" && arg) await incidentView(view, decodeURIComponent(arg), ctx);
+    else await (views[name] || boardView)(view, ctx);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) { setToken(null); showSignin("登录已失效，请重新输入令牌。"); return; }
+    view.append(h("p.error", `加载失败：${err instanceof ApiError ? err.describe() : err.message}`));
+  }
+}
+
+document.getElementById("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = document.getElementById("token");
+  setToken(input.value.trim());
+  input.value = "";
+  if (await signIn()) {
+    if (!location.hash.startsWith("#/")) location.hash = "#/board";
+    else route();
+  }
+});
+
+window.addEventListener("hashchange", () => {
+  if (location.hash.startsWith("#token=")) { takeTokenFromFragment(); signIn().then((ok) => ok && route()); return; }
+  route();
+});
+
+takeTokenFromFragment();
+signIn().then((ok) => { if (ok) route(); });

@@ -1,0 +1,234 @@
+// The tabs other than one incident: the board, the live feed, trends, sources and the outbox.
+// Every value from the API goes in through h()/textContent, never as markup.
+
+import { ApiError, get, post, qs } from "./api.js";
+import {
+  clear, countdown, drillBadge, empty, h, levelBadge, statusText, stepText, table, waitText, when,
+} from "./dom.js";
+import { lineChart, disposeCharts } from "./charts.js";
+
+const OPEN = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
+const LEVEL_ORDER = ["I", "II", "III", "IV"];
+const PLATFORMS = {
+  weibo: "微博", forum: "论坛", news: "新闻", video: "短视频", wechat: "微信",
+  qa: "问答", gov: "政务网站", report: "人工上报", other: "其他",
+};
+export const platformName = (p) => PLATFORMS[p] || p || "—";
+
+/** A link only for http(s) addresses: a javascript: URL in a post stays plain text. */
+export function safeLink(url, text) {
+  if (typeof url === "string" && /^https?:\/\//i.test(url)) {
+    return h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, text || url);
+  }
+  return text ? h("span", text) : null;
+}
+
+// -- incident board ---------------------------------------------------------------------------
+function incidentCard(row, ctx) {
+  const next = row.next_deadline;
+  return h("a.card.incident", { href: `#/incident/${encodeURIComponent(row.incident_id)}`, dataset: { incident: row.incident_id } },
+    h("div.card-head", levelBadge(row.level), row.drill ? drillBadge() : null,
+      row.breaches ? h("span.badge.breach", `违约 ${row.breaches}`) : null),
+    h("div.title", row.title || row.incident_id),
+    h("div.meta", `${statusText(row.status)} · ${stepText(row.step)} · 发现于 ${when(row.opened_at)}`),
+    next ? h("div.next", `下一时限：${waitText(next.kind, next.group, (g) => ctx.groupName(g))} `, countdown(next.due_at)) : null);
+}
+
+export async function boardView(view, ctx) {
+  const body = h("div");
+  view.append(h("div.bar", h("h2", "事件看板"), h("span.hint", "每 10 秒自动刷新")), body);
+  async function load() {
+    const rows = (await get("/incidents")).incidents;
+    const real = rows.filter((r) => !r.drill && OPEN.has(r.status));
+    const drills = rows.filter((r) => r.drill && OPEN.has(r.status));
+    const ended = rows.filter((r) => !OPEN.has(r.status)).slice(0, 12);
+    clear(body);
+    const columns = LEVEL_ORDER.map((lv) => {
+      const mine = real.filter((r) => r.level === lv);
+      return h(`section.column.col-${lv}`, h("h3", levelBadge(lv), ` ${mine.length} 起`),
+        mine.length ? mine.map((r) => incidentCard(r, ctx)) : empty("无"));
+    });
+    const unlevelled = real.filter((r) => !LEVEL_ORDER.includes(r.level));
+    body.append(h("div.columns", columns));
+    if (unlevelled.length) body.append(h("section", h("h3", "未定级"), unlevelled.map((r) => incidentCard(r, ctx))));
+    body.append(h("section.drills", h("h3", drillBadge(), " 演练中的事件（不计入统计）"),
+      drills.length ? h("div.cards", drills.map((r) => incidentCard(r, ctx))) : empty("无进行中的演练")));
+    body.append(h("section.ended", h("h3", "最近结束"),
+      ended.length ? table(["级别", "事件", "状态", "发现时间"], ended.map((r) => h("tr",
+        h("td", levelBadge(r.level), r.drill ? drillBadge() : null),
+        h("td", h("a", { href: `#/incident/${encodeURIComponent(r.incident_id)}` }, r.title || r.incident_id)),
+        h("td", statusText(r.status)), h("td", when(r.opened_at))))) : empty("无")));
+  }
+  await load();
+  ctx.every(10000, () => load().catch(() => {}));
+}
+
+// -- live feed ---------------------------------------------------------------------------------
+function postCard(p, ctx) {
+  return h("article.card.post", { dataset: { post: p.post_id } },
+    h("div.card-head", levelBadge(p.level), p.drill ? drillBadge() : null,
+      h("span.platform", platformName(p.platform)),
+      p.negative ? h("span.badge.negative", "负面") : null,
+      h("span.meta", `风险 ${Number(p.risk || 0).toFixed(2)} · 情感 ${Number(p.sentiment || 0).toFixed(2)} · ${when(p.seen_at)}`)),
+    h("div.title", safeLink(p.url, p.title || "（无标题）")),
+    p.text && p.text !== p.title ? h("p.text", p.text) : null,
+    (p.subjects || []).length ? h("div.meta", "主体：", p.subjects.map((s) => ctx.subjectName(s)).join("、")) : null,
+    (p.reasons || []).length ? h("ul.reasons", p.reasons.map((r) => h("li", r))) : null);
+}
+
+function clusterRow(c, ctx) {
+  return h("tr",
+    h("td", levelBadge(c.level)),
+    h("td", h("div.story", c.story), h("div.meta", (c.platforms || []).map(platformName).join("、"))),
+    h("td.num", `${Number(c.growth || 0).toFixed(1)}×`),
+    h("td.num", String(c.posts_in_window)),
+    h("td.num", String(c.count)),
+    h("td.num", Number(c.max_risk || 0).toFixed(2)));
+}
+
+export async function feedView(view, ctx) {
+  const form = h("form.filters",
+    h("label", "主体 ", h("select", { name: "subject" }, h("option", { value: "" }, "全部"),
+      ctx.subjects().map((s) => h("option", { value: s.id }, s.name)))),
+    h("label", "平台 ", h("select", { name: "platform" }, h("option", { value: "" }, "全部"),
+      Object.entries(PLATFORMS).map(([v, t]) => h("option", { value: v }, t)))),
+    h("label", "级别 ", h("select", { name: "level" }, h("option", { value: "" }, "全部"),
+      LEVEL_ORDER.map((lv) => h("option", { value: lv }, `${lv}级`)))),
+    h("label", h("input", { type: "checkbox", name: "negative" }), " 只看负面"),
+    h("label", h("input", { type: "checkbox", name: "drill" }), " 演练数据"));
+  const list = h("div.posts");
+  const more = h("button", { type: "button", hidden: true }, "加载更多");
+  const clusters = h("div");
+  view.append(h("div.bar", h("h2", "实时舆情"), h("span.hint", "每 30 秒自动刷新")), form,
+    h("div.split", h("section", h("h3", "最新评分帖子"), list, more),
+      h("section", h("h3", "增速最快的事件簇（24 小时）"), clusters)));
+  let cursor = null;
+
+  function params() {
+    const data = new FormData(form);
+    return {
+      subject: data.get("subject"), platform: data.get("platform"), level: data.get("level"),
+      negative: data.get("negative") ? "true" : "", drill: data.get("drill") ? "true" : "",
+    };
+  }
+  async function load(append) {
+    const page = await get(`/posts${qs({ ...params(), limit: 30, cursor: append ? cursor : "" })}`);
+    if (!append) clear(list);
+    list.append(...page.posts.map((p) => postCard(p, ctx)));
+    if (!list.firstChild) list.append(empty("没有符合条件的帖子"));
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+  }
+  async function loadClusters() {
+    const drill = params().drill;
+    const data = await get(`/clusters${qs({ limit: 10, drill })}`);
+    clear(clusters).append(data.clusters.length
+      ? table(["级别", "事件", "增速", "24h 帖数", "累计", "最高风险"], data.clusters.map((c) => clusterRow(c, ctx)))
+      : empty("暂无事件簇"));
+  }
+  form.addEventListener("change", () => { load(false).catch(showError); loadClusters().catch(showError); });
+  more.addEventListener("click", () => load(true).catch(showError));
+  function showError(err) { ctx.notify(err instanceof ApiError ? err.describe() : err.message, "error"); }
+  await Promise.all([load(false), loadClusters()]);
+  ctx.every(30000, () => { if (!cursor || list.children.length <= 30) load(false).catch(() => {}); loadClusters().catch(() => {}); });
+}
+
+// -- trends --------------------------------------------------------------------------------------
+export async function trendsView(view, ctx) {
+  const hours = h("select", { name: "hours" },
+    h("option", { value: "24" }, "最近 24 小时"), h("option", { value: "72" }, "最近 3 天"), h("option", { value: "168" }, "最近 7 天"));
+  const summary = h("p.summary");
+  const volume = h("div.chart", { id: "chart-volume" });
+  const subjects = h("div.chart", { id: "chart-subjects" });
+  const clusters = h("div");
+  view.append(h("div.bar", h("h2", "态势趋势"), h("label", "时间范围 ", hours)), summary,
+    h("section", h("h3", "各平台声量与负面占比（每小时）"), volume),
+    h("section", h("h3", "各监测主体声量（每小时）"), subjects),
+    h("section", h("h3", "增速最快的事件簇"), clusters));
+  disposeCharts();
+
+  async function load() {
+    const n = hours.value;
+    const [data, top] = await Promise.all([get(`/trends?hours=${n}`), get(`/clusters?hours=${n}&limit=10`)]);
+    const labels = data.hours.map((x) => when(x).slice(0, 11));
+    const share = data.posts.map((p, i) => (p ? Math.round((data.negative[i] / p) * 1000) / 10 : 0));
+    const t = data.totals;
+    summary.textContent = `共 ${t.posts} 条，负面 ${t.negative} 条（${(t.negative_share * 100).toFixed(1)}%）` +
+      (Object.keys(t.levels || {}).length ? `；预警级别：${Object.entries(t.levels).map(([k, v]) => `${k}级 ${v}`).join("，")}` : "");
+    lineChart(volume, labels,
+      data.platforms.map((line) => ({ name: line.label || platformName(line.platform), type: "bar", stack: "posts", data: line.posts })),
+      { name: "负面占比 %", type: "line", data: share });
+    lineChart(subjects, labels,
+      data.subjects.map((line) => ({ name: ctx.subjectName(line.subject), type: "line", data: line.posts })));
+    clear(clusters).append(top.clusters.length
+      ? table(["级别", "事件", "增速", "窗口内帖数", "累计", "最高风险"], top.clusters.map((c) => clusterRow(c, ctx)))
+      : empty("暂无事件簇"));
+  }
+  hours.addEventListener("change", () => load().catch((e) => ctx.notify(e.message, "error")));
+  await load();
+  ctx.every(60000, () => load().catch(() => {}));
+}
+
+// -- sources -----------------------------------------------------------------------------------
+export async function sourcesView(view, ctx) {
+  const body = h("div");
+  view.append(h("div.bar", h("h2", "监测来源"), h("span.hint", ctx.atLeast("lead") ? "组长及指挥部可立即抓取" : "")), body);
+  async function crawl(id, button) {
+    button.disabled = true;
+    button.textContent = "抓取中…";
+    try {
+      const result = await post(`/sources/${encodeURIComponent(id)}/crawl`);
+      const error = result.error ? `：${result.error.message || result.error.code}` : "";
+      ctx.notify(`${id} 抓取 ${result.outcome}，${result.items ?? 0} 条，新 ${result.new ?? 0} 条${error}`, result.error ? "error" : "info");
+      await load();
+    } catch (err) {
+      ctx.notify(err instanceof ApiError ? err.describe() : err.message, "error");
+      button.disabled = false;
+      button.textContent = "立即抓取";
+    }
+  }
+  async function load() {
+    const sources = (await get("/sources")).sources;
+    clear(body).append(table(["来源", "平台", "状态", "最近成功", "最近错误", "下次抓取", ""], sources.map((s) => {
+      const health = s.health || {};
+      const ok = health.healthy !== false;
+      const button = ctx.atLeast("lead") && s.enabled
+        ? h("button", { type: "button", onclick: (e) => crawl(s.id, e.currentTarget) }, "立即抓取") : null;
+      return h("tr", { dataset: { source: s.id } },
+        h("td", h("div", s.name || s.id), h("div.meta", `${s.id} · ${s.kind}${s.enabled ? "" : " · 已停用"}`)),
+        h("td", platformName(s.platform)),
+        h("td", h(ok ? "span.badge.ok" : "span.badge.down", ok ? "正常" : "异常"), " ", health.status || "",
+          health.consecutive_failures ? ` 连续失败 ${health.consecutive_failures} 次` : ""),
+        h("td", when(health.last_success_at)),
+        h("td.error-text", health.last_error || "—"),
+        h("td", when(s.next_due_at)),
+        h("td", button));
+    })));
+  }
+  await load();
+  ctx.every(30000, () => load().catch(() => {}));
+}
+
+// -- outbox --------------------------------------------------------------------------------------
+export function messagesTable(messages, ctx) {
+  if (!messages.length) return empty("没有消息");
+  return table(["时间", "事件", "接收组", "状态", "短信内容", "接收人"], messages.map((m) => h("tr",
+    h("td", when(m.sent_at || m.created_at)),
+    h("td", levelBadge(m.level), m.drill ? drillBadge() : null, h("div.meta", m.event), h("div.meta", m.incident_id || "")),
+    h("td", ctx.groupName(m.group)),
+    h("td", m.status, m.repeats ? ` · 重复 ${m.repeats}` : "", m.escalation_step ? ` · 升级 ${m.escalation_step}` : ""),
+    h("td.sms", m.sms || m.email_subject || ""),
+    h("td", h("ul.recipients", (m.recipients || []).map((r) =>
+      h("li", `${r.name || r.member}（${ctx.groupName(r.group)}·${r.channel}）${r.contact || ""}`)))))));
+}
+
+export async function outboxView(view, ctx) {
+  const body = h("div");
+  view.append(h("div.bar", h("h2", "消息发件箱"), h("span.hint", "本地模式下不发短信和邮件：在这里查看每条告警及其接收人")), body);
+  async function load() {
+    const data = await get("/outbox?limit=200");
+    clear(body).append(messagesTable(data.messages, ctx));
+  }
+  await load();
+  ctx.every(15000, () => load().catch(() => {}));
+}

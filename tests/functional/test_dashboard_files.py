@@ -1,0 +1,67 @@
+"""``GET /`` and ``GET /assets/{name}``: the dashboard's files, served by the app with no token.
+
+Only whitelisted files, with their real type and headers that forbid inline and foreign scripts;
+an unchanged file is a 304 for its ETag.
+"""
+
+import pytest
+from chalice.test import Client
+
+from chalicelib.dashboard.assets import ASSETS
+
+
+def test_the_page_is_served_without_a_token_and_with_its_protections(api_client: Client) -> None:
+    answer = api_client.http.get("/")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    csp = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    page = answer.body.decode("utf-8")
+    assert '<script type="module" src="/assets/app.js">' in page
+    # No inline script or style: everything the page runs is a whitelisted file.
+    assert "<script>" not in page
+    assert "<style" not in page
+    assert " style=" not in page
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("echarts.min.js", "text/javascript; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("favicon.svg", "image/svg+xml; charset=utf-8"),
+        ("echarts-LICENSE.txt", "text/plain; charset=utf-8"),
+    ],
+)
+def test_each_file_has_its_type(api_client: Client, name: str, content_type: str) -> None:
+    answer = api_client.http.get(f"/assets/{name}")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == content_type
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "name", ["index.html", "views.py", "..%2Fviews.py", "vendor%2Fecharts.min.js", "APP.JS"]
+)
+def test_anything_off_the_whitelist_is_404(api_client: Client, name: str) -> None:
+    answer = api_client.http.get(f"/assets/{name}")
+    assert answer.status_code == 404
+    assert answer.json_body["error"] == "not_found"
+
+
+def test_an_unchanged_file_is_304_for_its_etag(api_client: Client) -> None:
+    first = api_client.http.get("/assets/app.js")
+    again = api_client.http.get("/assets/app.js", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.body == b""
+    other = api_client.http.get("/assets/app.js", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200
+
+
+def test_every_whitelisted_file_exists() -> None:
+    from chalicelib.dashboard.assets import load
+
+    assert all(load(name) is not None for name in ASSETS)
