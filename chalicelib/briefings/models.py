@@ -25,7 +25,7 @@ from chalicelib.core.errors import Problem, ValidationError
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 HTML_TYPE = "text/html; charset=utf-8"
 FORMATS = ("json", "html", "docx")
-DATE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def parse_time(value: str) -> time:
 
 def content_disposition(filename: str) -> str:
     """``attachment`` with an ASCII fallback name and the real one in RFC 5987 encoding."""
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_") or "report"
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_-") or "report"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

@@ -131,9 +131,9 @@ def build_briefing() -> Response:
     if unknown:
         raise ValidationError("invalid briefing request", unknown)
     raw = body.get("date")
-    if raw is not None and not isinstance(raw, str):
+    if "date" in body and not isinstance(raw, str):
         raise ValidationError("invalid date", [Problem("/date", "a string YYYY-MM-DD")])
-    day = check_date(raw) if raw is not None else None
+    day = check_date(raw) if isinstance(raw, str) else None
     return respond(briefing_service().rebuild(day), "json", daily.document, status=201)
 
 

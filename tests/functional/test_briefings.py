@@ -305,6 +305,7 @@ def test_building_a_briefing_is_for_leads_and_checks_its_body(
 
     assert post(tokens["viewer"], "").status_code == 403
     assert post(tokens["lead"], '{"date": 5}').status_code == 400
+    assert post(tokens["lead"], '{"date": null}').status_code == 400
     assert post(tokens["lead"], '{"day": "2026-03-01"}').status_code == 400
     built = post(tokens["lead"], "")
     assert built.status_code == 201
