@@ -9,6 +9,8 @@ from chalice import Chalice
 
 from chalicelib.alerts.views import bp as alerts_bp
 from chalicelib.auth.views import bp as auth_bp
+from chalicelib.briefings.models import DOCX_TYPE
+from chalicelib.briefings.views import bp as briefings_bp
 from chalicelib.core import middleware
 from chalicelib.dashboard.views import bp as dashboard_bp
 from chalicelib.drills.views import bp as drills_bp
@@ -22,6 +24,8 @@ from chalicelib.trends.views import bp as trends_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
+# Word documents (briefings, reports) are binary: base64 through API Gateway and Chalice.
+app.api.binary_types.append(DOCX_TYPE)
 middleware.register(app)
 app.register_blueprint(health_bp)
 app.register_blueprint(auth_bp)
@@ -35,3 +39,4 @@ app.register_blueprint(reports_bp)
 app.register_blueprint(drills_bp)
 app.register_blueprint(trends_bp)
 app.register_blueprint(dashboard_bp)
+app.register_blueprint(briefings_bp)

@@ -247,23 +247,47 @@ class AlertService:
         """Tell the 指挥部 by e-mail, once per day, that SMS now goes by e-mail."""
         day = china_day(now)
         text = f"今日短信已达上限（{plan.sms_daily_cap} 条），其余告警改为仅发邮件。"
-        notice = self._item(
+        notice = self._hq_email(
             plan,
             now,
-            kind=Kind.NOTICE,
-            incident=SYSTEM_INCIDENT,
+            key=SYSTEM_INCIDENT,
             event=f"sms-cap-{day}",
-            level="I",  # every HQ member's filter includes I
-            group=HQ_GROUP,
-            drill=False,
-            sms=text,
-            email_subject=f"[{plan.name}] 短信日上限已到（{day}）",
-            email_body=text
-            + "\n请检查告警是否过多，或在预案 alerting.sms_daily_cap 中调整上限。\n",
-            channels=["email"],
+            subject=f"短信日上限已到（{day}）",
+            body=text + "\n请检查告警是否过多，或在预案 alerting.sms_daily_cap 中调整上限。\n",
         )
         logger.warning("SMS daily cap reached; degrading to e-mail", extra={"day": day})
         return [notice] if self.outbox.put_new(notice) else []
+
+    def _hq_email(
+        self, plan: PlanView, now: datetime, *, key: str, event: str, subject: str, body: str
+    ) -> dict[str, Any]:
+        """An informational e-mail to the 指挥部 (no SMS, no ack), keyed by (key, event)."""
+        return self._item(
+            plan,
+            now,
+            kind=Kind.NOTICE,
+            incident=key,
+            event=event,
+            level="I",  # every HQ member's filter includes I
+            group=HQ_GROUP,
+            drill=False,
+            sms=body.split("\n", 1)[0][:70],
+            email_subject=" ".join(f"[{plan.name}] {subject}".split())[:99],
+            email_body=body,
+            channels=["email"],
+        )
+
+    def notify_hq(self, *, key: str, event: str, subject: str, body: str) -> str | None:
+        """E-mail the 指挥部 once per (key, event): the message id if written now, None if it
+        was already in the outbox (a repeated call sends nothing twice)."""
+        now = self._clock()
+        notice = self._hq_email(
+            self._current_plan(), now, key=key, event=event, subject=subject, body=body
+        )
+        if not self.outbox.put_new(notice):
+            return None
+        self._publish(notice, now)
+        return str(notice["pk"])
 
     def _publish(self, item: Mapping[str, Any], now: datetime) -> str:
         """Lease, publish, mark. Returns "published", "failed" or "skipped"."""

@@ -66,6 +66,10 @@ class Settings:
     # loopback address, without any network attempt (not even DNS). Local-mode tests and drills
     # set it so that running the schedules never reaches the public hot lists.
     offline: bool = False
+    # The API's public base URL (YUQING_PUBLIC_URL), for links in e-mails (the daily briefing's
+    # .docx). Local mode sets it to its own API URL; in AWS it is a stage setting. Unset, links
+    # are paths without a host.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -102,6 +106,7 @@ class Settings:
             time_scale=time_scale,
             local_mode=_flag(environ.get("YUQING_LOCAL")),
             offline=_flag(environ.get("YUQING_OFFLINE")),
+            public_url=(environ.get("YUQING_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
 

@@ -84,7 +84,9 @@ def build(
             (i for i in items if str(i.get("sk", "")).startswith("TASK#")),
             key=lambda t: str(t.get("task_id", "")),
         )
-        rows.append(_incident(incident_id, meta, tasks, alerts.get(incident_id, []), now, scale))
+        rows.append(
+            incident_steps(incident_id, meta, tasks, alerts.get(incident_id, []), now, scale)
+        )
     totals: dict[str, Any] = {s: 0 for s in STATUSES}
     totals["steps"] = sum(len(r["steps"]) for r in rows)
     for row in rows:
@@ -103,7 +105,7 @@ def build(
     }
 
 
-def _incident(
+def incident_steps(
     incident_id: str,
     meta: Mapping[str, Any],
     tasks: Sequence[Mapping[str, Any]],
@@ -111,6 +113,7 @@ def _incident(
     now: datetime,
     scale: float,
 ) -> dict[str, Any]:
+    """One incident's steps against their deadlines (shared with the 舆情评估 report)."""
     deadlines: Mapping[str, Any] = meta.get("deadlines") or {}
     opened = meta.get("opened_at")
     report_hq = deadlines.get("report_hq") or {}

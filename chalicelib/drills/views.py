@@ -5,7 +5,7 @@
   makes a retried start the same drill.
 - ``GET /drills`` (viewer+): recent drills, newest first.
 - ``GET /drills/scenarios`` (viewer+): the bundled scenarios.
-- ``GET /drills/{drill_id}`` (viewer+): the drill report.
+- ``GET /drills/{drill_id}?format=json|html|docx`` (viewer+): the drill report (演练评估).
 - ``drill_tick`` every minute: inject due events of running drills (see
   :mod:`chalicelib.drills.service` for the timing).
 """
@@ -22,6 +22,8 @@ from chalice import Blueprint, Rate, Response
 from chalicelib.alerts.outbox import OutboxStore
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
+from chalicelib.briefings.evaluation import drill_document
+from chalicelib.briefings.views import requested_format, respond
 from chalicelib.core.aws import get_clients
 from chalicelib.core.http import api, json_body, json_response
 from chalicelib.core.idempotency import IdempotencyStore, check_key
@@ -137,9 +139,11 @@ def list_scenarios() -> dict[str, Any]:
 
 @bp.route("/drills/{drill_id}", methods=["GET"])
 @api
-def drill_report(drill_id: str) -> dict[str, Any]:
+def drill_report(drill_id: str) -> Response:
     require(bp.current_request, Role.VIEWER)
-    return drill_service().report(check_drill_id(drill_id))
+    fmt = requested_format(bp.current_request)
+    report = drill_service().report(check_drill_id(drill_id))
+    return respond(report, fmt, drill_document)
 
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="drill_tick")

@@ -147,6 +147,11 @@ class LocalRuntime:
         app = factory.load_chalice_app()
         # Bind the API port before anything slow, so a busy port fails at once.
         self._server = create_local_server(app, config, opts.host, opts.api_port)
+        # Links in e-mails (the daily briefing) point at this API.
+        api_host, api_port = self._server.server.server_address[:2]
+        environment["YUQING_PUBLIC_URL"] = f"http://{api_host}:{api_port}"
+        os.environ["YUQING_PUBLIC_URL"] = environment["YUQING_PUBLIC_URL"]
+        reset_settings()
         lambda_hook.install(self.registry)
         self.functions = register_functions(
             app,

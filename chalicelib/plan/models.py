@@ -35,6 +35,7 @@ DEADLINE_LABELS: dict[str, str] = {
     "press_conference": "召开新闻发布会",
     "public_response": "公开回应",
 }
+DEFAULT_BRIEFING_TIME = "08:00"
 # Every SMS of a drill starts with this; templates must leave room for it.
 DRILL_PREFIX = "【演练】"
 
@@ -94,6 +95,11 @@ class PlanView:
         """SMS recipients allowed per day (China time); None when the plan sets no cap."""
         cap = self.doc.get("alerting", {}).get("sms_daily_cap")
         return None if cap is None else int(cap)
+
+    @property
+    def briefing_time(self) -> str:
+        """When the daily briefing (舆情日报) is built and mailed, ``HH:MM`` China time."""
+        return str(self.doc.get("briefing", {}).get("time") or DEFAULT_BRIEFING_TIME)
 
     @property
     def ops_group(self) -> str | None:

@@ -53,8 +53,9 @@ TOP_LEVEL = (
     "sms_templates",
     "alerting",
     "workflow",
+    "briefing",
 )
-REQUIRED_TOP_LEVEL = TOP_LEVEL[:-2]
+REQUIRED_TOP_LEVEL = TOP_LEVEL[:-3]
 # The response workflow's own settings (optional; defaults in chalicelib/workflow/logic.py).
 WORKFLOW_MINUTES = (
     "monitor_interval_minutes",
@@ -62,7 +63,11 @@ WORKFLOW_MINUTES = (
     "close_after_minutes",
     "max_monitor_minutes",
 )
-TEN_DAYS = 14400  # the largest plan duration accepted (max_monitor_minutes up to 10 days)
+TEN_DAYS = 14400
+# The daily briefing's time (舆情日报), China time; 24-hour HH:MM.
+BRIEFING_TIME = re.compile(
+    r"\A([01]\d|2[0-3]):[0-5]\d\Z"
+)  # the largest plan duration accepted (max_monitor_minutes up to 10 days)
 
 
 def default_rule_check(rule: str) -> str | None:
@@ -165,6 +170,8 @@ class _Checker:
             self.alerting(root["alerting"], groups)
         if "workflow" in root:
             self.workflow(root["workflow"], groups)
+        if "briefing" in root:
+            self.briefing(root["briefing"])
 
     def groups(self, value: Any) -> set[str]:
         ids: list[tuple[str, str]] = []
@@ -400,6 +407,19 @@ class _Checker:
             else:
                 expected = ", ".join((*WORKFLOW_MINUTES, "ack_minutes", "publicity_group"))
                 self.add(path, f"unknown setting; expected one of {expected}")
+
+    def briefing(self, value: Any) -> None:
+        briefing = self.obj(value, "/briefing")
+        if briefing is None:
+            return
+        for key, item in briefing.items():
+            if key != "time":
+                self.add(f"/briefing/{key}", "unknown setting; expected time")
+            elif not isinstance(item, str) or not BRIEFING_TIME.match(item):
+                self.add(
+                    "/briefing/time",
+                    f"must be a time of day HH:MM (00:00–23:59, China time), got {item!r}",
+                )
 
 
 def validate_plan(doc: Any, rule_check: RuleCheck | None = None) -> list[Problem]:

@@ -9,15 +9,20 @@ tokens, and an incident that was waiting for the HQ goes on from where a person 
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
+import docx
 import pytest
 import requests
 
+from chalicelib.briefings.models import DOCX_TYPE
+from chalicelib.core.clock import CHINA
 from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli, wait_for
 from tests.plan_helpers import quick_plan
 
@@ -163,6 +168,23 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     assert len(posts) >= 12
     # ... scored on the way in (one write per post carries its risk and reasons)
     assert all("risk" in post and "reasons" in post for post in posts)
+
+    # AND today's briefing (舆情日报), the closed incident's evaluation (舆情评估) and the drill
+    # report download over HTTP as Word documents that open, each with a chart
+    today = datetime.now(CHINA).date().isoformat()
+    for path, filename in (
+        (f"/briefings/{today}", f"舆情日报-{today}.docx"),
+        (f"/incidents/{incident}/report", f"舆情评估-{incident}.docx"),
+        (f"/drills/{drill_id}", f"演练评估-{drill_id}.docx"),
+    ):
+        word = requests.get(f"{api}{path}?format=docx", headers=hq, timeout=60)
+        assert word.status_code == 200, word.text
+        assert word.headers["Content-Type"] == DOCX_TYPE
+        disposition = word.headers["Content-Disposition"]
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == filename
+        document = docx.Document(io.BytesIO(word.content))
+        assert document.inline_shapes, path
+        assert document.paragraphs[0].text  # the title
     public = requests.post(f"{info['api_url']}/sources/weibo-hot/crawl", headers=hq, timeout=60)
     assert public.json()["error"]["code"] == "offline"
     private = requests.post(

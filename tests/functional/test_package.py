@@ -61,6 +61,7 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
         "AlertDispatch": "yuqing-dev-alert_dispatch",
         "DrillTick": "yuqing-dev-drill_tick",
         "IncidentSweep": "yuqing-dev-incident_sweep",
+        "BriefingTick": "yuqing-dev-briefing_tick",
         "CrawlDispatcher": "yuqing-dev-crawl_dispatcher",
         "CrawlWorker": "yuqing-dev-crawl_worker",
     }

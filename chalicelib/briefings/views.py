@@ -1,0 +1,152 @@
+"""Briefing and report routes, and the ``briefing_tick`` schedule.
+
+- ``GET /briefings`` (viewer+): stored briefing dates and the plan's briefing time.
+- ``GET /briefings/{date}?format=json|html|docx`` (viewer+): one day's 舆情日报, built on demand.
+- ``POST /briefings`` (lead+): ``{"date"?: "YYYY-MM-DD"}`` — build now (default: today).
+- ``GET /incidents/{incident_id}/report?format=json|html|docx`` (viewer+): 舆情评估.
+- ``briefing_tick`` every 15 minutes: today's briefing once its time has passed, and the e-mail.
+
+A .docx answer is binary: its type is in ``app.api.binary_types`` (see ``app.py``), and Chalice
+(like API Gateway) only sends it to a request whose ``Accept`` admits it (browsers send ``*/*``).
+The renderers (Jinja2, python-docx, matplotlib) are imported on the first HTML or Word answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalice import Blueprint, Rate, Response
+
+from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.alerts.service import alert_service
+from chalicelib.auth.models import Role
+from chalicelib.auth.views import require
+from chalicelib.briefings import daily, evaluation
+from chalicelib.briefings.models import (
+    DOCX_TYPE,
+    HTML_TYPE,
+    Document,
+    check_date,
+    check_format,
+    content_disposition,
+)
+from chalicelib.briefings.service import BriefingService, EvaluationReports
+from chalicelib.briefings.store import BriefingStore
+from chalicelib.clusters.store import ClusterStore
+from chalicelib.core.aws import get_clients
+from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.core.http import api, json_body, json_response
+from chalicelib.core.settings import get_settings
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.store import PlanStore
+from chalicelib.sources.store import SourceStore
+from chalicelib.trends.store import TrendStore
+from chalicelib.workflow.steps import execution_name
+
+bp = Blueprint(__name__)
+
+
+def briefing_service(*, with_mail: bool = False) -> BriefingService:
+    settings, clients = get_settings(), get_clients()
+    trends = clients.table(settings.tables.trends)
+    return BriefingService(
+        store=BriefingStore(trends),
+        trends=TrendStore(trends),
+        clusters=ClusterStore(clients.table(settings.tables.clusters)),
+        incidents=IncidentStore(clients.table(settings.tables.incidents)),
+        sources=SourceStore(clients.table(settings.tables.sources)),
+        plans=PlanStore(clients.table(settings.tables.plan)),
+        notifier=alert_service() if with_mail else None,
+        public_url=settings.public_url,
+    )
+
+
+def evaluation_reports() -> EvaluationReports:
+    settings, clients = get_settings(), get_clients()
+    return EvaluationReports(
+        IncidentStore(clients.table(settings.tables.incidents)),
+        OutboxStore(clients.table(settings.tables.outbox)),
+        ClusterStore(clients.table(settings.tables.clusters)),
+        TrendStore(clients.table(settings.tables.trends)),
+        settings.time_scale,
+    )
+
+
+def requested_format(request: Any) -> str:
+    params = (request.query_params or {}) if request else {}
+    return check_format(params.get("format"))
+
+
+def respond(
+    data: Mapping[str, Any],
+    fmt: str,
+    to_document: Callable[[Mapping[str, Any]], Document],
+    status: int = 200,
+) -> Response:
+    """``data`` as JSON, or rendered as HTML or Word through its document."""
+    if fmt == "json":
+        return json_response(data, status=status)
+    doc = to_document(data)
+    if fmt == "html":
+        from chalicelib.briefings import render_html
+
+        return Response(
+            body=render_html.render(doc), status_code=status, headers={"Content-Type": HTML_TYPE}
+        )
+    from chalicelib.briefings import render_docx
+
+    return Response(
+        body=render_docx.render(doc),
+        status_code=status,
+        headers={
+            "Content-Type": DOCX_TYPE,
+            "Content-Disposition": content_disposition(f"{doc.filename}.docx"),
+        },
+    )
+
+
+@bp.route("/briefings", methods=["GET"])
+@api
+def list_briefings() -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    return briefing_service().list()
+
+
+@bp.route("/briefings/{date}", methods=["GET"])
+@api
+def get_briefing(date: str) -> Response:
+    require(bp.current_request, Role.VIEWER)
+    fmt = requested_format(bp.current_request)
+    return respond(briefing_service().get(check_date(date)), fmt, daily.document)
+
+
+@bp.route("/briefings", methods=["POST"])
+@api
+def build_briefing() -> Response:
+    require(bp.current_request, Role.LEAD)
+    request = bp.current_request
+    body = json_body(request) if request is not None and (request.raw_body or b"").strip() else {}
+    unknown = [Problem(f"/{k}", "unknown field; expected date") for k in body if k != "date"]
+    if unknown:
+        raise ValidationError("invalid briefing request", unknown)
+    raw = body.get("date")
+    if "date" in body and not isinstance(raw, str):
+        raise ValidationError("invalid date", [Problem("/date", "a string YYYY-MM-DD")])
+    day = check_date(raw) if isinstance(raw, str) else None
+    return respond(briefing_service().rebuild(day), "json", daily.document, status=201)
+
+
+@bp.route("/incidents/{incident_id}/report", methods=["GET"])
+@api
+def incident_report(incident_id: str) -> Response:
+    require(bp.current_request, Role.VIEWER)
+    execution_name(incident_id)  # validates the id
+    fmt = requested_format(bp.current_request)
+    return respond(evaluation_reports().incident(incident_id), fmt, evaluation.document)
+
+
+@bp.schedule(Rate(15, unit=Rate.MINUTES), name="briefing_tick")
+def briefing_tick(event: Any) -> dict[str, Any]:
+    """Every 15 minutes: once the plan's briefing time has passed, today's briefing and mail."""
+    return briefing_service(with_mail=True).tick()

@@ -1,0 +1,341 @@
+"""Briefings against moto: built from trend counts, clusters, incidents and sources; stored once;
+mailed once; rendered as HTML and Word; the routes' errors; the evaluation and drill reports."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from docx import Document as open_docx
+
+from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
+from chalicelib.alerts.service import AlertService
+from chalicelib.alerts.topics import SnsGateway
+from chalicelib.auth.models import Role
+from chalicelib.auth.service import TokenStore
+from chalicelib.briefings import daily, render_html
+from chalicelib.briefings.models import DOCX_TYPE
+from chalicelib.briefings.service import BriefingService
+from chalicelib.briefings.store import BriefingStore
+from chalicelib.clusters.models import Cluster, PostSummary
+from chalicelib.clusters.store import ClusterStore
+from chalicelib.core.aws import AwsClients
+from chalicelib.core.clock import CHINA
+from chalicelib.core.settings import Settings
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.service import PlanService
+from chalicelib.plan.store import PlanStore
+from chalicelib.sources.models import SourceHealth, parse_definition
+from chalicelib.sources.store import SourceStore
+from chalicelib.trends.models import ClusterPage, Counted, hour_counts
+from chalicelib.trends.store import TrendStore
+from tests.plan_helpers import example_plan
+
+# 2026-03-02 09:30 China time: the briefing of 03-02 (08:00) covers 03-01 00:00–03-02 00:00 UTC.
+NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
+DAY = "2026-03-02"
+HOSTILE = "<script>alert('x')</script>滨江一院医疗事故"
+EXPIRES = 2_000_000_000
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class World:
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self.clock = Clock()
+        table = clients.table
+        system = table(settings.tables.system)
+        self.alerts = AlertService(
+            settings,
+            outbox=OutboxStore(table(settings.tables.outbox)),
+            plans=PlanStore(table(settings.tables.plan)),
+            gateway=SnsGateway(clients.client("sns"), clients.topic_arn),
+            counter=SmsCounter(system),
+            marks=SystemMarks(system),
+            clock=self.clock,
+        )
+        PlanService(
+            PlanStore(table(settings.tables.plan)), after_save=self.alerts.reconcile_plan
+        ).save(example_plan(), "test")
+        self.trends = TrendStore(table(settings.tables.trends))
+        self.clusters = ClusterStore(table(settings.tables.clusters))
+        self.incidents = IncidentStore(table(settings.tables.incidents))
+        self.sources = SourceStore(table(settings.tables.sources))
+        self.store = BriefingStore(table(settings.tables.trends))
+        self.service = BriefingService(
+            store=self.store,
+            trends=self.trends,
+            clusters=self.clusters,
+            incidents=self.incidents,
+            sources=self.sources,
+            plans=PlanStore(table(settings.tables.plan)),
+            notifier=self.alerts,
+            public_url="https://yq.example.org/api",
+            clock=self.clock,
+        )
+
+    def seed(self) -> None:
+        """GIVEN a day of posts on two platforms, one cluster, one open incident, a source down."""
+        posts = [
+            Counted(f"2026-03-01T{h:02d}:10:00+00:00", "weibo", h % 3 == 0, -0.2, "II")
+            for h in range(24)
+        ] + [Counted("2026-03-01T05:20:00+00:00", "forum", True, -0.8, None)]
+        # Outside the period: the hour before and the hour after.
+        posts += [Counted("2026-02-28T23:59:00+00:00", "weibo", True, -0.5, None)]
+        posts += [Counted("2026-03-02T00:05:00+00:00", "weibo", True, -0.5, None)]
+        self.trends.add_hours(hour_counts(posts), EXPIRES)
+        seen = ("2026-03-01T04:00:00+00:00", "2026-03-01T05:00:00+00:00")
+        self.trends.add_page(
+            ClusterPage("2026-03-01", "kabc", ("p1", "p2"), seen, (0.8, 0.7), 2, 3.0, "II", 0.8),
+            EXPIRES,
+        )
+        first = datetime(2026, 3, 1, 4, tzinfo=UTC)
+        self.clusters.save(
+            Cluster(
+                id="kabc",
+                story=HOSTILE,
+                signature=(1, 2),
+                band_keys=(),
+                first_seen=first,
+                last_seen=first + timedelta(hours=1),
+                count=2,
+                platforms=("weibo",),
+                level="II",
+                max_risk=0.8,
+                top_posts=(PostSummary("p1", HOSTILE, 0.8, "weibo", "https://weibo.example/1"),),
+            ),
+            EXPIRES,
+        )
+        self.incidents.put_once(
+            "c-kabc",
+            "META",
+            {
+                "status": "active",
+                "level": "II",
+                "level_rank": 3,
+                "opened_at": "2026-03-01T04:05:00+00:00",
+                "cluster_id": "kabc",
+                "title": HOSTILE,
+                "drill": False,
+                "deadlines": {
+                    "authoritative_info": {"due_at": "2026-03-01T09:05:00+00:00", "met": False}
+                },
+                "breaches": [{"kind": "authoritative_info", "at": "2026-03-01T09:05:00+00:00"}],
+            },
+        )
+        self.sources.create(
+            parse_definition(
+                {"id": "forum", "name": "滨江论坛", "kind": "rss", "url": "https://f.example/x"}
+            ),
+            NOW.isoformat(),
+        )
+        self.sources.record_crawl(
+            "forum",
+            SourceHealth(healthy=False, status="failed", unhealthy_reason="3 failed crawls"),
+            None,
+        )
+
+
+@pytest.fixture
+def world(settings: Settings, clients: AwsClients) -> World:
+    return World(settings, clients)
+
+
+def test_a_briefing_is_built_from_trends_clusters_incidents_and_sources(world: World) -> None:
+    world.seed()
+
+    # WHEN the briefing of the day is asked for after its time
+    data = world.service.get(datetime(2026, 3, 2).date())
+
+    # THEN it counts only the 24 hours before 08:00 China time, per hour and platform
+    assert data["provisional"] is False
+    assert data["volume"]["posts"] == 25
+    assert data["volume"]["negative"] == 8 + 1
+    assert len(data["hourly"]) == 24
+    assert data["hourly"][0]["hour"] == "08:00"
+    assert [p["platform"] for p in data["platforms"]] == ["weibo", "forum"]
+    # AND the cluster with its key post, the open incident with its overdue deadline, the source
+    [top] = data["top_clusters"]
+    assert top["story"] == HOSTILE
+    assert top["key_posts"][0]["post_id"] == "p1"
+    [incident] = data["incidents"]
+    assert incident["next_deadline"]["overdue"] is True
+    assert incident["breaches"] == 1
+    assert data["sources"]["unhealthy"] == ["forum"]
+    # AND a summary of at most 200 characters ending in the risk conclusion
+    assert len(data["summary"]) <= 200
+    assert data["summary"].split("\n")[-1].startswith("风险结论：高")
+    # AND it is stored: a later change of the data does not change the briefing of that date
+    late = Counted("2026-03-01T10:00:00+00:00", "weibo", False, 0.1, None)
+    world.trends.add_hours(hour_counts([late]), EXPIRES)
+    assert world.service.get(datetime(2026, 3, 2).date())["volume"]["posts"] == 25
+    assert world.store.dates() == [{"date": DAY, "built_at": NOW.isoformat()}]
+
+
+def test_before_its_time_todays_briefing_is_provisional_and_not_stored(world: World) -> None:
+    world.clock.now = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # 06:00 China time
+    data = world.service.get(datetime(2026, 3, 2).date())
+    assert data["provisional"] is True
+    assert world.store.dates() == []
+
+
+def test_the_schedule_builds_once_and_mails_once_even_when_it_fires_twice(
+    world: World, settings: Settings, clients: AwsClients
+) -> None:
+    world.seed()
+    outbox = OutboxStore(clients.table(settings.tables.outbox))
+    # GIVEN a tick before the briefing time does nothing
+    world.clock.now = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
+    assert world.service.tick() == {"date": DAY, "due": False}
+    assert outbox.by_incident("briefing") == []
+
+    # WHEN the schedule fires twice after 08:00
+    world.clock.now = NOW
+    first = world.service.tick()
+    world.clock.now = NOW + timedelta(minutes=15)
+    second = world.service.tick()
+
+    # THEN one briefing is stored and one e-mail is in the outbox, with the .docx link
+    assert first["mailed"]
+    assert second["mailed"] is None
+    assert len(world.store.dates()) == 1
+    [mail] = outbox.by_incident("briefing")
+    assert mail["channels"] == ["email"]
+    assert mail["group"] == "hq"
+    assert f"https://yq.example.org/api/briefings/{DAY}?format=docx" in mail["email_body"]
+    assert mail["status"] == "sent"
+
+
+def test_a_bad_briefing_time_in_the_plan_is_a_clear_400() -> None:
+    from chalicelib.plan.validation import validate_plan
+
+    doc = example_plan()
+    doc["briefing"] = {"time": "8 am"}
+    problems = validate_plan(doc)
+    assert [p.path for p in problems] == ["/briefing/time"]
+    doc["briefing"] = {"time": "07:30"}
+    assert validate_plan(doc) == []
+
+
+# -- the API -----------------------------------------------------------------------------------
+@pytest.fixture
+def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
+    store = TokenStore(clients.table(settings.tables.tokens))
+    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+
+
+def get(client: Client, path: str, token: str, accept: str = "*/*") -> Any:
+    return client.http.get(path, headers={"Authorization": f"Bearer {token}", "Accept": accept})
+
+
+def test_todays_briefing_downloads_as_word_with_headings_tables_and_a_chart(
+    api_client: Client, tokens: dict[str, str], world: World
+) -> None:
+    world.seed()
+    today = datetime.now(UTC).astimezone(CHINA).date()
+
+    response = get(api_client, f"/briefings/{today}?format=docx", tokens["viewer"])
+
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == DOCX_TYPE
+    assert (
+        "filename*=UTF-8''%E8%88%86%E6%83%85%E6%97%A5%E6%8A%A5-"
+        in response.headers["Content-Disposition"]
+    )
+    doc = open_docx(io.BytesIO(response.body))
+    headings = [
+        p.text for p in doc.paragraphs if p.style and str(p.style.name).startswith("Heading")
+    ]
+    assert "二、声量与情感走势" in headings
+    assert "六、信息源状态" in headings
+    assert len(doc.tables) >= 2  # incidents and sources at least
+    assert len(doc.inline_shapes) >= 1
+
+
+def test_html_escapes_hostile_post_text(world: World) -> None:
+    world.seed()
+    data = world.service.get(datetime(2026, 3, 2).date())
+
+    html = render_html.render(daily.document(data))
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "data:image/png;base64," in html
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/briefings/2026-13-01",
+        "/briefings/yesterday",
+        "/briefings/2999-01-01",
+        "/briefings/1999-01-01",
+        f"/briefings/{DAY}?format=pdf",
+        "/incidents/bad%20id/report",
+        "/incidents/c-kabc/report?format=xml",
+    ],
+)
+def test_bad_dates_formats_and_ids_are_400(
+    api_client: Client, tokens: dict[str, str], path: str
+) -> None:
+    response = get(api_client, path, tokens["viewer"])
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["error"] == "validation_error"
+
+
+def test_building_a_briefing_is_for_leads_and_checks_its_body(
+    api_client: Client, tokens: dict[str, str], world: World
+) -> None:
+    def post(token: str, body: str) -> Any:
+        return api_client.http.post(
+            "/briefings",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            body=body,
+        )
+
+    assert post(tokens["viewer"], "").status_code == 403
+    assert post(tokens["lead"], '{"date": 5}').status_code == 400
+    assert post(tokens["lead"], '{"date": null}').status_code == 400
+    assert post(tokens["lead"], '{"day": "2026-03-01"}').status_code == 400
+    built = post(tokens["lead"], "")
+    assert built.status_code == 201
+    assert json.loads(built.body)["title"] == "舆情日报"
+
+
+def test_an_incident_evaluation_report_in_three_formats(
+    api_client: Client, tokens: dict[str, str], world: World
+) -> None:
+    world.seed()
+    data = json.loads(get(api_client, "/incidents/c-kabc/report", tokens["viewer"]).body)
+    assert data["evaluated"] is False
+    assert data["spread"] == [{"at": "03-01 12:00", "posts": 1}, {"at": "03-01 13:00", "posts": 1}]
+    steps = {s["key"]: s["status"] for s in data["response"]["steps"]}
+    assert steps["authoritative_info"] == "missed"
+
+    html = get(api_client, "/incidents/c-kabc/report?format=html", tokens["viewer"]).body
+    assert b"<script>" not in html
+    assert b"&lt;script&gt;" in html
+    word = get(api_client, "/incidents/c-kabc/report?format=docx", tokens["viewer"])
+    doc = open_docx(io.BytesIO(word.body))
+    assert "七、经验教训与预案修订建议" in [p.text for p in doc.paragraphs]
+    assert len(doc.inline_shapes) == 1
+    assert get(api_client, "/incidents/c-none/report", tokens["viewer"]).status_code == 404
+
+
+def test_a_docx_without_an_accept_header_is_refused_not_a_500(
+    api_client: Client, tokens: dict[str, str], world: World
+) -> None:
+    world.seed()
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+    response = api_client.http.get("/incidents/c-kabc/report?format=docx", headers=viewer)
+    assert response.status_code == 400

@@ -1,0 +1,84 @@
+"""The briefing's pure parts: its period, the ≤ 200-character summary, the risk line, names."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from urllib.parse import unquote
+
+import pytest
+
+from chalicelib.briefings import daily
+from chalicelib.briefings.models import check_date, content_disposition, period_for
+from chalicelib.core.errors import ValidationError
+
+
+def test_the_period_is_the_24_hours_before_the_briefing_time_or_provisional_before_it() -> None:
+    # GIVEN 08:00 China time (00:00 UTC) WHEN asked at 09:30 China time THEN the day before
+    after = period_for(date(2026, 3, 2), time(8, 0), datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
+    assert (after.start, after.end, after.provisional) == (
+        datetime(2026, 3, 1, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 0, tzinfo=UTC),
+        False,
+    )
+    # WHEN asked at 06:10 China time THEN the last 24 hours up to the current hour, provisional
+    before = period_for(date(2026, 3, 2), time(8, 0), datetime(2026, 3, 1, 22, 10, tzinfo=UTC))
+    assert before.end == datetime(2026, 3, 1, 23, tzinfo=UTC)
+    assert before.provisional is True
+    assert len(before.hours()) == 24
+
+
+def _data(**over: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "period": {"label": "2026-03-01 08:00 至 2026-03-02 08:00（北京时间）"},
+        "volume": {"posts": 123456, "negative": 40000, "negative_share": 0.324},
+        "platforms": [{"platform": "weibo-very-long-platform-name", "share": 0.9}],
+        "top_clusters": [{"story": "很长的事件" * 80, "level": "III", "posts_in_period": 9999}],
+        "incidents": [{"level": "IV"}] * 12,
+        "sources": {"total": 60, "healthy": 51, "unhealthy": ["a"] * 9},
+    }
+    data.update(over)
+    data["risk"] = daily.risk(data)
+    return data
+
+
+def test_the_summary_never_passes_200_characters_and_ends_in_the_risk_line() -> None:
+    # GIVEN everything at its longest WHEN summarised
+    text = daily.summary(_data())
+    # THEN at most 200 characters, the last line the risk conclusion, kept whole
+    assert len(text) <= 200
+    assert text.split("\n")[-1] == daily.risk(_data())["conclusion"]
+    assert text.split("\n")[-1].startswith("风险结论：较高")
+
+
+@pytest.mark.parametrize(
+    ("incidents", "clusters", "down", "grade"),
+    [
+        ([{"level": "II"}], [], [], "high"),
+        ([], [{"level": "I"}], [], "high"),
+        ([{"level": "III"}], [], [], "elevated"),
+        ([{"level": "IV"}], [], [], "watch"),
+        ([], [], ["forum"], "watch"),
+        ([], [], [], "calm"),
+    ],
+)
+def test_the_risk_grade_follows_levels_and_blind_spots(
+    incidents: list[object], clusters: list[object], down: list[str], grade: str
+) -> None:
+    data = {
+        "incidents": incidents,
+        "top_clusters": clusters,
+        "sources": {"unhealthy": down},
+    }
+    assert daily.risk(data)["grade"] == grade
+
+
+def test_the_file_name_is_rfc_5987_with_an_ascii_fallback() -> None:
+    header = content_disposition("舆情日报-2026-11-25.docx")
+    assert header.startswith('attachment; filename="2026-11-25.docx"')
+    assert unquote(header.split("filename*=UTF-8''")[1]) == "舆情日报-2026-11-25.docx"
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "2026-2-3", "20260203", "２０２６-０１-０１"])
+def test_a_bad_date_is_a_validation_error(text: str) -> None:
+    with pytest.raises(ValidationError):
+        check_date(text)
