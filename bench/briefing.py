@@ -163,28 +163,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         data_file = Path(tmp) / "briefing.json"
         data_file.write_text(json.dumps(sample(), ensure_ascii=False), encoding="utf-8")
-        for renderer in RENDERERS:
-            if not available(renderer):
-                print(f"{renderer:<10} not installed; skipped")
-                continue
-            runs = []
-            command = [sys.executable, "-m", "bench.briefing", "--child", renderer]
-            command += ["--data", str(data_file)]
-            for _ in range(args.runs):
+        renderers = [r for r in RENDERERS if available(r)]
+        runs: dict[str, list[dict[str, Any]]] = {r: [] for r in renderers}
+        # Interleaved, so that both renderers see the same load on a shared machine.
+        for _ in range(args.runs):
+            for renderer in renderers:
+                command = [sys.executable, "-m", "bench.briefing", "--child", renderer]
                 out = subprocess.run(
-                    command,
+                    [*command, "--data", str(data_file)],
                     cwd=PROJECT,
                     capture_output=True,
                     text=True,
                     check=True,
                 )
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            cold = statistics.median(r["cold"] for r in runs)
-            warm = statistics.median(r["warm"] for r in runs)
+                runs[renderer].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for renderer in RENDERERS:
+            if renderer not in runs:
+                print(f"{renderer:<10} not installed; skipped")
+                continue
+            cold = statistics.median(r["cold"] for r in runs[renderer])
+            warm = statistics.median(r["warm"] for r in runs[renderer])
             print(
                 f"{renderer:<10} daily briefing .docx: cold {cold * 1000:.0f} ms (median of "
-                f"{len(runs)} fresh processes), warm {warm * 1000:.0f} ms, "
-                f"{runs[0]['bytes'] / 1000:.0f} kB"
+                f"{args.runs} fresh processes), warm {warm * 1000:.0f} ms, "
+                f"{runs[renderer][0]['bytes'] / 1000:.0f} kB"
             )
     return 0
 
