@@ -39,7 +39,7 @@ AXIS = (150, 150, 150)
 PALETTE = [(84, 112, 198), (145, 204, 117), (250, 200, 88), (154, 96, 180), (115, 192, 222)]
 LINE = (238, 102, 102)
 
-TEXT, SMALL = 12, 11  # font sizes (logical px)
+SMALL = 11  # label font size (logical px); value labels 10, the empty state 16
 TOP = 34  # the row above the plot holds axis titles and the legend
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
 CATEGORY_LABEL_MAX = 170  # horizontal bars: the widest category label, then cut
