@@ -34,6 +34,7 @@ from chalicelib.briefings.models import (
 from chalicelib.clusters.models import Cluster
 from chalicelib.core.clock import CHINA
 from chalicelib.plan.models import DEADLINE_LABELS, LEVELS
+from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.sources.store import SourceRecord
 from chalicelib.trends.models import ClusterOfDay, ClusterPage, HourCounts, clusters_of_day
 from chalicelib.trends.models import top_clusters as rank_clusters
@@ -53,6 +54,12 @@ STATUS_NAMES = {
     "expired": "已过期",
 }
 RISK_NAMES = {"high": "高", "elevated": "较高", "watch": "关注", "calm": "平稳"}
+_PLATFORM_NAMES = {p.value: label for p, label in PLATFORM_LABELS.items()}
+
+
+def platform_name(platform: str) -> str:
+    """A platform id as the HQ reads it (``weibo`` → 微博); an unknown id stays as it is."""
+    return _PLATFORM_NAMES.get(platform, platform)
 
 
 def clusters_in_period(pages: Iterable[ClusterPage], period: Period) -> list[ClusterOfDay]:
@@ -300,12 +307,10 @@ def document(data: Mapping[str, Any]) -> Document:
                 Chart(
                     caption="图1 每小时声量（柱，条）与负面占比（线，%），北京时间",
                     labels=[h["hour"][:2] for h in hourly],
-                    bars=[Series("posts", [float(h["posts"]) for h in hourly])],
-                    line=Series(
-                        "negative %", [round(h["negative_share"] * 100, 1) for h in hourly]
-                    ),
-                    y_label="posts",
-                    y2_label="negative %",
+                    bars=[Series("声量", [float(h["posts"]) for h in hourly])],
+                    line=Series("负面占比", [round(h["negative_share"] * 100, 1) for h in hourly]),
+                    y_label="声量（条）",
+                    y2_label="负面占比（%）",
                 )
             ],
         ),
@@ -315,7 +320,7 @@ def document(data: Mapping[str, Any]) -> Document:
                 Table(
                     ["平台", "条数", "占比"],
                     [
-                        [p["platform"], str(p["posts"]), percent(p["share"])]
+                        [platform_name(p["platform"]), str(p["posts"]), percent(p["share"])]
                         for p in data["platforms"]
                     ],
                 )
@@ -326,9 +331,9 @@ def document(data: Mapping[str, Any]) -> Document:
             charts=[
                 Chart(
                     caption="图2 平台分布（条）",
-                    labels=[p["platform"] for p in data["platforms"]] or ["-"],
-                    bars=[Series("posts", [float(p["posts"]) for p in data["platforms"]] or [0.0])],
-                    y_label="posts",
+                    labels=[platform_name(p["platform"]) for p in data["platforms"]] or ["-"],
+                    bars=[Series("条数", [float(p["posts"]) for p in data["platforms"]] or [0.0])],
+                    y_label="条数（条）",
                     horizontal=True,
                 )
             ],
@@ -366,6 +371,15 @@ def _clusters_section(top: Sequence[Mapping[str, Any]]) -> Section:
                 ]
                 for i, c in enumerate(top, 1)
             ],
+        )
+    )
+    section.charts.append(
+        Chart(
+            caption="图3 热点事件簇本时段新增信息条数",
+            labels=[f"{i}. {c['story'] or c['cluster_id']}" for i, c in enumerate(top, 1)],
+            bars=[Series("本时段条数", [float(c["posts_in_period"]) for c in top])],
+            y_label="本时段条数（条）",
+            horizontal=True,
         )
     )
     for i, c in enumerate(top, 1):

@@ -206,8 +206,8 @@ def document(data: Mapping[str, Any]) -> Document:
                 Chart(
                     caption="图1 事件簇每小时（或每日）新增信息条数，北京时间",
                     labels=[p["at"] for p in data["spread"]] or ["-"],
-                    bars=[Series("posts", [float(p["posts"]) for p in data["spread"]] or [0.0])],
-                    y_label="posts",
+                    bars=[Series("新增", [float(p["posts"]) for p in data["spread"]] or [0.0])],
+                    y_label="新增信息（条）",
                 )
             ],
         ),
@@ -323,10 +323,13 @@ def drill_document(report: Mapping[str, Any]) -> Document:
                     caption="图1 各演练事件的环节结果（按时 / 超时完成 / 未完成 / 进行中）",
                     labels=[f"#{i}" for i in range(1, len(rows) + 1)] or ["-"],
                     bars=[
-                        Series(status, [float(r["totals"][status]) for r in rows] or [0.0])
+                        Series(
+                            STEP_STATUS[status],
+                            [float(r["totals"][status]) for r in rows] or [0.0],
+                        )
                         for status in ("met", "late", "missed", "pending")
                     ],
-                    y_label="steps",
+                    y_label="环节（项）",
                 )
             ],
         )

@@ -6,9 +6,9 @@ turned into one :class:`Document`: headings, paragraphs, tables and charts. The 
 (:mod:`render_html`, :mod:`render_docx`) know only this model, so the three reports share them
 and a report's wording lives in one place.
 
-Charts are specifications (:class:`Chart`), not images: the renderer draws them (matplotlib,
-imported lazily). Text *inside* a chart image is ASCII only — Lambda has no CJK font — so series
-names and labels are codes (platform ids, levels, hours) and the Chinese caption is document text.
+Charts are specifications (:class:`Chart`), not images: :mod:`charts` draws them with Pillow
+and the Chinese font subset it ships, so labels, series names and axis titles are Chinese as the
+HQ reads them; the caption (图1 …) is document text under the image.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 @dataclass(frozen=True)
 class Series:
-    """One series of a chart; ``name`` is ASCII (it is drawn inside the image)."""
+    """One series of a chart; ``name`` is its legend entry."""
 
     name: str
     values: list[float]
@@ -38,7 +38,11 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """Bars (and optionally one line on a second axis, e.g. a share in %) over ASCII labels."""
+    """Bars (and optionally one line on a second axis, e.g. a share in %) over labels.
+
+    Labels too long for their room are cut with an ellipsis when drawn; ``y_label`` titles the
+    value axis, ``y2_label`` the line's axis.
+    """
 
     caption: str  # document text under the image (may be Chinese)
     labels: list[str]

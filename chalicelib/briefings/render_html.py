@@ -32,6 +32,12 @@ def render(doc: Document, *, with_charts: bool = True) -> str:
         images = []
         for chart in section.charts if with_charts else []:
             encoded = base64.b64encode(charts.png(chart)).decode("ascii")
-            images.append({"src": f"data:image/png;base64,{encoded}", "caption": chart.caption})
+            images.append(
+                {
+                    "src": f"data:image/png;base64,{encoded}",
+                    "caption": chart.caption,
+                    "width": charts.WIDTH,  # drawn at 2x: shown at its logical size
+                }
+            )
         sections.append({"section": section, "images": images})
     return _environment().get_template("report.html.j2").render(doc=doc, sections=sections)

@@ -8,7 +8,7 @@
 
 A .docx answer is binary: its type is in ``app.api.binary_types`` (see ``app.py``), and Chalice
 (like API Gateway) only sends it to a request whose ``Accept`` admits it (browsers send ``*/*``).
-The renderers (Jinja2, python-docx, matplotlib) are imported on the first HTML or Word answer.
+The renderers (Jinja2, python-docx, Pillow) are imported on the first HTML or Word answer.
 """
 
 from __future__ import annotations

@@ -164,6 +164,10 @@ def test_a_briefing_is_built_from_trends_clusters_incidents_and_sources(world: W
     assert len(data["hourly"]) == 24
     assert data["hourly"][0]["hour"] == "08:00"
     assert [p["platform"] for p in data["platforms"]] == ["weibo", "forum"]
+    # AND its charts speak Chinese: platforms by name, the cluster by its story
+    drawn = {c.caption[:2]: c for s in daily.document(data).sections for c in s.charts}
+    assert drawn["图2"].labels == ["微博", "论坛"]
+    assert drawn["图3"].labels == [f"1. {HOSTILE}"]
     # AND the cluster with its key post, the open incident with its overdue deadline, the source
     [top] = data["top_clusters"]
     assert top["story"] == HOSTILE
