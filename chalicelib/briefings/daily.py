@@ -266,7 +266,7 @@ def summary(data: Mapping[str, Any]) -> str:
     ]
     if data["platforms"]:
         first = data["platforms"][0]
-        parts.append(f"主要来自{first['platform']}（{percent(first['share'])}）")
+        parts.append(f"主要来自{platform_name(first['platform'])}（{percent(first['share'])}）")
     if data["top_clusters"]:
         top = data["top_clusters"][0]
         level = f"{top['level']}级，" if top["level"] else ""

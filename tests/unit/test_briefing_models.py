@@ -82,3 +82,10 @@ def test_the_file_name_is_rfc_5987_with_an_ascii_fallback() -> None:
 def test_a_bad_date_is_a_validation_error(text: str) -> None:
     with pytest.raises(ValidationError):
         check_date(text)
+
+
+def test_the_summary_names_the_main_platform_in_chinese() -> None:
+    # GIVEN most posts from Weibo WHEN summarised THEN the summary says 微博, not its code
+    text = daily.summary(_data(platforms=[{"platform": "weibo", "share": 0.6}]))
+    assert "主要来自微博（" in text
+    assert "weibo" not in text
