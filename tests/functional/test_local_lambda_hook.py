@@ -13,15 +13,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from chalice import Chalice, Rate
-from moto import mock_aws
 
-from chalicelib.local import lambda_hook
 from chalicelib.local.functions import register_functions, wire_event_sources
 from chalicelib.local.scheduler import invoke_scheduled
 from chalicelib.local.sqs_poller import QueuePoller
+from tests.moto_harness import executing_moto
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -82,24 +80,9 @@ def on_record(event: Any) -> None:
 @pytest.fixture
 def hooked(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """GIVEN moto with Step Functions execution and the sample app's functions registered."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     calls.clear()
-    registry = lambda_hook.HandlerRegistry()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        session = boto3.session.Session(region_name=REGION)
-        clients: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            clients.setdefault(service, session.client(service))
-            return clients[service]
-
+    with executing_moto(monkeypatch) as world:
+        client, registry = world.client, world.registry
         client("sns").create_topic(Name="hook-topic")
         client("sqs").create_queue(QueueName="hook-queue", Attributes={"VisibilityTimeout": "0"})
         client("dynamodb").create_table(
@@ -109,13 +92,9 @@ def hooked(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
-        lambda_hook.install(registry)
-        try:
-            registered = register_functions(sample, "test", client, registry, {"X": "1"})
-            wire_event_sources(registered, client)
-            yield {"client": client, "registered": registered, "registry": registry}
-        finally:
-            lambda_hook.uninstall()
+        registered = register_functions(sample, "test", client, registry, {"X": "1"})
+        wire_event_sources(registered, client)
+        yield {"client": client, "registered": registered, "registry": registry}
 
 
 def _invoke(client: Any, name: str, payload: dict[str, Any]) -> tuple[Any, str | None]:

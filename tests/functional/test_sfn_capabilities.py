@@ -15,13 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from chalice import Chalice
-from moto import mock_aws
 
-from chalicelib.local import lambda_hook
 from chalicelib.local.functions import register_functions
+from tests.moto_harness import executing_moto
 
 REGION = "us-east-1"
 sample = Chalice(app_name="sfncaps")
@@ -117,36 +115,16 @@ DEFINITION: dict[str, Any] = {
 
 @pytest.fixture
 def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     tokens.clear()
-    registry = lambda_hook.HandlerRegistry()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        session = boto3.session.Session(region_name=REGION)
-        made: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            made.setdefault(service, session.client(service))
-            return made[service]
-
-        lambda_hook.install(registry)
-        try:
-            registered = register_functions(sample, "test", client, registry, {})
-            arn = registered.provisioned["Notify"].attributes["Arn"]
-            definition = json.dumps(DEFINITION).replace('"FN"', json.dumps(arn))
-            role = client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
-            created = client("stepfunctions").create_state_machine(
-                name="caps", definition=definition, roleArn=role["Role"]["Arn"]
-            )
-            yield client("stepfunctions"), created["stateMachineArn"]
-        finally:
-            lambda_hook.uninstall()
+    with executing_moto(monkeypatch) as world:
+        registered = register_functions(sample, "test", world.client, world.registry, {})
+        arn = registered.provisioned["Notify"].attributes["Arn"]
+        definition = json.dumps(DEFINITION).replace('"FN"', json.dumps(arn))
+        role = world.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")
+        created = world.client("stepfunctions").create_state_machine(
+            name="caps", definition=definition, roleArn=role["Role"]["Arn"]
+        )
+        yield world.client("stepfunctions"), created["stateMachineArn"]
 
 
 def _wait_for(predicate: Any, seconds: float = 20) -> Any:

@@ -15,9 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Principal, Role
@@ -37,6 +35,7 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
+from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
 
 REGION = "us-east-1"
@@ -144,29 +143,16 @@ class Live:
 def live(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     """GIVEN the local stage in moto: functions hooked in, template provisioned, plan saved."""
     monkeypatch.setenv("YUQING_TIME_SCALE", "0.001")
-    monkeypatch.setenv("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
     reset_settings()
     aws.set_clients(None)
-    registry = lambda_hook.HandlerRegistry()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with executing_moto(monkeypatch) as world:
         from app import app
 
-        session = boto3.session.Session(region_name=REGION)
-        made: dict[str, Any] = {}
-
-        def client(service: str) -> Any:
-            made.setdefault(service, session.client(service))
-            return made[service]
-
-        lambda_hook.install(registry)
-        try:
-            functions = register_functions(app, "local", client, registry, {})
-            TemplateProvisioner(
-                render("local"), client, ACCOUNT, REGION, external=functions.provisioned
-            ).provision_all()
-            yield Live(registry)
-        finally:
-            lambda_hook.uninstall()
+        functions = register_functions(app, "local", world.client, world.registry, {})
+        TemplateProvisioner(
+            render("local"), world.client, ACCOUNT, REGION, external=functions.provisioned
+        ).provision_all()
+        yield Live(world.registry)
 
 
 def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
