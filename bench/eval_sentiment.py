@@ -7,8 +7,9 @@ negative means ``angry``, ``sad`` or ``fear``. Read by path, never copied into t
         ../shared/data/smp2020-ewect/usual_eval_labeled.txt
 
 ``--model FILE`` scores with another weights file (e.g. one trained by ``bench.train_sentiment
---out`` on ``virus_train.txt`` alone). The model's ``#trained`` header is printed: a file it was
-trained on is not an evaluation (the shipped model is trained on ``usual_eval_labeled.txt`` too).
+--train virus_train.txt --out FILE``). The model's ``#trained`` header is printed: a file it was
+trained on is not an evaluation (the shipped model is trained on ``usual_eval_labeled.txt`` too);
+the unseen-post figure for such a file is ``bench.train_sentiment --cv`` (per-file 5-fold).
 
 SnowNLP (trained on shopping reviews) calls a post negative when its positive probability is
 below 0.5; it is skipped with a note when not installed.
@@ -70,7 +71,10 @@ def main() -> None:
     trained = model_header(args.model).get("trained", "?")
     print(f"model {args.model.name}, trained on: {trained}")
     if args.data.name in trained:
-        print(f"  NOTE: the model was trained on {args.data.name}: not an evaluation")
+        print(
+            f"  NOTE: the model was trained on {args.data.name}: not an evaluation "
+            "(its unseen-post figure: bench.train_sentiment --cv)"
+        )
     scorer = SentimentScorer(load_model(args.model), load_lexicon(), default_segmenter().cut)
     run("yuqing model", truth, texts, lambda text: scorer.score(text).negative)
     run("yuqing lexicon only", truth, texts, lambda text: scorer.score(text).lexicon.score < 0)
