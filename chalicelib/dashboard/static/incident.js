@@ -132,7 +132,7 @@ export async function incidentView(view, id, ctx) {
     return h("section.panel", h("h3", "研判依据"),
       a.suggested_level ? h("p", "建议级别：", levelBadge(a.suggested_level),
         measures.length ? `；建议措施：${measures.join("、")}` : "") : null,
-      a.scope ? h("p.meta", `涉及 ${a.scope.posts ?? "—"} 条，平台：${(a.scope.platforms || []).map((x) => platformName(x)).join("、") || "—"}`) : null,
+      a.scope ? h("p.meta", `涉及 ${a.scope.posts ?? "—"} 条${(a.scope.platforms || []).length ? `，平台：${a.scope.platforms.map((x) => platformName(x)).join("、")}` : ""}`) : null,
       (a.nature || []).length ? h("p.meta", `涉及主体：${a.nature.map((x) => ctx.subjectName(x)).join("、")}`) : null,
       reasons.length ? h("ul.reasons", reasons.map((r) => h("li", r))) : empty("暂无自动评估"));
   }
