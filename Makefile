@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STAGE  ?= dev
 STATE_DIR ?= .yuqing
 
-.PHONY: setup run test lint typecheck unit package fire clean
+.PHONY: setup run test lint typecheck unit package fire clean screenshots
 
 setup: $(STAMP)
 
@@ -35,6 +35,12 @@ typecheck: setup
 test: lint typecheck
 	bash tools/ensure_browser.sh
 	$(BIN)/python -m pytest
+
+## Renew the README's screenshots (docs/dashboard.png, docs/dashboard-incident.png) from the
+## browser test's realistic example data.
+screenshots: setup
+	bash tools/ensure_browser.sh
+	YUQING_README_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard.py -q
 
 ## CloudFormation/SAM template for STAGE into build/STAGE, checked by cfn-lint.
 package: setup

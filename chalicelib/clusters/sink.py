@@ -44,7 +44,7 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
-from chalicelib.posts.models import Item, Platform, feed_day
+from chalicelib.posts.models import PLATFORM_LABELS, Item, Platform, feed_day
 from chalicelib.posts.sink import IngestReport
 from chalicelib.posts.sizing import fit_post
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
@@ -293,12 +293,13 @@ class ScoringSink:
         ]
         subjects = [m.name for m in strongest.analysis.subjects]
         title = headline(strongest.item.title or strongest.item.content) or cluster.id
+        platforms = "、".join(map(_platform, cluster.platforms))
         draft = IncidentDraft(
             cluster_id=cluster.id,
             level=after,
             title=f"{'、'.join(subjects) or '舆情'}：{title}",
             summary=(
-                f"同一事件 {cluster.count} 条，平台：{'、'.join(cluster.platforms)}，"
+                f"同一事件 {cluster.count} 条，平台：{platforms}，"
                 f"最高风险 {cluster.max_risk:.2f}，增速为基线的 {cluster.growth:.1f} 倍"
             ),
             reasons=reasons,
@@ -375,3 +376,8 @@ def build_scoring_sink(
         clock=clock,
         trends=TrendStore(clients.table(settings.tables.trends)),
     )
+
+
+def _platform(value: str) -> str:
+    """微博 for ``weibo``: the summary is read in alerts and on the dashboard, by people."""
+    return next((label for p, label in PLATFORM_LABELS.items() if p.value == value), value)

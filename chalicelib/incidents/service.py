@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.auth.models import Principal, Role
@@ -189,7 +189,8 @@ class IncidentActions:
         updated = self._store.update(incident_id, f"TASK#{task_id}", changes)
         # The timeline is what the HQ watches: who took up and finished which task, and when.
         title = f"{task['group']} {'确认任务' if action == 'ack' else '完成任务'}"
-        self._timeline(incident_id, f"task#{task_id}#{action}", title, who, now, note)
+        data = {"group": str(task["group"]), "task": task_id, "action": action}
+        self._timeline(incident_id, f"task#{task_id}#{action}", title, who, now, note, data)
         return updated
 
     def close(self, incident_id: str, who: Principal, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -292,7 +293,14 @@ class IncidentActions:
         return statement
 
     def _timeline(
-        self, incident_id: str, key: str, title: str, who: Principal, at: str, note: str = ""
+        self,
+        incident_id: str,
+        key: str,
+        title: str,
+        who: Principal,
+        at: str,
+        note: str = "",
+        data: Mapping[str, Any] | None = None,
     ) -> None:
         meta = self._store.get(incident_id, META) or {}
         self._store.put_once(
@@ -304,6 +312,8 @@ class IncidentActions:
                 "note": f"{who.name}：{note}" if note else who.name,
                 "at": at,
                 "drill": bool(meta.get("drill", False)),
+                # Ids for a reader to name (the dashboard shows the plan's group names).
+                "data": dict(data or {}),
             },
         )
 
@@ -383,6 +393,7 @@ class IncidentQueries:
                 for i in items
                 if str(i["sk"]).startswith("TOKEN#") and i.get("status") == "waiting"
             ],
+            "public_deadline": pending_public_deadline(items),
             "execution": self._execution(incident_id),
         }
 
@@ -409,23 +420,45 @@ def _public(item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def pending_public_deadline(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The public-response deadline (权威信息发布/新闻发布会/公开回应) the workflow waits for,
+    as it recorded it, unless a statement has been released: the first release meets every
+    public deadline after it (see ``logic.deadline_due``), so nobody needs to race it any more."""
+    meta = next((i for i in items if i["sk"] == META), {})
+    upcoming = meta.get("public_deadline")
+    if not isinstance(upcoming, Mapping) or not upcoming.get("due_at"):
+        return None
+    if any(str(i["sk"]).startswith("STMT#") and i.get("released_at") for i in items):
+        return None
+    return {
+        "kind": f"public#{upcoming.get('kind')}",
+        "due_at": str(upcoming["due_at"]),
+        "since": upcoming.get("since"),
+        "group": upcoming.get("group"),
+    }
+
+
 def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """An incident's next deadline (the earliest wait on people: decision, a task's ack or
-    completion, closing) and how many deadlines it has breached (triage, tasks, public ones)."""
-    waits = sorted(
-        (
-            {
-                "kind": str(i["sk"])[6:],
-                "due_at": str(i["deadline_at"]),
-                "group": i.get("group"),
-            }
-            for i in items
-            if str(i["sk"]).startswith("TOKEN#")
-            and i.get("status") == "waiting"
-            and i.get("deadline_at")
-        ),
-        key=lambda w: str(w["due_at"]),
-    )
+    """An incident's next deadline (the earliest of the waits on people — decision, a task's ack
+    or completion, closing — and the pending public deadline) and how many deadlines it has
+    breached (triage, tasks, public ones)."""
+    waits = [
+        {
+            "kind": str(i["sk"])[6:],
+            "due_at": str(i["deadline_at"]),
+            "since": i.get("since"),
+            "group": i.get("group"),
+        }
+        for i in items
+        if str(i["sk"]).startswith("TOKEN#")
+        and i.get("status") == "waiting"
+        and i.get("deadline_at")
+    ]
+    public = pending_public_deadline(items)
+    if public:
+        waits.append(public)
+    # Compared as instants: stored times are all UTC ISO, but with or without fractions.
+    waits.sort(key=lambda w: _instant(str(w["due_at"])))
     meta = next((i for i in items if i["sk"] == META), {})
     breaches = len(meta.get("breaches") or [])
     breaches += sum(len(i.get("breaches") or []) for i in items if str(i["sk"]).startswith("TASK#"))
@@ -435,6 +468,14 @@ def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(d, dict) and d.get("met") is False
     )
     return {"next_deadline": waits[0] if waits else None, "breaches": breaches}
+
+
+def _instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _summary(item: Mapping[str, Any]) -> dict[str, Any]:

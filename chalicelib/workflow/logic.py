@@ -515,8 +515,13 @@ def measures(ctx: StepContext) -> Outcome:
         )
         tasked.extend(f"{m['id']}@{level}" for m in items)
     state.update(new_tasks=new_tasks, tasked=tasked, measure_rounds=rounds, measured_level=level)
-    names = "、".join(t["group"] for t in new_tasks) or "无新增任务"
-    effects.append(Record(f"measures#{rounds}", "measures", "制定措施", names))
+    # The note names the groups by id; ``data`` carries them and the measures for a reader
+    # (the dashboard) to show the plan's names.
+    groups = [t["group"] for t in new_tasks]
+    names = "、".join(groups) or "无新增任务"
+    chosen_ids = [m["id"] for items in by_group.values() for m in items]
+    data = {"groups": groups, "measures": chosen_ids, "level": level}
+    effects.append(Record(f"measures#{rounds}", "measures", "制定措施", names, data))
     effects.append(UpdateIncident({"step": "implement"}))
     return Outcome(state, effects)
 
@@ -604,7 +609,7 @@ def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
                 "implement",
                 f"任务{title}超时",
                 str(task["group"]),
-                {"task": task["task_id"]},
+                {"task": task["task_id"], "group": str(task["group"])},
             )
         )
     policy = ctx.plan.get("escalation", {})
@@ -694,7 +699,12 @@ def monitor(ctx: StepContext) -> Outcome:
 
 
 def next_deadline(ctx: StepContext) -> Outcome:
-    """The earliest public-response deadline of the current level not yet checked."""
+    """The earliest public-response deadline of the current level not yet checked.
+
+    It is also recorded on the incident (``public_deadline``: kind, due, since when, who
+    answers), so the board counts it down with the waits on people; ``None`` once none remain.
+    The step runs again after each deadline passes, so the record advances with the wait.
+    """
     state = dict(ctx.state)
     # Parallel branches hold separate copies of the state: a rise seen by monitoring reaches
     # this branch through the incident record.
@@ -709,10 +719,16 @@ def next_deadline(ctx: StepContext) -> Outcome:
             due.append((_at(start, minutes, ctx.time_scale), kind))
     if not due:
         state["next"] = "done"
-        return Outcome(state, [])
+        return Outcome(state, [UpdateIncident({"public_deadline": None})])
     moment, kind = min(due)
     state.update(next="wait", deadline_at=_timestamp(moment), deadline_kind=kind)
-    return Outcome(state, [])
+    upcoming = {
+        "kind": kind,
+        "due_at": iso(moment),
+        "since": iso(start),
+        "group": publicity_group(ctx.plan),
+    }
+    return Outcome(state, [UpdateIncident({"public_deadline": upcoming})])
 
 
 def deadline_due(ctx: StepContext) -> Outcome:

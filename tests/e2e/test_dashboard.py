@@ -2,23 +2,34 @@
 
 Debian's chromium (``tools/ensure_browser.sh`` installs it; ``make test`` runs that first) driven
 headless by Playwright — never Playwright's own browser downloads. The HQ signs in through the
-URL ``make run`` prints, sees a reported incident appear on the board, opens it and activates
-it; the owning group's lead signs in with the form, acknowledges and completes the group's task,
-and watches the timeline record both. Text from the API stays text: a report whose title and
-content carry ``<img src=x onerror=alert(1)>`` shows those characters and creates no element.
-Screenshots go to ``build/test-artefacts/``.
+URL ``make run`` prints; with realistic reports of three levels and a drill on the board, the HQ
+opens one and activates it, and the page speaks the plan's language (group and measure names,
+platforms, the workflow's state in Chinese; the public 权威信息 deadline counting down on the
+board); the daily briefing and the drill report download, or say in Chinese why not. Then the
+owning group's lead signs in with the form, acknowledges and completes the group's task, and
+watches the timeline record both. Text from the API stays text: a report whose title and content
+carry ``<img src=x onerror=alert(1)>`` shows those characters and creates no element.
+
+Screenshots go to ``build/test-artefacts/``; with ``YUQING_README_SCREENSHOTS=1`` (``make
+screenshots``) the board and the clean incident page are also written to ``docs/`` for the README,
+taken before the hostile report exists.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import requests
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
+from chalicelib.core.clock import CHINA
 from tests.e2e.local_mode import PROJECT, LocalMode
 from tests.plan_helpers import quick_plan
 
@@ -38,6 +49,33 @@ ARGS = [
 ARTEFACTS = PROJECT / "build" / "test-artefacts"
 INJECTION = "<img src=x onerror=alert(1)>"
 WAIT_MS = 30_000
+DOCS = PROJECT / "docs"
+# Ids that must not reach the page where the plan has names for them.
+IDS = ("publicity", "coordination", "office", "release", "guidance", "handling", "RUNNING")
+# Realistic reports for the board the README shows (all fictitious).
+EXAMPLES = [
+    {
+        "title": "滨江一院急诊科患者家属聚集维权，现场视频在微博传播",
+        "content": "微博多条视频显示滨江一院急诊科门口有家属拉横幅，称患者抢救不及时，转发已过千。",
+        "platform": "weibo",
+        "subject": "hospital",
+        "level": "II",
+    },
+    {
+        "title": "网帖称滨江一院某科室收受红包，医德医风遭质疑",
+        "content": "论坛网帖称滨江一院某科室医生收受患者红包，附聊天截图，评论区情绪激烈。",
+        "platform": "forum",
+        "subject": "integrity",
+        "level": "III",
+    },
+    {
+        "title": "患者投诉滨江一院门诊挂号排队时间过长",
+        "content": "问答平台有患者投诉滨江一院门诊挂号排队两小时，希望医院改进预约流程。",
+        "platform": "qa",
+        "subject": "hospital",
+        "level": "IV",
+    },
+]
 
 
 @pytest.fixture
@@ -54,10 +92,49 @@ def _roomy_plan() -> dict[str, Any]:
     doc = quick_plan(ack_minutes={"I": 1500, "II": 1500, "III": 1500, "IV": 1500})
     for level in doc["levels"]:
         level["deadlines_minutes"]["triage"] = 1500
+        # The public deadlines in the plan's order, the first (权威信息) the earliest wait of an
+        # activated incident, so the board counts it down.
+        public = {"authoritative_info": 1200, "press_conference": 2400, "public_response": 2400}
+        for kind, minutes in public.items():
+            if level["deadlines_minutes"].get(kind):
+                level["deadlines_minutes"][kind] = minutes
     for measure in doc["measures"]:
         if isinstance(measure.get("deadline_minutes"), dict):
             measure["deadline_minutes"] = {k: 1500 for k in measure["deadline_minutes"]}
     return doc
+
+
+def _shoot(page: Page, name: str) -> None:
+    """A full-page screenshot into the artefacts, and into docs/ when the README's are renewed."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.getElementById('notice').hidden = true")  # a passing toast
+    page.screenshot(path=str(ARTEFACTS / name), full_page=True)
+    if os.environ.get("YUQING_README_SCREENSHOTS") == "1":
+        shutil.copyfile(ARTEFACTS / name, DOCS / name)
+
+
+def _serves_document(answer: requests.Response) -> bool:
+    """Does the API serve this document yet (the briefings are built in parallel)?"""
+    return answer.status_code == 200 and "json" not in answer.headers.get("Content-Type", "")
+
+
+def _download_or_notice(page: Page, button: Any, answer: requests.Response, label: str) -> None:
+    """THEN the button saves the document under the server's name, or, where the API does not
+    serve it yet, a notice says so in Chinese — never nothing."""
+    if _serves_document(answer):
+        with page.expect_download(timeout=WAIT_MS) as download:
+            button.click()
+        disposition = answer.headers.get("Content-Disposition", "")
+        name = download.value.suggested_filename
+        assert name
+        assert not disposition or name in unquote(disposition)
+    else:
+        button.click()
+        notice = page.locator("#notice.error")
+        expect(notice).to_contain_text(f"{label}下载失败", timeout=WAIT_MS)
+        expect(notice).to_contain_text(
+            "暂无此文档" if answer.status_code != 200 else "尚未提供此格式"
+        )
 
 
 def _watch(page: Page) -> list[str]:
@@ -65,6 +142,13 @@ def _watch(page: Page) -> list[str]:
     seen: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
+        # A document the API does not serve yet is a notice on the page; the browser also logs
+        # the failed request, which is not a fault of the page.
+        url = str(message.location.get("url", ""))
+        if message.text.startswith("Failed to load resource") and (
+            "/briefings/" in url or "/drills/" in url or "/report" in url
+        ):
+            return
         if message.type == "error":
             seen.append(f"console: {message.text}")
 
@@ -111,6 +195,68 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     assert page.evaluate("sessionStorage.getItem('yuqing.token')") == tokens["hq"]
     expect(page.locator("#tabs a[data-tab=outbox]")).to_be_visible()
 
+    # WHEN reporters report three stories of different levels and the HQ starts a drill
+    reporter = {"Authorization": f"Bearer {tokens['reporter']}"}
+    examples = []
+    for example in EXAMPLES:
+        answer = requests.post(f"{api}/reports", headers=reporter, json=example, timeout=30)
+        assert answer.status_code == 201, answer.text
+        examples.append(answer.json()["incident_id"])
+    drill = requests.post(
+        f"{api}/drills", headers=hq, json={"scenario": "rumour-accident"}, timeout=30
+    )
+    assert drill.status_code == 201, drill.text
+    drill_id = drill.json()["drill_id"]
+    serious = examples[0]
+
+    # AND the HQ opens the level II story and activates a level II response
+    page.goto(f"{api}/#/incident/{serious}")
+    expect(page.locator("#activate")).to_be_visible(timeout=WAIT_MS)
+    page.select_option("#decision-level", "II")
+    page.locator("#activate").click()
+    expect(page.locator("tr[data-group=publicity]")).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator('#timeline li[data-entry="measures#1"]')).to_be_visible(timeout=WAIT_MS)
+    # THEN the page names groups, measures, platforms and the workflow's state in Chinese
+    expect(page.locator("#incident-meta")).to_contain_text("流程运行中")
+    expect(page.locator('#timeline li[data-entry="measures#1"]')).to_contain_text("宣传组")
+    expect(page.locator('#timeline li[data-entry="measures#1"]')).to_contain_text("信息发布")
+    expect(page.locator(".panel", has_text="研判依据")).to_contain_text("信息发布")
+    public = page.locator('.waiting li[data-wait="public#authoritative_info"]')
+    expect(public).to_contain_text("宣传组 发布权威信息")
+    for selector in ("#incident-meta", "#timeline", ".waiting", ".panel:has-text('研判依据')"):
+        text = page.locator(selector).first.inner_text()
+        assert not [i for i in IDS if i in text], f"{selector} shows ids: {text}"
+    task_groups = page.locator("tr[data-group] td:first-child").all_inner_texts()
+    assert "宣传组" in task_groups
+    assert not set(task_groups) & set(IDS)
+    _shoot(page, "dashboard-incident.png")
+
+    # AND on the board the activated story counts down its public deadline, the drill is apart
+    page.goto(f"{api}/#/board")
+    card = page.locator(f'[data-incident="{serious}"]')
+    expect(card.locator(".next")).to_have_attribute(
+        "data-kind", "public#authoritative_info", timeout=WAIT_MS
+    )
+    expect(card.locator(".next")).to_contain_text("宣传组 发布权威信息")
+    for other in examples[1:]:
+        expect(page.locator(f'[data-incident="{other}"]')).to_be_visible()
+    expect(page.locator(".drills [data-incident]").first).to_be_visible(timeout=WAIT_MS)
+    drill_row = page.locator(f'.drill-reports tr[data-drill="{drill_id}"]')
+    expect(drill_row).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#board-summary")).to_contain_text("进行中的事件 3 起")
+    _shoot(page, "dashboard.png")
+
+    # WHEN the HQ asks for today's briefing and for the drill report as Word documents
+    today = datetime.now(CHINA).date().isoformat()
+    briefing = requests.get(f"{api}/briefings/{today}?format=docx", headers=hq, timeout=120)
+    _download_or_notice(page, page.locator("#briefing-today"), briefing, "今日日报")
+    drill_doc = requests.get(f"{api}/drills/{drill_id}?format=docx", headers=hq, timeout=120)
+    _download_or_notice(
+        page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc, "演练报告"
+    )
+    # AND whatever a gateway answered, the token is never put on screen
+    assert tokens["hq"] not in page.locator("body").inner_text()
+
     # WHEN a reporter reports an incident whose text tries to inject markup
     reported = requests.post(
         f"{api}/reports",
@@ -144,7 +290,7 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     expect(page.locator('#timeline li[data-entry="decided"]')).to_be_visible(timeout=WAIT_MS)
     expect(page.locator("tr[data-group=publicity]")).to_be_visible(timeout=WAIT_MS)
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / "dashboard-hq-incident.png"), full_page=True)
+    page.screenshot(path=str(ARTEFACTS / "dashboard-hq-hostile.png"), full_page=True)
 
     # WHEN the publicity group's lead signs in with the form
     page.get_by_role("button", name="退出").click()
@@ -167,10 +313,10 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     complete = page.locator("tr[data-group=publicity] button[data-action=complete]")
     expect(complete).to_be_visible(timeout=WAIT_MS)
     complete.click()
-    # THEN the timeline shows both, and the task is completed
-    expect(
-        page.locator('#timeline li[data-entry^="task#publicity"][data-entry$="#complete"]')
-    ).to_be_visible(timeout=WAIT_MS)
+    # THEN the timeline shows both, by the group's name, and the task is completed
+    done = page.locator('#timeline li[data-entry^="task#publicity"][data-entry$="#complete"]')
+    expect(done).to_be_visible(timeout=WAIT_MS)
+    expect(done).to_contain_text("宣传组 完成任务")
     expect(page.locator("tr[data-group=publicity]")).to_contain_text("已完成")
     page.screenshot(path=str(ARTEFACTS / "dashboard-lead-incident.png"), full_page=True)
 
@@ -188,7 +334,7 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     expect(page.locator("#chart-volume canvas")).to_have_count(1, timeout=WAIT_MS)
     page.goto(f"{api}/#/board")
     expect(page.locator(f'[data-incident="{incident}"]')).to_be_visible(timeout=WAIT_MS)
-    page.screenshot(path=str(ARTEFACTS / "dashboard-board.png"), full_page=True)
+    page.screenshot(path=str(ARTEFACTS / "dashboard-board-after.png"), full_page=True)
 
     # AND nothing ran that should not have: no dialog, no CSP violation, no script error
     assert problems == []

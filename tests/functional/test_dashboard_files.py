@@ -4,10 +4,14 @@ Only whitelisted files, with their real type and headers that forbid inline and 
 an unchanged file is a 304 for its ETag.
 """
 
+import re
+
 import pytest
 from chalice.test import Client
 
-from chalicelib.dashboard.assets import ASSETS
+from chalicelib.dashboard.assets import ASSETS, STATIC
+from chalicelib.posts.models import PLATFORM_LABELS
+from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
 
 
 def test_the_page_is_served_without_a_token_and_with_its_protections(api_client: Client) -> None:
@@ -65,3 +69,31 @@ def test_every_whitelisted_file_exists() -> None:
     from chalicelib.dashboard.assets import load
 
     assert all(load(name) is not None for name in ASSETS)
+
+
+def _js_object(source: str, name: str) -> dict[str, str]:
+    """The string-to-string object literal ``const NAME = {…}`` of a dashboard module."""
+    body = re.search(rf"const {name} = \{{(.*?)\}};", source, re.S)
+    assert body, f"{name} not found"
+    return dict(re.findall(r'(\w+): "([^"]*)"', body.group(1)))
+
+
+def test_the_dashboard_names_every_platform_as_the_server_does() -> None:
+    """GIVEN the platform labels of the posts model WHEN the dashboard shows a platform THEN it
+    uses the same Chinese label for each, and knows every platform (no id left untranslated)."""
+    source = (STATIC / "dom.js").read_text(encoding="utf-8")
+    assert _js_object(source, "PLATFORMS") == {
+        p.value: label for p, label in PLATFORM_LABELS.items()
+    }
+
+
+def test_the_dashboard_names_every_public_deadline_and_execution_status() -> None:
+    """GIVEN the deadlines the workflow records and Step Functions' execution statuses WHEN the
+    dashboard shows them THEN each has a Chinese name."""
+    source = (STATIC / "dom.js").read_text(encoding="utf-8")
+    deadlines = _js_object(source, "DEADLINE_TEXT")
+    assert set(DEADLINE_TITLES) <= set(deadlines)
+    assert set(PUBLIC_DEADLINES) <= set(deadlines)
+    statuses = _js_object(source, "EXECUTION_TEXT")
+    assert {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"} <= set(statuses)
+    assert statuses["RUNNING"] == "运行中"

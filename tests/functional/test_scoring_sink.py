@@ -111,6 +111,7 @@ def test_a_storm_of_200_reposts_is_one_cluster_and_one_incident(world):
     assert incident["cluster_id"] == cluster["cluster_id"]
     assert incident["title"] == f"市第一人民医院：{STORY[:60]}"
     assert "同一事件" in incident["summary"]
+    assert "平台：微博" in incident["summary"]  # people read it in alerts: the label, not the id
     assert incident["reasons"]
     assert executions(world) == [f"incident-{incident['pk']}"]
 

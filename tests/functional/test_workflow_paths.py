@@ -185,6 +185,7 @@ def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
     meta = live.meta(incident)
     assert meta["status"] == "closed"
     assert meta["deadlines"]["authoritative_info"]["met"] is True
+    assert meta["public_deadline"] is None  # none left to count down
     keys = set(live.timeline_keys(incident))
     assert {"report", "assess", "decided", "measures#1", "calm", "evaluate", "close"} <= keys
     events = live.outbox_events(incident)
@@ -232,13 +233,28 @@ def test_a_lapsed_task_is_a_breach_and_a_public_deadline_without_a_statement_ale
     live: Live,
 ) -> None:
     doc = quick_plan(ack_minutes={"I": 1, "II": 1, "III": 1, "IV": 1})
+    for level in doc["levels"]:  # the 新闻发布会 far enough off to be seen as the next one
+        if level["deadlines_minutes"].get("press_conference"):
+            level["deadlines_minutes"]["press_conference"] = 600
     live.save_plan(doc)
     incident = live.open("lapse", level="II")
     live.wait(lambda: live.waiting(incident, "decision"))
     live.actions.decide(incident, HQ, {"action": "activate", "level": "II"})
+    # THEN the upcoming public deadline is recorded on the incident for the board's countdown
+    first = live.wait(lambda: live.meta(incident).get("public_deadline"))
+    assert first["kind"] == "authoritative_info"
+    assert first["group"] == "publicity"
     # WHEN nobody acknowledges the tasks and no statement is released
     live.wait(lambda: "breach#ack#office-1" in live.timeline_keys(incident), seconds=40)
     live.wait(lambda: "deadline#authoritative_info" in live.timeline_keys(incident), seconds=40)
+    # THEN the recorded deadline has moved on to the 新闻发布会
+    advanced = live.wait(
+        lambda: (
+            (d := live.meta(incident).get("public_deadline")) and d["kind"] != first["kind"] and d
+        )
+    )
+    assert advanced["kind"] == "press_conference"
+    assert advanced["due_at"] > first["due_at"]
     # THEN the breach is on the task and the HQ and 宣传组 are told of the missed deadline
     assert live.tasks(incident)["office-1"]["breaches"][0]["kind"] == "ack"
     events = live.outbox_events(incident)

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core.errors import ValidationError
-from chalicelib.incidents.service import board_facts
+from chalicelib.incidents.service import board_facts, pending_public_deadline
 from chalicelib.trends.models import HourCounts, hourly_series
 from chalicelib.trends.service import (
     encode_cursor,
@@ -133,9 +133,48 @@ def test_the_board_shows_the_earliest_wait_and_counts_every_breach() -> None:
     assert facts["next_deadline"] == {
         "kind": "ack#tech-1",
         "due_at": "2026-11-25T09:00:00+00:00",
+        "since": None,
         "group": "tech",
     }
     assert facts["breaches"] == 4  # triage, two on office's task, one public deadline missed
+
+
+def test_the_board_counts_down_a_public_deadline_until_a_statement_is_released() -> None:
+    """GIVEN an incident whose workflow recorded the 5 h 权威信息 deadline, earlier than any wait
+    WHEN the board is built THEN it counts that down; AND once a statement is released it does
+    not (the release meets it), and the next wait on people shows instead."""
+    meta = {
+        "sk": "META",
+        "public_deadline": {
+            "kind": "authoritative_info",
+            "due_at": "2026-11-25T08:30:00.500000+00:00",
+            "since": "2026-11-25T03:30:00+00:00",
+            "group": "publicity",
+        },
+    }
+    task = {
+        "sk": "TOKEN#done#office-1",
+        "status": "waiting",
+        "deadline_at": "2026-11-25T09:00:00+00:00",
+        "since": "2026-11-25T03:31:00+00:00",
+        "group": "office",
+    }
+    facts = board_facts([meta, task])
+    assert facts["next_deadline"] == {
+        "kind": "public#authoritative_info",
+        "due_at": "2026-11-25T08:30:00.500000+00:00",
+        "since": "2026-11-25T03:30:00+00:00",
+        "group": "publicity",
+    }
+    assert pending_public_deadline([meta]) == facts["next_deadline"]
+
+    draft = {"sk": "STMT#s1", "status": "approved"}
+    assert board_facts([meta, task, draft])["next_deadline"]["kind"] == "public#authoritative_info"
+    released = {"sk": "STMT#s1", "status": "released", "released_at": "2026-11-25T05:00:00+00:00"}
+    assert board_facts([meta, task, released])["next_deadline"]["kind"] == "done#office-1"
+    assert pending_public_deadline([meta, released]) is None
+    # the workflow clears it once no public deadline remains
+    assert board_facts([{**meta, "public_deadline": None}])["next_deadline"] is None
 
 
 def test_an_incident_waiting_for_nobody_has_no_next_deadline() -> None:

@@ -194,6 +194,13 @@ def test_measures_make_one_task_per_owning_group_and_a_rise_replans_at_the_new_l
     publicity = next(t for t in first.state["new_tasks"] if t["group"] == "publicity")
     assert publicity["done_seconds"] == 300 * 60  # the earliest of its measures
     assert len(of(PutTask, first.effects)) == 2
+    # the timeline entry carries the ids for a reader to name (the dashboard shows plan names)
+    (entry,) = of(Record, first.effects)
+    assert sorted(entry.data["groups"]) == ["office", "publicity"]
+    assert set(entry.data["measures"]) == {
+        m["id"] for t in of(PutTask, first.effects) for m in t.attributes["measures"]
+    }
+    assert entry.data["level"] == "II"
 
     again = logic.measures(ctx("measures", first.state))
     assert again.state["new_tasks"] == []  # nothing new at the same level
@@ -238,7 +245,9 @@ def test_a_lapsed_task_is_a_breach_once_then_reminds_then_is_given_up() -> None:
     first = logic.done_overdue(ctx("done_overdue", {"task": task}))
     assert first.state["next"] == "wait"
     assert first.state["task"]["done_seconds"] == 600
-    assert [r.key for r in of(Record, first.effects)] == ["breach#done#office-1"]
+    (breach,) = of(Record, first.effects)
+    assert breach.key == "breach#done#office-1"
+    assert breach.data == {"task": "office-1", "group": "office"}
     assert of(Notify, first.effects)[0].groups == ("office", "hq")
     second = logic.done_overdue(ctx("done_overdue", first.state))
     assert not of(Record, second.effects)  # one breach, however long it lasts
@@ -323,17 +332,29 @@ def test_public_deadlines_come_in_order_and_a_missing_statement_alerts_hq_and_pu
     first = logic.next_deadline(ctx("next_deadline", state))
     assert first.state["deadline_kind"] == "authoritative_info"
     assert first.state["deadline_at"] == "2026-11-25T13:00:00Z"
+    # the board counts it down: the wait is recorded on the incident, for the publicity group
+    (recorded,) = of(UpdateIncident, first.effects)
+    assert recorded.changes["public_deadline"] == {
+        "kind": "authoritative_info",
+        "due_at": "2026-11-25T13:00:00+00:00",
+        "since": iso(NOW),
+        "group": "publicity",
+    }
 
     missed = logic.deadline_due(ctx("deadline_due", first.state))
     (notice,) = of(Notify, missed.effects)
     assert notice.groups == ("hq", "publicity")
     second = logic.next_deadline(ctx("next_deadline", missed.state))
     assert second.state["deadline_kind"] == "press_conference"
+    (advanced,) = of(UpdateIncident, second.effects)
+    assert advanced.changes["public_deadline"]["kind"] == "press_conference"
 
     statement = {"sk": "STMT#s1", "released_at": iso(NOW + timedelta(hours=2))}
     met = logic.deadline_due(ctx("deadline_due", second.state, statements=[statement]))
     assert not of(Notify, met.effects)
-    assert logic.next_deadline(ctx("next_deadline", met.state)).state["next"] == "done"
+    last = logic.next_deadline(ctx("next_deadline", met.state))
+    assert last.state["next"] == "done"
+    assert of(UpdateIncident, last.effects)[0].changes == {"public_deadline": None}
 
 
 def test_evaluation_lists_missed_deadlines_and_breaches() -> None:

@@ -3,7 +3,7 @@
 // Local mode prints a URL ending in #token=…: the fragment never reaches the server; this page
 // moves the token into sessionStorage and removes it from the address bar at once.
 
-import { ApiError, get, setToken, token } from "./api.js";
+import { ApiError, download, get, setToken, token } from "./api.js";
 import { clear, h } from "./dom.js";
 import { boardView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
 import { incidentView } from "./incident.js";
@@ -26,12 +26,18 @@ const ctx = {
     const g = ((state.plan && state.plan.groups) || []).find((x) => x.id === id);
     return g ? g.name : id;
   },
+  /** The plan's name of a measure (信息发布 for "release"), else the id. */
+  measureName(id) {
+    const m = ((state.plan && state.plan.measures) || []).find((x) => x.id === id);
+    return m && m.name ? m.name : id;
+  },
   subjects() { return (state.plan && state.plan.subjects) || []; },
   subjectName(id) {
     const s = this.subjects().find((x) => x.id === id);
     return s ? s.name : id;
   },
   notify,
+  fetchDocument,
   /** Refresh `fn` every `ms` while this view is shown. */
   every(ms, fn) {
     const timer = setInterval(fn, ms);
@@ -48,6 +54,32 @@ export function notify(text, kind = "info") {
   box.hidden = false;
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => { box.hidden = true; }, kind === "error" ? 10000 : 4000);
+}
+
+/** Download `path` (a briefing or report) with the token; every failure is a notice in Chinese
+ * that says which document and why — a document not produced yet is a 404, never a blank. */
+async function fetchDocument(button, path, fallback, label) {
+  if (button) button.disabled = true;
+  try {
+    const name = await download(path, fallback);
+    notify(`${label}已下载：${name}`);
+  } catch (err) {
+    // A route the API does not have is answered by the gateway (API Gateway, Chalice local), not
+    // by us: a 403 without our `error` code, whose message may even echo the Authorization header.
+    const missing = err instanceof ApiError && (err.status === 404 || (err.status === 403 && !err.body.error));
+    const why = missing ? "暂无此文档：可能尚未生成，或服务器尚未提供此功能"
+      : err instanceof ApiError ? err.describe() : err.message;
+    notify(`${label}下载失败：${why}`, "error");
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+/** Today's date in China time (the briefing's day): YYYY-MM-DD. */
+export function chinaToday(now = new Date()) {
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(now);
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 function takeTokenFromFragment() {
@@ -75,7 +107,7 @@ async function signIn() {
     state.me = await get("/whoami");
   } catch (err) {
     setToken(null);
-    showSignin(err instanceof ApiError && err.status === 401 ? "令牌无效或已过期，请重新输入。" : `无法连接：${err.message}`);
+    showSignin(err instanceof ApiError && err.status === 401 ? "令牌无效或已过期，请重新输入。" : `登录失败：${err instanceof ApiError ? err.describe() : err.message}`);
     return false;
   }
   try {
@@ -89,10 +121,18 @@ async function signIn() {
   for (const link of tabs.querySelectorAll("[data-role]")) link.hidden = !ctx.atLeast(link.dataset.role);
   const who = clear(document.getElementById("who"));
   const me = state.me;
-  who.append(
+  // Element.append would print a null as "null": only the buttons this person gets.
+  who.append(...[
+    ctx.atLeast("lead") ? h("button", {
+      type: "button", id: "briefing-today", title: "下载今日舆情日报（Word）",
+      onclick: (e) => {
+        const day = chinaToday();
+        fetchDocument(e.currentTarget, `/briefings/${day}?format=docx`, `舆情日报-${day}.docx`, "今日日报");
+      },
+    }, "今日日报") : null,
     h("span.me", { id: "me" }, `${me.name}（${ROLE_TEXT[me.role] || me.role}${me.group ? " · " + ctx.groupName(me.group) : ""}）`),
     h("button.link", { type: "button", onclick: signOut }, "退出"),
-  );
+  ].filter(Boolean));
   return true;
 }
 
@@ -117,7 +157,8 @@ async function route() {
     else await (views[name] || boardView)(view, ctx);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { setToken(null); showSignin("登录已失效，请重新输入令牌。"); return; }
-    view.append(h("p.error", `加载失败：${err instanceof ApiError ? err.describe() : err.message}`));
+    view.append(h("p.error", { id: "view-error" }, `加载失败：${err instanceof ApiError ? err.describe() : err.message}`,
+      " ", h("button", { type: "button", onclick: () => route() }, "重试")));
   }
 }
 

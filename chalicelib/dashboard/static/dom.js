@@ -65,10 +65,35 @@ const STEP_TEXT = {
 export const statusText = (s) => STATUS_TEXT[s] || s || "—";
 export const stepText = (s) => STEP_TEXT[s] || s || "—";
 
+// Platform ids as the API sends them (chalicelib/posts/models.py Platform and PLATFORM_LABELS;
+// tests/functional/test_dashboard_files.py keeps the two equal).
+export const PLATFORMS = {
+  weibo: "微博", forum: "论坛", news: "新闻", video: "短视频", wechat: "微信",
+  qa: "问答", gov: "政务网站", report: "人工上报", other: "其他",
+};
+export const platformName = (p) => PLATFORMS[p] || p || "—";
+
+// Step Functions' execution status.
+const EXECUTION_TEXT = {
+  RUNNING: "运行中", SUCCEEDED: "已结束", FAILED: "失败", TIMED_OUT: "超时", ABORTED: "已中止",
+  PENDING_REDRIVE: "待重试",
+};
+export const executionText = (s) => EXECUTION_TEXT[s] || s || "—";
+
+// The plan's deadlines (levels[].deadlines_minutes) and the public ones the workflow waits for.
+export const DEADLINE_TEXT = {
+  report_hq: "报告指挥部", triage: "初步研判", authoritative_info: "发布权威信息",
+  press_conference: "召开新闻发布会", public_response: "公开回应",
+};
+// Breaches on the incident (triage …) and on a task (ack, done).
+const BREACH_TEXT = { ack: "任务确认超时", done: "任务完成超时" };
+export const breachText = (kind) => BREACH_TEXT[kind] || (DEADLINE_TEXT[kind] ? `${DEADLINE_TEXT[kind]}超时` : kind);
+
 const WAIT_TEXT = { decision: "指挥部研判", close: "结束响应", ack: "确认任务", done: "完成任务" };
+/** "宣传组 确认任务", "指挥部研判", "宣传组 发布权威信息" for a wait's kind. */
 export function waitText(kind, group, groupName) {
-  const [head] = String(kind || "").split("#");
-  const what = WAIT_TEXT[head] || kind;
+  const [head, rest] = String(kind || "").split("#");
+  const what = head === "public" ? (DEADLINE_TEXT[rest] || rest) : (WAIT_TEXT[head] || kind);
   return group && head !== "decision" && head !== "close" ? `${groupName(group)} ${what}` : what;
 }
 
@@ -83,12 +108,16 @@ export function when(iso) {
   });
 }
 
-/** "剩余 04:59" / "超时 00:12" — kept live by the ticker below. */
-export function countdown(dueIso) {
-  const el = h("span.countdown", { dataset: { due: dueIso || "" } });
+/** "剩余 04:59" / "超时 00:12" — kept live by the ticker below. Green while there is time,
+ * orange in the last 20 % of the wait (from `sinceIso`) or its last 10 minutes, red overdue. */
+export function countdown(dueIso, sinceIso) {
+  const el = h("span.countdown", { dataset: { due: dueIso || "", since: sinceIso || "" } });
   tickOne(el, Date.now());
   return el;
 }
+
+const SOON_SECONDS = 600;
+const SOON_SHARE = 0.2;
 
 function tickOne(el, now) {
   const due = Date.parse(el.dataset.due);
@@ -98,8 +127,12 @@ function tickOne(el, now) {
   const hh = Math.floor(abs / 3600), mm = Math.floor((abs % 3600) / 60), ss = abs % 60;
   const text = (hh ? `${hh}:` : "") + `${String(mm).padStart(2, "0")}:${String(ss).padStart(2, "0")}`;
   el.textContent = left >= 0 ? `剩余 ${text}` : `超时 ${text}`;
+  const since = Date.parse(el.dataset.since);
+  const total = Number.isNaN(since) ? 0 : Math.max(0, (due - since) / 1000);
+  const soon = Math.max(SOON_SECONDS, total * SOON_SHARE);
   el.classList.toggle("overdue", left < 0);
-  el.classList.toggle("soon", left >= 0 && left < 600);
+  el.classList.toggle("soon", left >= 0 && left <= soon);
+  el.title = left < 0 ? "已超过时限" : left <= soon ? "时限将至" : "";
 }
 
 setInterval(() => {

@@ -2,13 +2,15 @@
 // evidence, the timeline and the alerts sent. Buttons exist only for those who may press them;
 // the API checks every action again.
 
-import { ApiError, download, get, post } from "./api.js";
+import { ApiError, get, post } from "./api.js";
 import {
-  LEVELS, clear, countdown, drillBadge, empty, h, levelBadge, statusText, stepText, table, waitText, when,
+  DEADLINE_TEXT, LEVELS, breachText, clear, countdown, drillBadge, empty, executionText, h, levelBadge,
+  platformName, statusText, stepText, table, waitText, when,
 } from "./dom.js";
-import { messagesTable, safeLink } from "./views.js";
+import { drillReportButtons, messagesTable, safeLink } from "./views.js";
 
 const TASK_STATUS = { assigned: "已分派", acknowledged: "已确认", completed: "已完成", abandoned: "已放弃" };
+const OPEN_NOW = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
 const STATEMENT_STATUS = { draft: "草稿", approved: "已批准", released: "已发布" };
 
 export async function incidentView(view, id, ctx) {
@@ -16,6 +18,7 @@ export async function incidentView(view, id, ctx) {
   view.append(body);
   const path = `/incidents/${encodeURIComponent(id)}`;
   let busy = false;
+  let drill; // the drill this incident belongs to (GET /drills), looked up once
 
   async function act(button, what, fn) {
     if (busy) return;
@@ -38,14 +41,18 @@ export async function incidentView(view, id, ctx) {
       get(path),
       ctx.isHq() ? get(`/outbox?incident=${encodeURIComponent(id)}&limit=100`).catch(() => null) : null,
     ]);
+    if (inc.drill && drill === undefined) {
+      drill = await get("/drills").then((d) => d.drills.find((x) => (x.incidents || []).includes(id)) || null).catch(() => null);
+    }
     const waiting = new Map((inc.waiting_for || []).map((w) => [w.kind, w]));
     // Element.append would print a null as "null": only the panels this person gets.
     const panels = [
       header(inc),
-      waitingPanel(inc, ctx),
+      waitingPanel(inc),
       ctx.isHq() && waiting.has("decision") ? decisionPanel(inc, waiting.get("decision")) : null,
       ctx.isHq() && waiting.has("close") ? closePanel() : null,
       assessmentPanel(inc),
+      deadlinesPanel(inc),
       tasksPanel(inc, waiting),
       statementsPanel(inc),
       evidencePanel(inc),
@@ -57,36 +64,42 @@ export async function incidentView(view, id, ctx) {
 
   function header(inc) {
     const docs = h("div.downloads",
-      h("button", { type: "button", onclick: (e) => fetchDoc(e.currentTarget, "html") }, "评估报告（网页）"),
-      h("button", { type: "button", onclick: (e) => fetchDoc(e.currentTarget, "docx") }, "评估报告（Word）"));
+      h("button", { type: "button", onclick: (e) => ctx.fetchDocument(e.currentTarget, `${path}/report?format=html`, `舆情评估-${id}.html`, "评估报告") }, "评估报告（网页）"),
+      h("button", { type: "button", onclick: (e) => ctx.fetchDocument(e.currentTarget, `${path}/report?format=docx`, `舆情评估-${id}.docx`, "评估报告") }, "评估报告（Word）"),
+      drill ? drillReportButtons(drill, ctx) : null);
     return h("div.incident-head",
       h("div.card-head", levelBadge(inc.level), inc.drill ? drillBadge() : null,
         h("span.status", `${statusText(inc.status)} · ${stepText(inc.step)}`)),
       h("h2", { id: "incident-title" }, inc.title || id),
-      h("p.meta", `编号 ${id} · 发现于 ${when(inc.opened_at)}${inc.execution ? ` · 流程 ${inc.execution.status}` : ""}`),
+      h("p.meta", { id: "incident-meta" }, `编号 ${id} · 发现于 ${when(inc.opened_at)}${inc.execution ? ` · 流程${executionText(inc.execution.status)}` : ""}${drill ? ` · 演练 ${drill.name || drill.drill_id}` : ""}`),
+      inc.workflow_error ? h("p.error", `流程异常，需人工跟进：${inc.workflow_error}`) : null,
       inc.summary ? h("p", inc.summary) : null,
       docs);
   }
 
-  async function fetchDoc(button, format) {
-    button.disabled = true;
-    try {
-      await download(`${path}/report?format=${format}`, `舆情评估-${id}.${format}`);
-    } catch (err) {
-      ctx.notify(err instanceof ApiError && err.status === 403 && !err.body.message ? "暂无此报告" : `下载失败：${err instanceof ApiError ? err.describe() : err.message}`, "error");
-    } finally {
-      button.disabled = false;
-    }
-  }
-
   function waitingPanel(inc) {
-    const waits = inc.waiting_for || [];
+    const waits = (inc.waiting_for || []).map((w) => ({ kind: w.kind, group: w.group, due: w.deadline_at, since: w.since }));
+    const pub = inc.public_deadline;
+    if (pub) waits.push({ kind: pub.kind, group: pub.group, due: pub.due_at, since: pub.since });
+    waits.sort((a, b) => Date.parse(a.due) - Date.parse(b.due));
     const breaches = inc.breaches || [];
     return h("section.panel.waiting", h("h3", "正在等待"),
       waits.length
-        ? h("ul", waits.map((w) => h("li", { dataset: { wait: w.kind } }, waitText(w.kind, w.group, (g) => ctx.groupName(g)), " ", countdown(w.deadline_at))))
-        : empty("流程当前不等待任何人"),
-      breaches.length ? h("p.breach-line", h("span.badge.breach", "违约"), ` ${breaches.map((b) => `${b.kind}（${when(b.at)}）`).join("；")}`) : null);
+        ? h("ul", waits.map((w) => h("li", { dataset: { wait: w.kind } }, waitText(w.kind, w.group, (g) => ctx.groupName(g)), " ", countdown(w.due, w.since))))
+        : empty(OPEN_NOW.has(inc.status) ? "流程当前不等待任何人" : "事件已结束，不再等待"),
+      breaches.length ? h("p.breach-line", h("span.badge.breach", "违约"), ` ${breaches.map((b) => `${breachText(b.kind)}（${when(b.at)}）`).join("；")}`) : null);
+  }
+
+  /** The plan's deadlines for this incident: due, done, met or missed. */
+  function deadlinesPanel(inc) {
+    const entries = Object.entries(inc.deadlines || {}).filter(([, d]) => d && typeof d === "object")
+      .sort(([, a], [, b]) => String(a.due_at).localeCompare(String(b.due_at)));
+    if (!entries.length) return null;
+    return h("section.panel", h("h3", "时限"), table(["事项", "时限", "完成", "结果"], entries.map(([kind, d]) => h("tr", { dataset: { deadline: kind } },
+      h("td", DEADLINE_TEXT[kind] || kind),
+      h("td", when(d.due_at)),
+      h("td", d.done_at ? when(d.done_at) : "—"),
+      h("td", d.met === true ? h("span.badge.ok", "按时") : d.met === false ? h("span.badge.breach", "超时") : "—")))));
   }
 
   function decisionPanel(inc, wait) {
@@ -100,7 +113,7 @@ export async function incidentView(view, id, ctx) {
       post(`${path}/decision`, { action: "activate", level: level.value, note: note.value })));
     dismiss.addEventListener("click", () => act(dismiss, "排除", () =>
       post(`${path}/decision`, { action: "dismiss", note: note.value })));
-    return h("section.panel.decide", h("h3", "指挥部研判 ", countdown(wait.deadline_at)),
+    return h("section.panel.decide", h("h3", "指挥部研判 ", countdown(wait.deadline_at, wait.since)),
       h("p.meta", `自动评估建议 ${suggested} 级`),
       h("div.row", h("label", "响应级别 ", level), note, activate, dismiss));
   }
@@ -115,10 +128,12 @@ export async function incidentView(view, id, ctx) {
   function assessmentPanel(inc) {
     const a = inc.assessment || {};
     const reasons = a.evidence || inc.reasons || [];
+    const measures = (a.suggested_measures || []).map((m) => ctx.measureName(m));
     return h("section.panel", h("h3", "研判依据"),
       a.suggested_level ? h("p", "建议级别：", levelBadge(a.suggested_level),
-        a.suggested_measures ? `；建议措施：${a.suggested_measures.join("、")}` : "") : null,
-      a.scope ? h("p.meta", `涉及 ${a.scope.posts ?? "—"} 条，平台：${(a.scope.platforms || []).join("、") || "—"}`) : null,
+        measures.length ? `；建议措施：${measures.join("、")}` : "") : null,
+      a.scope ? h("p.meta", `涉及 ${a.scope.posts ?? "—"} 条${(a.scope.platforms || []).length ? `，平台：${a.scope.platforms.map((x) => platformName(x)).join("、")}` : ""}`) : null,
+      (a.nature || []).length ? h("p.meta", `涉及主体：${a.nature.map((x) => ctx.subjectName(x)).join("、")}`) : null,
       reasons.length ? h("ul.reasons", reasons.map((r) => h("li", r))) : empty("暂无自动评估"));
   }
 
@@ -142,14 +157,14 @@ export async function incidentView(view, id, ctx) {
         b.addEventListener("click", () => act(b, "完成任务", () => post(`${path}/tasks/${encodeURIComponent(tid)}`, { action: "complete", note: note.value })));
         buttons.push(b);
       }
-      const due = ack ? ack.deadline_at : done ? done.deadline_at : null;
+      const wait = ack || done;
       return h("tr", { dataset: { task: tid, group: t.group } },
         h("td", ctx.groupName(t.group)),
-        h("td", (t.measures || []).map((m) => h("div", { title: m.description || "" }, m.name || m.id))),
+        h("td", (t.measures || []).map((m) => h("div", { title: m.description || "" }, m.name || ctx.measureName(m.id)))),
         h("td", TASK_STATUS[t.status] || t.status,
           (t.breaches || []).length ? h("span.badge.breach", `违约 ${t.breaches.length}`) : null,
           t.note ? h("div.meta", t.note) : null),
-        h("td", due ? countdown(due) : (t.done_at ? `完成于 ${when(t.done_at)}` : "—")),
+        h("td", wait ? [h("div.meta", ack ? "确认时限" : "完成时限"), countdown(wait.deadline_at, wait.since)] : (t.done_at ? `完成于 ${when(t.done_at)}` : "—")),
         h("td", note, buttons));
     })));
   }
@@ -207,10 +222,37 @@ export async function incidentView(view, id, ctx) {
   function timelinePanel(inc) {
     const entries = inc.timeline || [];
     return h("section.panel", h("h3", "处置时间线"),
-      h("ol.timeline", { id: "timeline" }, entries.map((e) => h("li", { dataset: { entry: e.id } },
-        h("time", when(e.at)), h("span.step", stepText(e.step)), h("strong", e.title || e.id),
-        e.note ? h("span.note", e.note) : null,
-        e.data && e.data.by ? h("span.note", `（${e.data.by}）`) : null))));
+      entries.length ? null : empty("暂无记录"),
+      h("ol.timeline", { id: "timeline" }, entries.map((e) => {
+        const { title, note } = timelineText(e, inc);
+        return h("li", { dataset: { entry: e.id } },
+          h("time", when(e.at)), h("span.step", stepText(e.step)), h("strong", title),
+          note ? h("span.note", note) : null,
+          e.data && e.data.by ? h("span.note", `（${e.data.by}）`) : null);
+      })));
+  }
+
+  /** A timeline entry in the plan's words: entries that name groups or measures by id carry
+   * them in `data` (older entries: the ids are read from the note or the task). */
+  function timelineText(e, inc) {
+    const data = e.data || {};
+    const id = String(e.id || "");
+    const group = (g) => ctx.groupName(g);
+    let title = e.title || id;
+    let note = e.note || "";
+    if (id.startsWith("measures#")) {
+      const groups = data.groups || (note && note !== "无新增任务" ? note.split("、") : []);
+      const measures = (data.measures || []).map((m) => ctx.measureName(m));
+      note = groups.length ? `分派给 ${groups.map(group).join("、")}${measures.length ? `；措施：${measures.join("、")}` : ""}` : "无新增任务";
+    } else if (/^task#.+#(ack|complete)$/.test(id)) {
+      const taskId = data.task || id.split("#")[1];
+      const g = data.group || ((inc.tasks || []).find((t) => (t.task_id || t.id) === taskId) || {}).group;
+      if (g) title = `${group(g)} ${id.endsWith("#ack") ? "确认任务" : "完成任务"}`;
+    } else if (id.startsWith("breach#ack#") || id.startsWith("breach#done#")) {
+      const g = data.group || (note && !/\s/.test(note) ? note : null);
+      if (g) note = group(g);
+    }
+    return { title, note };
   }
 
   await load();

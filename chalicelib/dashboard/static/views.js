@@ -3,17 +3,24 @@
 
 import { ApiError, get, post, qs } from "./api.js";
 import {
-  clear, countdown, drillBadge, empty, h, levelBadge, statusText, stepText, table, waitText, when,
+  PLATFORMS, clear, countdown, drillBadge, empty, h, levelBadge, platformName, statusText, stepText,
+  table, waitText, when,
 } from "./dom.js";
 import { lineChart, disposeCharts } from "./charts.js";
 
 const OPEN = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
 const LEVEL_ORDER = ["I", "II", "III", "IV"];
-const PLATFORMS = {
-  weibo: "微博", forum: "论坛", news: "新闻", video: "短视频", wechat: "微信",
-  qa: "问答", gov: "政务网站", report: "人工上报", other: "其他",
+// A source's last crawl (chalicelib/sources/health.py Outcome).
+const CRAWL_TEXT = { ok: "成功", not_modified: "无更新", failed: "失败", challenge: "遇到验证", skipped: "跳过" };
+const crawlText = (o) => CRAWL_TEXT[o] || o || "";
+// An outbox message (chalicelib/alerts/models.py Status), its channel and its event.
+const MESSAGE_STATUS = { pending: "待发送", awaiting_ack: "待确认", acked: "已确认", sent: "已发送", expired: "未确认（已停止提醒）" };
+const CHANNEL_TEXT = { sms: "短信", email: "邮件", voice: "电话", wechat: "微信" };
+const EVENT_TEXT = {
+  reported: "新事件报告", activated: "启动响应", task: "任务分派", overdue: "超时提醒", deadline: "公开时限已过",
+  evaluation: "舆情评估", failed: "流程异常", escalated: "级别上升", notice: "通知",
 };
-export const platformName = (p) => PLATFORMS[p] || p || "—";
+const eventText = (e) => EVENT_TEXT[String(e || "").split("#")[0]] || e || "";
 
 /** A link only for http(s) addresses: a javascript: URL in a post stays plain text. */
 export function safeLink(url, text) {
@@ -31,14 +38,38 @@ function incidentCard(row, ctx) {
       row.breaches ? h("span.badge.breach", `违约 ${row.breaches}`) : null),
     h("div.title", row.title || row.incident_id),
     h("div.meta", `${statusText(row.status)} · ${stepText(row.step)} · 发现于 ${when(row.opened_at)}`),
-    next ? h("div.next", `下一时限：${waitText(next.kind, next.group, (g) => ctx.groupName(g))} `, countdown(next.due_at)) : null);
+    next ? h("div.next", { dataset: { kind: next.kind } }, `下一时限：${waitText(next.kind, next.group, (g) => ctx.groupName(g))} `, countdown(next.due_at, next.since)) : h("div.next.meta", "暂无待办时限"));
+}
+
+/** The latest drills, each with its report as Word and as a web page. */
+export function drillReportButtons(drill, ctx) {
+  const id = encodeURIComponent(drill.drill_id);
+  return [
+    h("button", { type: "button", dataset: { drillReport: "docx" },
+      onclick: (e) => ctx.fetchDocument(e.currentTarget, `/drills/${id}?format=docx`, `演练报告-${drill.drill_id}.docx`, "演练报告") }, "演练报告（Word）"),
+    h("button", { type: "button", dataset: { drillReport: "html" },
+      onclick: (e) => ctx.fetchDocument(e.currentTarget, `/drills/${id}?format=html`, `演练报告-${drill.drill_id}.html`, "演练报告") }, "演练报告（网页）"),
+  ];
+}
+
+function drillList(drills, ctx) {
+  if (!drills.length) return null;
+  return h("div.drill-reports", h("h4", "最近的演练"), table(["演练", "开始时间", "事件数", ""], drills.map((d) => h("tr", { dataset: { drill: d.drill_id } },
+    h("td", d.name || d.drill_id, h("div.meta", d.drill_id)),
+    h("td", when(d.started_at)),
+    h("td.num", String((d.incidents || []).length)),
+    h("td", drillReportButtons(d, ctx))))));
 }
 
 export async function boardView(view, ctx) {
   const body = h("div");
   view.append(h("div.bar", h("h2", "事件看板"), h("span.hint", "每 10 秒自动刷新")), body);
   async function load() {
-    const rows = (await get("/incidents")).incidents;
+    const [rows, recentDrills] = await Promise.all([
+      get("/incidents").then((d) => d.incidents),
+      get("/drills").then((d) => d.drills.slice(0, 5)).catch(() => []),
+    ]);
+    const drillReports = drillList(recentDrills, ctx);
     const real = rows.filter((r) => !r.drill && OPEN.has(r.status));
     const drills = rows.filter((r) => r.drill && OPEN.has(r.status));
     const ended = rows.filter((r) => !OPEN.has(r.status)).slice(0, 12);
@@ -46,18 +77,23 @@ export async function boardView(view, ctx) {
     const columns = LEVEL_ORDER.map((lv) => {
       const mine = real.filter((r) => r.level === lv);
       return h(`section.column.col-${lv}`, h("h3", levelBadge(lv), ` ${mine.length} 起`),
-        mine.length ? mine.map((r) => incidentCard(r, ctx)) : empty("无"));
+        mine.length ? mine.map((r) => incidentCard(r, ctx)) : empty("暂无"));
     });
     const unlevelled = real.filter((r) => !LEVEL_ORDER.includes(r.level));
+    const late = real.filter((r) => r.breaches || (r.next_deadline && Date.parse(r.next_deadline.due_at) < Date.now())).length;
+    body.append(h("p.summary", { id: "board-summary" }, real.length
+      ? `进行中的事件 ${real.length} 起${late ? `，其中 ${late} 起已有超时` : "，均在时限内"}`
+      : "当前没有进行中的舆情事件"));
     body.append(h("div.columns", columns));
     if (unlevelled.length) body.append(h("section", h("h3", "未定级"), unlevelled.map((r) => incidentCard(r, ctx))));
     body.append(h("section.drills", h("h3", drillBadge(), " 演练中的事件（不计入统计）"),
-      drills.length ? h("div.cards", drills.map((r) => incidentCard(r, ctx))) : empty("无进行中的演练")));
+      drills.length ? h("div.cards", drills.map((r) => incidentCard(r, ctx))) : empty("无进行中的演练"),
+      drillReports));
     body.append(h("section.ended", h("h3", "最近结束"),
       ended.length ? table(["级别", "事件", "状态", "发现时间"], ended.map((r) => h("tr",
         h("td", levelBadge(r.level), r.drill ? drillBadge() : null),
         h("td", h("a", { href: `#/incident/${encodeURIComponent(r.incident_id)}` }, r.title || r.incident_id)),
-        h("td", statusText(r.status)), h("td", when(r.opened_at))))) : empty("无")));
+        h("td", statusText(r.status)), h("td", when(r.opened_at))))) : empty("近期没有结束的事件")));
   }
   await load();
   ctx.every(10000, () => load().catch(() => {}));
@@ -128,7 +164,7 @@ export async function feedView(view, ctx) {
   }
   form.addEventListener("change", () => { load(false).catch(showError); loadClusters().catch(showError); });
   more.addEventListener("click", () => load(true).catch(showError));
-  function showError(err) { ctx.notify(err instanceof ApiError ? err.describe() : err.message, "error"); }
+  function showError(err) { ctx.notify(`加载失败：${err instanceof ApiError ? err.describe() : err.message}`, "error"); }
   await Promise.all([load(false), loadClusters()]);
   ctx.every(30000, () => { if (!cursor || list.children.length <= 30) load(false).catch(() => {}); loadClusters().catch(() => {}); });
 }
@@ -164,7 +200,7 @@ export async function trendsView(view, ctx) {
       ? table(["级别", "事件", "增速", "窗口内帖数", "累计", "最高风险"], top.clusters.map((c) => clusterRow(c, ctx)))
       : empty("暂无事件簇"));
   }
-  hours.addEventListener("change", () => load().catch((e) => ctx.notify(e.message, "error")));
+  hours.addEventListener("change", () => load().catch((e) => ctx.notify(`加载失败：${e instanceof ApiError ? e.describe() : e.message}`, "error")));
   await load();
   ctx.every(60000, () => load().catch(() => {}));
 }
@@ -179,7 +215,7 @@ export async function sourcesView(view, ctx) {
     try {
       const result = await post(`/sources/${encodeURIComponent(id)}/crawl`);
       const error = result.error ? `：${result.error.message || result.error.code}` : "";
-      ctx.notify(`${id} 抓取 ${result.outcome}，${result.items ?? 0} 条，新 ${result.new ?? 0} 条${error}`, result.error ? "error" : "info");
+      ctx.notify(`${id} 抓取${crawlText(result.outcome)}，${result.items ?? 0} 条，新 ${result.new ?? 0} 条${error}`, result.error ? "error" : "info");
       await load();
     } catch (err) {
       ctx.notify(err instanceof ApiError ? err.describe() : err.message, "error");
@@ -189,6 +225,7 @@ export async function sourcesView(view, ctx) {
   }
   async function load() {
     const sources = (await get("/sources")).sources;
+    if (!sources.length) { clear(body).append(empty("尚未配置监测来源")); return; }
     clear(body).append(table(["来源", "平台", "状态", "最近成功", "最近错误", "下次抓取", ""], sources.map((s) => {
       const health = s.health || {};
       const ok = health.healthy !== false;
@@ -197,7 +234,7 @@ export async function sourcesView(view, ctx) {
       return h("tr", { dataset: { source: s.id } },
         h("td", h("div", s.name || s.id), h("div.meta", `${s.id} · ${s.kind}${s.enabled ? "" : " · 已停用"}`)),
         h("td", platformName(s.platform)),
-        h("td", h(ok ? "span.badge.ok" : "span.badge.down", ok ? "正常" : "异常"), " ", health.status || "",
+        h("td", h(ok ? "span.badge.ok" : "span.badge.down", ok ? "正常" : "异常"), " ", health.status ? `最近一次${crawlText(health.status)}` : "尚未抓取",
           health.consecutive_failures ? ` 连续失败 ${health.consecutive_failures} 次` : ""),
         h("td", when(health.last_success_at)),
         h("td.error-text", health.last_error || "—"),
@@ -214,12 +251,13 @@ export function messagesTable(messages, ctx) {
   if (!messages.length) return empty("没有消息");
   return table(["时间", "事件", "接收组", "状态", "短信内容", "接收人"], messages.map((m) => h("tr",
     h("td", when(m.sent_at || m.created_at)),
-    h("td", levelBadge(m.level), m.drill ? drillBadge() : null, h("div.meta", m.event), h("div.meta", m.incident_id || "")),
+    h("td", levelBadge(m.level), m.drill ? drillBadge() : null, h("div.meta", { title: m.event || "" }, eventText(m.event)),
+      m.incident_id ? h("div.meta", h("a", { href: `#/incident/${encodeURIComponent(m.incident_id)}` }, m.incident_id)) : null),
     h("td", ctx.groupName(m.group)),
-    h("td", m.status, m.repeats ? ` · 重复 ${m.repeats}` : "", m.escalation_step ? ` · 升级 ${m.escalation_step}` : ""),
+    h("td", MESSAGE_STATUS[m.status] || m.status, m.repeats ? ` · 重复 ${m.repeats} 次` : "", m.escalation_step ? ` · 第 ${m.escalation_step} 级升级` : ""),
     h("td.sms", m.sms || m.email_subject || ""),
     h("td", h("ul.recipients", (m.recipients || []).map((r) =>
-      h("li", `${r.name || r.member}（${ctx.groupName(r.group)}·${r.channel}）${r.contact || ""}`)))))));
+      h("li", `${r.name || r.member}（${ctx.groupName(r.group)}·${CHANNEL_TEXT[r.channel] || r.channel}）${r.contact || ""}`)))))));
 }
 
 export async function outboxView(view, ctx) {
