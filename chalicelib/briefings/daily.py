@@ -346,7 +346,7 @@ def document(data: Mapping[str, Any]) -> Document:
         title=f"{data['organisation']} 舆情日报",
         subtitle=f"{data['date']}　统计时段：{data['period']['label']}",
         sections=sections,
-        filename=f"舆情日报-{data['date']}",
+        filename=f"舆情日报-{data['date']}" + ("-临时版" if data.get("provisional") else ""),
         banner="临时版：统计时段尚未结束，数据可能变化。" if data.get("provisional") else "",
     )
 

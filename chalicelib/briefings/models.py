@@ -161,6 +161,12 @@ def period_for(day: date, at: time, now: datetime) -> Period:
     if now >= due:
         end = _hour_floor(due)
         return Period(end - timedelta(hours=24), end)
+    return rolling_period(now)
+
+
+def rolling_period(now: datetime) -> Period:
+    """The 24 hours up to the end of the current hour, provisional: what a briefing asked for
+    "now" covers (``GET /briefings/latest``), and a date's briefing before its time."""
     end = _hour_floor(now.astimezone(UTC)) + timedelta(hours=1)
     return Period(end - timedelta(hours=24), end, provisional=True)
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from chalicelib.alerts.outbox import OutboxStore
 from chalicelib.briefings import daily, evaluation
-from chalicelib.briefings.models import Period, parse_time, period_for
+from chalicelib.briefings.models import Period, parse_time, period_for, rolling_period
 from chalicelib.briefings.store import BriefingStore
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.store import ClusterStore
@@ -82,6 +82,10 @@ class BriefingService:
             return data
         return self._store.get(day.isoformat()) or data  # another build won the race
 
+    def latest(self) -> dict[str, Any]:
+        """The last 24 hours up to now, whatever the briefing time: built, never stored."""
+        return self._build(self._today(), rolling_period(self._clock()))
+
     def rebuild(self, day: date | None) -> dict[str, Any]:
         """``POST /briefings``: build now; a complete period replaces the stored briefing."""
         day = day or self._today()
@@ -136,10 +140,10 @@ class BriefingService:
                 [Problem("/date", f"at most {RETENTION_DAYS} days ago")],
             )
 
-    def _build(self, day: date) -> dict[str, Any]:
+    def _build(self, day: date, period: Period | None = None) -> dict[str, Any]:
         plan = self._plan()
         now = self._clock()
-        period: Period = period_for(day, parse_time(plan.briefing_time), now)
+        period = period or period_for(day, parse_time(plan.briefing_time), now)
         hours, pages = [], []
         for utc_day in period.utc_days():
             found = self._trends.day(utc_day)

@@ -1,7 +1,8 @@
 """Briefing and report routes, and the ``briefing_tick`` schedule.
 
 - ``GET /briefings`` (viewer+): stored briefing dates and the plan's briefing time.
-- ``GET /briefings/{date}?format=json|html|docx`` (viewer+): one day's 舆情日报, built on demand.
+- ``GET /briefings/{date}?format=json|html|docx`` (viewer+): one day's 舆情日报, built on demand;
+  ``date`` ``latest``: the last 24 hours up to now (provisional, never stored).
 - ``POST /briefings`` (lead+): ``{"date"?: "YYYY-MM-DD"}`` — build now (default: today).
 - ``GET /incidents/{incident_id}/report?format=json|html|docx`` (viewer+): 舆情评估.
 - ``briefing_tick`` every 15 minutes: today's briefing once its time has passed, and the e-mail.
@@ -45,6 +46,8 @@ from chalicelib.trends.store import TrendStore
 from chalicelib.workflow.steps import execution_name
 
 bp = Blueprint(__name__)
+# ``GET /briefings/latest``: the last 24 hours up to now, for an HQ that needs a briefing at once.
+LATEST = "latest"
 
 
 def briefing_service(*, with_mail: bool = False) -> BriefingService:
@@ -118,7 +121,9 @@ def list_briefings() -> dict[str, Any]:
 def get_briefing(date: str) -> Response:
     require(bp.current_request, Role.VIEWER)
     fmt = requested_format(bp.current_request)
-    return respond(briefing_service().get(check_date(date)), fmt, daily.document)
+    service = briefing_service()
+    data = service.latest() if date == LATEST else service.get(check_date(date))
+    return respond(data, fmt, daily.document)
 
 
 @bp.route("/briefings", methods=["POST"])

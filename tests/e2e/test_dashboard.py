@@ -29,6 +29,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
+from chalicelib.briefings.models import DOCX_TYPE
 from chalicelib.core.clock import CHINA
 from tests.e2e.local_mode import PROJECT, LocalMode
 from tests.plan_helpers import quick_plan
@@ -113,28 +114,16 @@ def _shoot(page: Page, name: str) -> None:
         shutil.copyfile(ARTEFACTS / name, DOCS / name)
 
 
-def _serves_document(answer: requests.Response) -> bool:
-    """Does the API serve this document yet (the briefings are built in parallel)?"""
-    return answer.status_code == 200 and "json" not in answer.headers.get("Content-Type", "")
-
-
-def _download_or_notice(page: Page, button: Any, answer: requests.Response, label: str) -> None:
-    """THEN the button saves the document under the server's name, or, where the API does not
-    serve it yet, a notice says so in Chinese — never nothing."""
-    if _serves_document(answer):
-        with page.expect_download(timeout=WAIT_MS) as download:
-            button.click()
-        disposition = answer.headers.get("Content-Disposition", "")
-        name = download.value.suggested_filename
-        assert name
-        assert not disposition or name in unquote(disposition)
-    else:
+def _downloads(page: Page, button: Any, answer: requests.Response) -> None:
+    """THEN the button saves the Word document under the name the server gives it."""
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.headers["Content-Type"] == DOCX_TYPE
+    with page.expect_download(timeout=WAIT_MS) as download:
         button.click()
-        notice = page.locator("#notice.error")
-        expect(notice).to_contain_text(f"{label}下载失败", timeout=WAIT_MS)
-        expect(notice).to_contain_text(
-            "暂无此文档" if answer.status_code != 200 else "尚未提供此格式"
-        )
+    name = download.value.suggested_filename
+    assert name.endswith(".docx")
+    assert name in unquote(answer.headers["Content-Disposition"])
+    expect(page.locator("#notice")).to_contain_text(f"已下载：{name}", timeout=WAIT_MS)
 
 
 def _watch(page: Page) -> list[str]:
@@ -249,11 +238,11 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     # WHEN the HQ asks for today's briefing and for the drill report as Word documents
     today = datetime.now(CHINA).date().isoformat()
     briefing = requests.get(f"{api}/briefings/{today}?format=docx", headers=hq, timeout=120)
-    _download_or_notice(page, page.locator("#briefing-today"), briefing, "今日日报")
+    _downloads(page, page.locator("#briefing-today"), briefing)
+    latest = requests.get(f"{api}/briefings/latest?format=docx", headers=hq, timeout=120)
+    _downloads(page, page.locator("#briefing-latest"), latest)
     drill_doc = requests.get(f"{api}/drills/{drill_id}?format=docx", headers=hq, timeout=120)
-    _download_or_notice(
-        page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc, "演练报告"
-    )
+    _downloads(page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc)
     # AND whatever a gateway answered, the token is never put on screen
     assert tokens["hq"] not in page.locator("body").inner_text()
 

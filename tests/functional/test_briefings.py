@@ -193,6 +193,26 @@ def test_before_its_time_todays_briefing_is_provisional_and_not_stored(world: Wo
     assert world.store.dates() == []
 
 
+def test_the_latest_briefing_is_the_24_hours_up_to_now_and_is_never_stored(
+    world: World, api_client: Client, tokens: dict[str, str]
+) -> None:
+    world.seed()
+    # WHEN the HQ asks at 09:30 China time for a briefing now, not the 08:00 one
+    data = world.service.latest()
+    # THEN it covers 02:00 UTC yesterday up to the end of the current hour: the post at 08:05
+    # China time is in, the first two hours of the dated briefing's day are out
+    assert data["provisional"] is True
+    assert data["period"]["label"].startswith("2026-03-01 10:00 至 2026-03-02 10:00")
+    assert data["volume"]["posts"] == 22 + 1 + 1
+    # AND nothing is stored: the dated briefing is built from its own period later
+    assert world.store.dates() == []
+    assert world.service.get(datetime(2026, 3, 2).date())["volume"]["posts"] == 25
+    # AND over HTTP it downloads as Word like any briefing
+    response = get(api_client, "/briefings/latest?format=docx", tokens["viewer"])
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == DOCX_TYPE
+
+
 def test_the_schedule_builds_once_and_mails_once_even_when_it_fires_twice(
     world: World, settings: Settings, clients: AwsClients
 ) -> None:

@@ -130,6 +130,12 @@ async function signIn() {
         fetchDocument(e.currentTarget, `/briefings/${day}?format=docx`, `舆情日报-${day}.docx`, "今日日报");
       },
     }, "今日日报") : null,
+    ctx.atLeast("lead") ? h("button", {
+      type: "button", id: "briefing-latest", title: "下载最近24小时的即时简报（Word，不等日报时间）",
+      onclick: (e) => {
+        fetchDocument(e.currentTarget, "/briefings/latest?format=docx", `舆情日报-${chinaToday()}-临时版.docx`, "即时简报");
+      },
+    }, "即时简报") : null,
     h("span.me", { id: "me" }, `${me.name}（${ROLE_TEXT[me.role] || me.role}${me.group ? " · " + ctx.groupName(me.group) : ""}）`),
     h("button.link", { type: "button", onclick: signOut }, "退出"),
   ].filter(Boolean));
