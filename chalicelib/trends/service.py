@@ -257,16 +257,7 @@ class TrendQueries:
                     "first_seen": iso(cluster.first_seen) if cluster else None,
                     "platforms": list(cluster.platforms) if cluster else [],
                     "subjects": list(cluster.subjects) if cluster else [],
-                    "top_posts": [
-                        {
-                            "post_id": p.post_id,
-                            "title": p.title,
-                            "risk": p.risk,
-                            "platform": p.platform,
-                            "url": p.url,
-                        }
-                        for p in (cluster.top_posts if cluster else ())
-                    ],
+                    "top_posts": [p.as_dict() for p in (cluster.top_posts if cluster else ())],
                 }
             )
         return {"hours": query.hours, "by": query.by, "clusters": rows}
