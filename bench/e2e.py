@@ -28,6 +28,7 @@ import requests
 
 from bench.local_startup import local_mode, percentile
 from tests.plan_helpers import quick_plan
+from tests.waiting import wait_for
 
 PRICE_PER_1000_TRANSITIONS = 0.025  # USD, Step Functions Standard, us-east-1
 
@@ -125,13 +126,8 @@ def _get(info: dict[str, Any], path: str) -> Any:
 
 
 def _until(what: Any, timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit("timed out waiting for the workflow")
+    # A fine poll: the alert latency measured is only as precise as this.
+    return wait_for(what, timeout, every=0.05)
 
 
 def _waiting(info: dict[str, Any], incident: str, kind: str) -> bool:

@@ -33,6 +33,16 @@ class PostSummary:
     platform: str
     url: str | None = None
 
+    def as_dict(self) -> dict[str, str | float | None]:
+        """As stored in the cluster record and served in ``GET /clusters``."""
+        return {
+            "post_id": self.post_id,
+            "title": self.title,
+            "risk": self.risk,
+            "platform": self.platform,
+            "url": self.url,
+        }
+
 
 @dataclass(frozen=True)
 class Cluster:

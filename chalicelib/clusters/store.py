@@ -128,16 +128,7 @@ def _to_record(cluster: Cluster) -> dict[str, Any]:
         "growth": cluster.growth,
         "max_risk": cluster.max_risk,
         "level": cluster.level,
-        "top_posts": [
-            {
-                "post_id": p.post_id,
-                "title": p.title,
-                "risk": p.risk,
-                "platform": p.platform,
-                "url": p.url,
-            }
-            for p in cluster.top_posts
-        ],
+        "top_posts": [p.as_dict() for p in cluster.top_posts],
         "drill": cluster.drill,
         "version": cluster.version,
     }

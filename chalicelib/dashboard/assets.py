@@ -73,10 +73,6 @@ class Asset:
         }
 
 
-def asset_names() -> list[str]:
-    return sorted(ASSETS)
-
-
 def load(name: str) -> Asset | None:
     """The whitelisted asset ``name`` (``index.html`` for the page), or None for anything else."""
     relative = INDEX if name == INDEX else ASSETS.get(name)

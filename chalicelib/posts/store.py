@@ -25,6 +25,10 @@ from chalicelib.core.errors import aws_errors
 RETENTION_DAYS = 90
 FEED_INDEX = "by_day"
 _BATCH_GET = 100
+# The live feed reads at most this many index pages per day and request (a page budget), each
+# of at most this many entries after the first: a dashboard refresh stays a few queries.
+FEED_PAGES = 4
+FEED_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,17 @@ class PostStore:
         flt: FeedFilter | None = None,
         limit: int = 50,
         start: dict[str, Any] | None = None,
+        pages: int = FEED_PAGES,
+        page_size: int = FEED_PAGE_SIZE,
     ) -> FeedPage:
         """The newest feed posts of one UTC day (``YYYY-MM-DD``), filtered, newest first.
 
-        Reads the sparse ``by_day`` index until ``limit`` posts pass the filter or the day is
-        exhausted; ``cursor`` continues from there.
+        Reads the sparse ``by_day`` index until ``limit`` posts pass the filter, the day is
+        exhausted or ``pages`` queries are made; ``cursor`` continues from there, so a page
+        may hold fewer than ``limit`` posts (even none) and still have a cursor. The first
+        query reads ``limit`` entries (an unfiltered feed needs no more), the next ones
+        ``page_size``: a narrow filter on a busy day costs a few queries, not one per
+        handful of posts.
         """
         flt = flt or FeedFilter()
         condition = Attr("drill").eq(True) if flt.drill else Attr("drill").ne(True)
@@ -101,13 +111,13 @@ class PostStore:
             condition &= Attr("negative").eq(True)
         posts: list[dict[str, Any]] = []
         cursor = start
-        while True:
+        for query in range(max(pages, 1)):
             request: dict[str, Any] = {
                 "IndexName": FEED_INDEX,
                 "KeyConditionExpression": Key("day").eq(day),
                 "FilterExpression": condition,
                 "ScanIndexForward": False,
-                "Limit": max(limit - len(posts), 1) * 2,
+                "Limit": limit if query == 0 else page_size,
             }
             if cursor:
                 request["ExclusiveStartKey"] = cursor
@@ -120,6 +130,7 @@ class PostStore:
             cursor = answer.get("LastEvaluatedKey")
             if not cursor:
                 return FeedPage(posts, None)
+        return FeedPage(posts, cursor)
 
 
 def _key_of(post: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,7 @@ MAX_CLUSTERS = 50
 MAX_HOURS = 168  # a week: the longest view the board offers
 _DAY = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _POST_ID = re.compile(r"\A[A-Za-z0-9_-]{1,80}\Z")
+_OTHER_DAY = "a cursor for another day than the one being read: read again without it"
 # Stored attributes the feed does not serve: keys, bookkeeping and the raw score components.
 _HIDDEN = {"pk", "day", "expires_at", "components"}
 
@@ -125,6 +126,8 @@ def parse_feed_query(params: Mapping[str, str] | None) -> FeedQuery:
     cursor = _decode_cursor(text) if text is not None else None
     if text is not None and cursor is None:
         p.problems.append(Problem("/cursor", "not a cursor this API gave out"))
+    elif cursor and query.day and cursor["day"] != query.day:
+        p.problems.append(Problem("/cursor", _OTHER_DAY))
     p.check()
     return FeedQuery(query.filter, query.limit, query.day, cursor)
 
@@ -167,6 +170,10 @@ def _decode_cursor(text: str) -> dict[str, str] | None:
         return None
     if not (_POST_ID.match(key["pk"]) and _DAY.match(key["day"]) and 0 < len(key["seen_at"]) < 40):
         return None
+    try:
+        date.fromisoformat(key["day"])
+    except ValueError:  # the pattern of a date, not one in the calendar (2026-99-99)
+        return None
     return {str(k): str(v) for k, v in key.items()}
 
 
@@ -196,7 +203,13 @@ class TrendQueries:
 
     def feed(self, query: FeedQuery) -> dict[str, Any]:
         """Newest feed posts first; without ``day`` today's, then yesterday's (UTC), so the feed
-        is never empty just after midnight."""
+        is never empty just after midnight.
+
+        Each day is read within the store's page budget, so a narrow filter on a busy day
+        answers with fewer than ``limit`` posts (even none) and a ``next_cursor`` to read on. A
+        cursor names its day: one for a day this request does not read (another ``day``, or
+        one that is no longer today or yesterday) is a 400, never a silent first page.
+        """
         if query.day:
             days = [query.day]
         else:
@@ -204,6 +217,8 @@ class TrendQueries:
             days = [today.isoformat(), (today - timedelta(days=1)).isoformat()]
         cursor = query.cursor
         if cursor:
+            if cursor["day"] not in days:
+                raise ValidationError("invalid query", [Problem("/cursor", _OTHER_DAY)])
             days = [d for d in days if d <= cursor["day"]]
         posts: list[dict[str, Any]] = []
         next_key: dict[str, Any] | None = None
@@ -242,16 +257,7 @@ class TrendQueries:
                     "first_seen": iso(cluster.first_seen) if cluster else None,
                     "platforms": list(cluster.platforms) if cluster else [],
                     "subjects": list(cluster.subjects) if cluster else [],
-                    "top_posts": [
-                        {
-                            "post_id": p.post_id,
-                            "title": p.title,
-                            "risk": p.risk,
-                            "platform": p.platform,
-                            "url": p.url,
-                        }
-                        for p in (cluster.top_posts if cluster else ())
-                    ],
+                    "top_posts": [p.as_dict() for p in (cluster.top_posts if cluster else ())],
                 }
             )
         return {"hours": query.hours, "by": query.by, "clusters": rows}

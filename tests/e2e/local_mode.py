@@ -115,13 +115,3 @@ def aws_cli(info: dict[str, Any], *args: str) -> Any:
         check=True,
     )
     return json.loads(out.stdout)
-
-
-def wait_for(what: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = what()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not reached in time")

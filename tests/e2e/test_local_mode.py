@@ -23,8 +23,9 @@ import requests
 
 from chalicelib.briefings.models import DOCX_TYPE
 from chalicelib.core.clock import CHINA
-from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli, wait_for
+from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli
 from tests.plan_helpers import quick_plan
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,6 @@ rather than deep inside a workflow test.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from chalice import Chalice
 
 from chalicelib.local.functions import register_functions
 from tests.moto_harness import executing_moto
+from tests.waiting import wait_for
 
 REGION = "us-east-1"
 sample = Chalice(app_name="sfncaps")
@@ -127,16 +127,6 @@ def machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
         yield world.client("stepfunctions"), created["stateMachineArn"]
 
 
-def _wait_for(predicate: Any, seconds: float = 20) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
-
 def test_token_waits_time_out_map_fans_out_and_timers_fire(machine: tuple[Any, str]) -> None:
     sfn, arn = machine
     deadline = (datetime.now(UTC) + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -147,11 +137,11 @@ def test_token_waits_time_out_map_fans_out_and_timers_fire(machine: tuple[Any, s
     )
 
     # WHEN nobody decides, the decision times out and the flow escalates; both group tasks wait.
-    _wait_for(lambda: {"publicity", "tech"} <= tokens.keys())
+    wait_for(lambda: {"publicity", "tech"} <= tokens.keys())
     # AND one group completes its task in time while the other lets it lapse.
     sfn.send_task_success(taskToken=tokens["publicity"], output=json.dumps({"done": True}))
 
-    described = _wait_for(
+    described = wait_for(
         lambda: (
             (d := sfn.describe_execution(executionArn=started["executionArn"]))["status"]
             != "RUNNING"

@@ -19,6 +19,7 @@ from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.posts.models import Item, Platform
 from chalicelib.scoring.config import BUILTIN_PLAN
+from chalicelib.trends.service import encode_cursor
 from tests.functional.test_scoring_sink import STORY
 
 # The routes read "now" from the real clock: the posts are minutes old.
@@ -107,6 +108,21 @@ def test_bad_feed_parameters_are_a_400_naming_each(
     assert answer.status_code == 400
     paths = {p["path"] for p in answer.json_body["problems"]}
     assert paths == {"/level", "/limit", "/cursor", "/subject", "/day", "/platform"}
+
+
+def test_a_cursor_for_a_day_the_feed_no_longer_reads_is_a_400(
+    api_client: Client, viewer: dict[str, str], fed: list[Item]
+) -> None:
+    """GIVEN a cursor of three days ago (a 「加载更多」 left open over two midnights)
+    WHEN the feed of today and yesterday is asked to continue from it
+    THEN it is a 400 on /cursor, not the first page again."""
+    old = (NOW - timedelta(days=3)).date().isoformat()
+    cursor = encode_cursor({"pk": fed[0].post_id, "day": old, "seen_at": f"{old}T08:00:00+00:00"})
+    answer = get(api_client, f"/posts?cursor={cursor}", viewer)
+    assert answer.status_code == 400, answer.body
+    assert [p["path"] for p in answer.json_body["problems"]] == ["/cursor"]
+    # AND the same cursor reads that day when asked for it
+    assert get(api_client, f"/posts?day={old}&cursor={cursor}", viewer).status_code == 200
 
 
 def test_top_clusters_name_the_story_and_its_top_posts(

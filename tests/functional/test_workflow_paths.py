@@ -9,7 +9,6 @@ scale of 1/1000, so a 30-minute 研判 deadline passes in about two seconds.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
 from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
+from tests.waiting import wait_for
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -74,13 +74,7 @@ class Live:
         return draft.incident_id
 
     def wait(self, what: Callable[[], Any], seconds: float = 30) -> Any:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            value = what()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"not reached in {seconds} s")
+        return wait_for(what, seconds, every=0.1)
 
     def waiting(self, incident: str, kind: str) -> bool:
         item = self.store.get(incident, f"TOKEN#{kind}")

@@ -59,6 +59,20 @@ def test_each_bad_feed_parameter_is_named(params: dict[str, str], path: str) -> 
     assert [p.path for p in caught.value.problems] == [path]
 
 
+def test_a_cursor_must_be_for_a_calendar_day_and_the_day_asked_for() -> None:
+    """GIVEN cursors shaped like those given out WHEN one names 2026-99-99, or another day than
+    ``day`` THEN the query is a 400 on /cursor; one for the day asked for is read."""
+    key = {"pk": "p1", "day": "2026-11-25", "seen_at": "2026-11-25T08:00:00+00:00"}
+    for params in (
+        {"cursor": encode_cursor({**key, "day": "2026-99-99"})},
+        {"cursor": encode_cursor(key), "day": "2026-11-24"},
+    ):
+        with pytest.raises(ValidationError) as caught:
+            parse_feed_query(params)
+        assert [p.path for p in caught.value.problems] == ["/cursor"]
+    assert parse_feed_query({"cursor": encode_cursor(key), "day": "2026-11-25"}).cursor == key
+
+
 def test_a_cursor_given_out_is_read_back() -> None:
     key = {"pk": "p" + "a" * 32, "day": "2026-11-25", "seen_at": "2026-11-25T08:00:00+00:00"}
     assert parse_feed_query({"cursor": encode_cursor(key)}).cursor == key

@@ -135,10 +135,12 @@ export async function feedView(view, ctx) {
   const list = h("div.posts");
   const more = h("button", { type: "button", hidden: true }, "加载更多");
   const clusters = h("div");
-  view.append(h("div.bar", h("h2", "实时舆情"), h("span.hint", "每 30 秒自动刷新")), form,
+  const hint = h("span.hint", "每 30 秒自动刷新");
+  view.append(h("div.bar", h("h2", "实时舆情"), hint), form,
     h("div.split", h("section", h("h3", "最新评分帖子"), list, more),
       h("section", h("h3", "增速最快的事件簇（24 小时）"), clusters)));
   let cursor = null;
+  let extended = false; // older posts loaded: the 30 s refresh leaves the list alone
 
   function params() {
     const data = new FormData(form);
@@ -150,9 +152,13 @@ export async function feedView(view, ctx) {
   async function load(append) {
     const page = await get(`/posts${qs({ ...params(), limit: 30, cursor: append ? cursor : "" })}`);
     if (!append) clear(list);
+    list.querySelector(".empty")?.remove();
     list.append(...page.posts.map((p) => postCard(p, ctx)));
-    if (!list.firstChild) list.append(empty("没有符合条件的帖子"));
+    // A page may hold fewer posts than asked, even none, and still have older ones to read.
     cursor = page.next_cursor;
+    extended = append;
+    hint.textContent = extended ? "已加载更早的帖子，自动刷新暂停（更改筛选即恢复）" : "每 30 秒自动刷新";
+    if (!list.firstChild) list.append(empty(cursor ? "已读的帖子中没有符合条件的，可点「加载更多」继续向前查找" : "没有符合条件的帖子"));
     more.hidden = !cursor;
   }
   async function loadClusters() {
@@ -166,7 +172,7 @@ export async function feedView(view, ctx) {
   more.addEventListener("click", () => load(true).catch(showError));
   function showError(err) { ctx.notify(`加载失败：${err instanceof ApiError ? err.describe() : err.message}`, "error"); }
   await Promise.all([load(false), loadClusters()]);
-  ctx.every(30000, () => { if (!cursor || list.children.length <= 30) load(false).catch(() => {}); loadClusters().catch(() => {}); });
+  ctx.every(30000, () => { if (!extended) load(false).catch(() => {}); loadClusters().catch(() => {}); });
 }
 
 // -- trends --------------------------------------------------------------------------------------
