@@ -16,7 +16,7 @@ Drill incidents and clusters are left out (drills are excluded from statistics).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,8 @@ from chalicelib.briefings.models import (
 )
 from chalicelib.clusters.models import Cluster
 from chalicelib.core.clock import CHINA
-from chalicelib.plan.models import DEADLINE_LABELS, LEVELS
+from chalicelib.incidents.names import status_name, wait_name
+from chalicelib.plan.models import LEVEL_NAMES, LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.sources.store import SourceRecord
 from chalicelib.trends.models import ClusterOfDay, ClusterPage, HourCounts, clusters_of_day
@@ -42,17 +43,6 @@ from chalicelib.trends.models import top_clusters as rank_clusters
 SUMMARY_MAX = 200
 TOP_CLUSTERS = 5
 KEY_POSTS = 3
-LEVEL_NAMES = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
-STATUS_NAMES = {
-    "open": "已发现",
-    "reported": "已报告",
-    "awaiting_decision": "待研判",
-    "active": "处置中",
-    "evaluating": "评估中",
-    "closed": "已结束",
-    "dismissed": "已排除",
-    "expired": "已过期",
-}
 RISK_NAMES = {"high": "高", "elevated": "较高", "watch": "关注", "calm": "平稳"}
 _PLATFORM_NAMES = {p.value: label for p, label in PLATFORM_LABELS.items()}
 
@@ -104,10 +94,14 @@ def build(
     hours: Iterable[HourCounts],
     top: Sequence[ClusterOfDay],
     clusters: Mapping[str, Cluster | None],
-    incidents: Iterable[Mapping[str, Any]],
+    incidents: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
     sources: Iterable[SourceRecord],
+    group_name: Callable[[str], str] = str,
 ) -> dict[str, Any]:
-    """The briefing as data: what is stored (once per date) and served as JSON."""
+    """The briefing as data: what is stored (once per date) and served as JSON.
+
+    ``incidents`` are (META item, ``board_facts`` of its items) pairs: the next deadline and the
+    breach count come from the function the board uses, so the document and the board agree."""
     in_period = [h for h in hours if period.start <= _hour_start(h) < period.end]
     per_hour = {start: [0, 0] for start in period.hours()}
     platforms: dict[str, int] = {}
@@ -131,7 +125,11 @@ def build(
         }
         for start, (n, neg) in sorted(per_hour.items())
     ]
-    open_incidents = [_incident(i, now) for i in incidents if not i.get("drill")]
+    open_incidents = [
+        _incident(meta, facts, now, group_name)
+        for meta, facts in incidents
+        if not meta.get("drill")
+    ]
     open_incidents.sort(key=lambda i: LEVELS.index(i["level"]) if i["level"] in LEVELS else 9)
     source_rows = [_source(s) for s in sources]
     data: dict[str, Any] = {
@@ -190,12 +188,13 @@ def _cluster(c: ClusterOfDay, cluster: Cluster | None) -> dict[str, Any]:
     }
 
 
-def _incident(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    upcoming = []
-    for kind, deadline in (item.get("deadlines") or {}).items():
-        if isinstance(deadline, Mapping) and deadline.get("due_at") and not deadline.get("done_at"):
-            upcoming.append((str(deadline["due_at"]), str(kind)))
-    nxt = min(upcoming) if upcoming else None
+def _incident(
+    item: Mapping[str, Any],
+    facts: Mapping[str, Any],
+    now: datetime,
+    group_name: Callable[[str], str],
+) -> dict[str, Any]:
+    nxt = facts.get("next_deadline")
     return {
         "incident_id": str(item.get("pk") or item.get("incident_id")),
         "title": str(item.get("title") or ""),
@@ -205,16 +204,25 @@ def _incident(item: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "opened_at": item.get("opened_at"),
         "next_deadline": (
             {
-                "kind": nxt[1],
-                "label": DEADLINE_LABELS.get(nxt[1], nxt[1]),
-                "due_at": nxt[0],
-                "overdue": nxt[0] < now.astimezone(UTC).isoformat(),
+                "kind": str(nxt["kind"]),
+                "label": wait_name(str(nxt["kind"]), nxt.get("group"), group_name),
+                "due_at": str(nxt["due_at"]),
+                "overdue": _instant(str(nxt["due_at"])) < now,
             }
             if nxt
             else None
         ),
-        "breaches": len(item.get("breaches") or []),
+        "breaches": int(facts.get("breaches") or 0),
     }
+
+
+def _instant(value: str) -> datetime:
+    """A stored UTC ISO time (with or without fractions); unreadable: never overdue."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _source(record: SourceRecord) -> dict[str, Any]:
@@ -385,7 +393,8 @@ def _clusters_section(top: Sequence[Mapping[str, Any]]) -> Section:
     for i, c in enumerate(top, 1):
         for p in c["key_posts"]:
             section.paragraphs.append(
-                f"[{i}] {p['platform']}：{short(p['title'], 80)}（风险 {p['risk']:.2f}）"
+                f"[{i}] {platform_name(p['platform'])}："
+                f"{short(p['title'], 80)}（风险 {p['risk']:.2f}）"
                 + (f" {p['url']}" if p.get("url") else "")
             )
     return section
@@ -408,7 +417,7 @@ def _incidents_section(incidents: Sequence[Mapping[str, Any]]) -> Section:
             [
                 short(i["title"], 40) or i["incident_id"],
                 f"{i['level']}级 {LEVEL_NAMES.get(i['level'], '')}".strip(),
-                STATUS_NAMES.get(i["status"], i["status"]),
+                status_name(i["status"]),
                 china_time(i["opened_at"]),
                 due,
                 str(i["breaches"]),
@@ -430,7 +439,7 @@ def _sources_section(sources: Mapping[str, Any]) -> Section:
                 [
                     [
                         s["name"],
-                        s["platform"],
+                        platform_name(s["platform"]),
                         "正常" if s["healthy"] else "异常",
                         china_time(s["last_success_at"]),
                         short(s["reason"], 60) if not s["healthy"] else "",

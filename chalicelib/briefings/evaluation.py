@@ -15,11 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.briefings.daily import LEVEL_NAMES, STATUS_NAMES
 from chalicelib.briefings.models import Chart, Document, Section, Series, Table, china_time, short
 from chalicelib.core.clock import CHINA
 from chalicelib.drills.report import incident_steps
-from chalicelib.plan.models import DRILL_PREFIX
+from chalicelib.incidents.names import status_name
+from chalicelib.plan.models import DRILL_PREFIX, LEVEL_NAMES
 from chalicelib.trends.models import ClusterPage
 
 STEP_STATUS = {"met": "按时", "late": "超时完成", "missed": "未完成且已超时", "pending": "进行中"}
@@ -156,8 +156,7 @@ def document(data: Mapping[str, Any]) -> Document:
     decision = data.get("decision") or {}
     facts = [
         f"事件：{data['title'] or data['incident_id']}（{data['incident_id']}）",
-        f"级别：{level}级 {LEVEL_NAMES.get(level, '')}；状态："
-        f"{STATUS_NAMES.get(str(data['status']), data['status'])}",
+        f"级别：{level}级 {LEVEL_NAMES.get(level, '')}；状态：{status_name(str(data['status']))}",
         f"发现：{china_time(data['opened_at'])}；启动：{china_time(data['activated_at'])}；"
         f"结束：{china_time(data['closed_at'])}（北京时间）",
     ]

@@ -6,7 +6,12 @@
   provisional and not stored. ``rebuild(date)`` (``POST /briefings``) builds now and replaces the
   stored one. ``tick()`` (every 15 minutes) makes sure today's briefing is stored once its time
   has passed, then e-mails the 指挥部 a link through the alert outbox, whose message id (per date)
-  makes a second tick send nothing.
+  makes a second tick send nothing. Each tick also looks at yesterday until its mail went out:
+  a briefing time of 23:50 is only due at the next date's first tick, and a tick failing in the
+  day's last minutes must not lose that day's mail.
+- The e-mailed link opens the dashboard's ``#/briefing/<date>`` page (a mail client sends no
+  bearer token, so a link to the API itself would be a 401): it signs in first if needed, shows
+  the summary and risk line, and downloads Word or HTML with the session's token.
 - **Evaluation report (舆情评估)** of one incident, from everything recorded on it.
 
 Dates are China dates; a date older than the trend counts' retention, or in the future, is a
@@ -15,7 +20,7 @@ Dates are China dates; a date older than the trend counts' retention, or in the 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from chalicelib.alerts.outbox import OutboxStore
@@ -27,7 +32,7 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.clock import CHINA, Clock, utcnow
 from chalicelib.core.errors import NotFoundError, Problem, ValidationError, YuqingError
 from chalicelib.core.observability import logger
-from chalicelib.incidents.service import OPEN_STATUSES
+from chalicelib.incidents.service import OPEN_STATUSES, board_facts
 from chalicelib.incidents.store import META, IncidentStore
 from chalicelib.plan.models import PlanView
 from chalicelib.plan.service import current_or_example
@@ -97,29 +102,39 @@ class BriefingService:
 
     # -- the schedule ------------------------------------------------------------------------
     def tick(self) -> dict[str, Any]:
-        """Once today's briefing time has passed: store it (once) and mail the HQ (once)."""
-        day = self._today()
+        """Yesterday's briefing until it is mailed, and today's once its time has passed: each
+        stored once and mailed to the HQ once. Answers what happened to each date."""
+        today = self._today()
         at = parse_time(self._plan().briefing_time)
-        period = period_for(day, at, self._clock())
-        if period.provisional:
+        return {"briefings": [self._deliver(day, at) for day in (today - timedelta(days=1), today)]}
+
+    def link(self, day: date) -> str:
+        """The dashboard page of ``day``'s briefing: what the e-mail links to."""
+        return f"{self._public_url}/#/briefing/{day.isoformat()}"
+
+    def _deliver(self, day: date, at: time) -> dict[str, Any]:
+        if period_for(day, at, self._clock()).provisional:
             return {"date": day.isoformat(), "due": False}
-        data = self.get(day)
         result: dict[str, Any] = {"date": day.isoformat(), "due": True, "mailed": None}
-        if self._notifier is None:
-            return result
-        link = f"{self._public_url}/briefings/{day.isoformat()}?format=docx"
+        if self._notifier is None or self._store.mailed_at(day.isoformat()):
+            return result  # one read a tick once the day's mail is out
+        data = self.get(day)
+        link = self.link(day)
         try:
             result["mailed"] = self._notifier.notify_hq(
                 key=NOTICE_KEY,
                 event=f"briefing-{day.isoformat()}",
                 subject=f"舆情日报 {day.isoformat()}",
-                body=f"{data['summary']}\n\nWord 版下载：{link}\n"
-                f"网页版：{link.replace('format=docx', 'format=html')}\n",
+                body=f"{data['summary']}\n\n打开日报（登录看板后可下载 Word 版和网页版）：{link}\n",
             )
         except YuqingError as err:
             # Stored but not mailed: the next tick tries the mail again (nothing is in the outbox).
             logger.warning("briefing not mailed; next tick retries", extra={"error": err.code})
             result["error"] = err.code
+            return result
+        # In the outbox now or before (None): the outbox's per-date id keeps it to one mail; the
+        # mark only spares later ticks the attempt.
+        self._store.mark_mailed(day.isoformat(), self._clock().astimezone(UTC).isoformat())
         return result
 
     # -- building ----------------------------------------------------------------------------
@@ -153,7 +168,13 @@ class BriefingService:
         clusters: dict[str, Cluster | None] = {
             c.cluster_id: self._clusters.get(c.cluster_id) for c in top
         }
-        incidents = [i for status in OPEN_STATUSES for i in self._incidents.by_status(status)]
+        # The board's facts of each open incident (one Query each, as on the board).
+        incidents = [
+            (meta, board_facts(self._incidents.items(str(meta["pk"]))))
+            for status in OPEN_STATUSES
+            for meta in self._incidents.by_status(status)
+            if not meta.get("drill")
+        ]
         return daily.build(
             day=day,
             period=period,
@@ -165,6 +186,7 @@ class BriefingService:
             clusters=clusters,
             incidents=incidents,
             sources=list(self._sources.all()),
+            group_name=lambda g: str((plan.group(g) or {}).get("name") or g),
         )
 
 

@@ -3,7 +3,9 @@
 The briefing is stored as its data (JSON text, like the plan: no float/Decimal round trip), not
 as a rendered file: HTML and Word are rendered on request from it. The first write of a date is
 conditional (``attribute_not_exists``), so two ticks store it once; ``replace`` is the HQ's
-explicit rebuild. The list of dates is one ``Query`` on ``pk=briefing``, newest first.
+explicit rebuild. ``mailed_at`` marks a date whose e-mail is in the outbox, so the schedule stops
+trying it (a rebuild drops the mark; the outbox still sends nothing twice). The list of dates
+is one ``Query`` on ``pk=briefing``, newest first.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.dynamo import put_if_absent
-from chalicelib.core.errors import aws_errors
+from chalicelib.core.errors import ConflictError, aws_errors
 
 PK = "briefing"
 
@@ -47,6 +49,27 @@ class BriefingStore:
     def replace(self, data: Mapping[str, Any]) -> None:
         with aws_errors("trends table"):
             self._table.put_item(Item=self._item(data))
+
+    def mailed_at(self, day: str) -> str | None:
+        """When the date's e-mail went into the outbox, if it has (and the briefing is stored)."""
+        with aws_errors("trends table"):
+            item = self._table.get_item(
+                Key={"pk": PK, "sk": day}, ProjectionExpression="mailed_at", ConsistentRead=True
+            ).get("Item")
+        return str(item["mailed_at"]) if item and item.get("mailed_at") else None
+
+    def mark_mailed(self, day: str, at: str) -> None:
+        """Mark the stored briefing of ``day`` as mailed (nothing if none is stored)."""
+        try:
+            with aws_errors("trends table"):
+                self._table.update_item(
+                    Key={"pk": PK, "sk": day},
+                    UpdateExpression="SET mailed_at = :at",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":at": at},
+                )
+        except ConflictError:
+            pass  # not stored (yet): the next tick marks it
 
     def dates(self, limit: int = 400) -> list[dict[str, str]]:
         """Stored briefings, newest first: date and when each was built."""

@@ -5,7 +5,12 @@
   ``date`` ``latest``: the last 24 hours up to now (provisional, never stored).
 - ``POST /briefings`` (lead+): ``{"date"?: "YYYY-MM-DD"}`` — build now (default: today).
 - ``GET /incidents/{incident_id}/report?format=json|html|docx`` (viewer+): 舆情评估.
-- ``briefing_tick`` every 15 minutes: today's briefing once its time has passed, and the e-mail.
+- ``briefing_tick`` every 15 minutes: today's briefing once its time has passed, and the e-mail
+  (yesterday's too until it is mailed); the e-mail links to the dashboard's ``#/briefing/<date>``.
+
+An HTML answer is a page of our own text with post titles in it: its CSP allows nothing but its
+inline style and its ``data:`` chart images (no script, no fetch, no frame), and ``nosniff``
+keeps a browser from reading any answer as something else.
 
 A .docx answer is binary: its type is in ``app.api.binary_types`` (see ``app.py``), and Chalice
 (like API Gateway) only sends it to a request whose ``Accept`` admits it (browsers send ``*/*``).
@@ -48,6 +53,18 @@ from chalicelib.workflow.steps import execution_name
 bp = Blueprint(__name__)
 # ``GET /briefings/latest``: the last 24 hours up to now, for an HQ that needs a briefing at once.
 LATEST = "latest"
+# The HTML documents: self-contained (inline <style>, charts as data: PNGs), nothing else runs.
+DOCUMENT_CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "img-src data:",
+        "style-src 'unsafe-inline'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def briefing_service(*, with_mail: bool = False) -> BriefingService:
@@ -95,7 +112,14 @@ def respond(
         from chalicelib.briefings import render_html
 
         return Response(
-            body=render_html.render(doc), status_code=status, headers={"Content-Type": HTML_TYPE}
+            body=render_html.render(doc),
+            status_code=status,
+            headers={
+                "Content-Type": HTML_TYPE,
+                "Content-Security-Policy": DOCUMENT_CSP,
+                "Referrer-Policy": "no-referrer",
+                **NOSNIFF,
+            },
         )
     from chalicelib.briefings import render_docx
 
@@ -105,6 +129,7 @@ def respond(
         headers={
             "Content-Type": DOCX_TYPE,
             "Content-Disposition": content_disposition(f"{doc.filename}.docx"),
+            **NOSNIFF,
         },
     )
 
@@ -153,5 +178,5 @@ def incident_report(incident_id: str) -> Response:
 
 @bp.schedule(Rate(15, unit=Rate.MINUTES), name="briefing_tick")
 def briefing_tick(event: Any) -> dict[str, Any]:
-    """Every 15 minutes: once the plan's briefing time has passed, today's briefing and mail."""
+    """Every 15 minutes: yesterday's briefing until mailed, today's once its time has passed."""
     return briefing_service(with_mail=True).tick()

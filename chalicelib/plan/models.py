@@ -13,6 +13,10 @@ from typing import Any
 
 # Levels, most severe first (I 特别重大 红, II 重大 橙, III 较大 黄, IV 一般 蓝).
 LEVELS: tuple[str, ...] = ("I", "II", "III", "IV")
+# The default names and colours of the levels (DESIGN.md §2): what the briefing prints, what the
+# built-in plan starts from, and what the dashboard's dom.js LEVELS repeats (a test compares).
+LEVEL_NAMES: dict[str, str] = {"I": "特别重大", "II": "重大", "III": "较大", "IV": "一般"}
+LEVEL_COLOURS: dict[str, str] = {"I": "红", "II": "橙", "III": "黄", "IV": "蓝"}
 # Levels for which the 指挥部 is always alerted, whatever the caller asks.
 HQ_LEVELS: frozenset[str] = frozenset({"I", "II"})
 HQ_GROUP = "hq"

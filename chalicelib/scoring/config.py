@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.plan.models import LEVEL_COLOURS, LEVEL_NAMES, LEVELS
 from chalicelib.scoring.rules import Rule, RuleSyntaxError, parse
 
-LEVEL_IDS = ("I", "II", "III", "IV")  # I most severe
+LEVEL_IDS = LEVELS  # I most severe
 # Rank for comparisons: higher is more severe; no level is 0.
 LEVEL_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
 
@@ -31,10 +32,8 @@ EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
 
 BUILTIN_PLAN: dict[str, Any] = {
     "levels": [
-        {"id": "I", "name": "特别重大", "colour": "红", "min_risk": 0.85},
-        {"id": "II", "name": "重大", "colour": "橙", "min_risk": 0.7},
-        {"id": "III", "name": "较大", "colour": "黄", "min_risk": 0.5},
-        {"id": "IV", "name": "一般", "colour": "蓝", "min_risk": 0.3},
+        {"id": lv, "name": LEVEL_NAMES[lv], "colour": LEVEL_COLOURS[lv], "min_risk": risk}
+        for lv, risk in zip(LEVELS, (0.85, 0.7, 0.5, 0.3), strict=True)
     ],
     "subjects": [
         {

@@ -5,7 +5,9 @@ headless by Playwright — never Playwright's own browser downloads. The HQ sign
 URL ``make run`` prints; with realistic reports of three levels and a drill on the board, the HQ
 opens one and activates it, and the page speaks the plan's language (group and measure names,
 platforms, the workflow's state in Chinese; the public 权威信息 deadline counting down on the
-board); the daily briefing and the drill report download, or say in Chinese why not. Then the
+board); the daily briefing and the drill report download, or say in Chinese why not; the
+briefing e-mail's link (``#/briefing/<date>``) asks a new tab to sign in, then shows that day's
+summary and risk line and downloads the Word document. Then the
 owning group's lead signs in with the form, acknowledges and completes the group's task, and
 watches the timeline record both. Text from the API stays text: a report whose title and content
 carry ``<img src=x onerror=alert(1)>`` shows those characters and creates no element.
@@ -245,6 +247,21 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     _downloads(page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc)
     # AND whatever a gateway answered, the token is never put on screen
     assert tokens["hq"] not in page.locator("body").inner_text()
+
+    # WHEN the HQ opens the briefing e-mail's link in a new tab (no session there yet)
+    mailed = browser.new_page(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    problems += _watch(mailed)
+    mailed.goto(f"{api}/#/briefing/{today}")
+    # THEN the page asks for the token first, then shows that day's briefing, not the board
+    expect(mailed.locator("#signin")).to_be_visible(timeout=WAIT_MS)
+    mailed.fill("#token", tokens["hq"])
+    mailed.get_by_role("button", name="登录").click()
+    expect(mailed.locator("#briefing-risk")).to_contain_text("风险结论", timeout=WAIT_MS)
+    expect(mailed.locator("#briefing-summary")).to_contain_text("共监测信息")
+    assert mailed.url.endswith(f"#/briefing/{today}")
+    # AND its Word button downloads the document with the tab's token
+    _downloads(mailed, mailed.locator("#briefing-docx"), briefing)
+    mailed.close()
 
     # WHEN a reporter reports an incident whose text tries to inject markup
     reported = requests.post(

@@ -26,6 +26,7 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import CHINA
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.service import board_facts
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
@@ -127,10 +128,39 @@ class World:
                 "cluster_id": "kabc",
                 "title": HOSTILE,
                 "drill": False,
+                # As the workflow writes them: triage with due_at only (never done_at), the
+                # missed public deadline with done_at None — neither is the next deadline.
                 "deadlines": {
-                    "authoritative_info": {"due_at": "2026-03-01T09:05:00+00:00", "met": False}
+                    "triage": {"due_at": "2026-03-01T04:35:00+00:00"},
+                    "authoritative_info": {
+                        "due_at": "2026-03-01T09:05:00+00:00",
+                        "met": False,
+                        "done_at": None,
+                    },
                 },
-                "breaches": [{"kind": "authoritative_info", "at": "2026-03-01T09:05:00+00:00"}],
+                "breaches": [{"kind": "triage", "at": "2026-03-01T04:35:00+00:00"}],
+                "public_deadline": {
+                    "kind": "press_conference",
+                    "due_at": "2026-03-02T04:05:00+00:00",
+                    "group": "publicity",
+                },
+            },
+        )
+        # A task whose ack was late (a breach on the task) and whose completion is awaited.
+        self.incidents.put_once(
+            "c-kabc",
+            "TASK#t1",
+            {"group": "publicity", "breaches": [{"kind": "ack", "at": "2026-03-01T06:00:00Z"}]},
+        )
+        self.incidents.put_once(
+            "c-kabc",
+            "TOKEN#done#t1",
+            {
+                "status": "waiting",
+                "token": "tok",
+                "group": "publicity",
+                "since": "2026-03-01T06:00:00+00:00",
+                "deadline_at": "2026-03-02T02:00:00+00:00",
             },
         )
         self.sources.create(
@@ -172,9 +202,22 @@ def test_a_briefing_is_built_from_trends_clusters_incidents_and_sources(world: W
     [top] = data["top_clusters"]
     assert top["story"] == HOSTILE
     assert top["key_posts"][0]["post_id"] == "p1"
+    # AND the incident's next deadline and breaches are the board's: the group's awaited task,
+    # not the triage deadline that was met long ago; breaches of triage, task and public deadline
     [incident] = data["incidents"]
-    assert incident["next_deadline"]["overdue"] is True
-    assert incident["breaches"] == 1
+    facts = board_facts(world.incidents.items("c-kabc"))
+    assert incident["next_deadline"]["kind"] == facts["next_deadline"]["kind"] == "done#t1"
+    assert incident["next_deadline"]["label"] == "宣传组 完成任务"
+    assert incident["next_deadline"]["overdue"] is False
+    assert incident["breaches"] == facts["breaches"] == 3
+    # AND the document says so in the board's words
+    [row] = next(s for s in daily.document(data).sections if s.heading == "五、在办舆情事件").tables
+    assert row.rows[0][2:] == ["响应中", "03-01 12:05", "宣传组 完成任务 03-02 10:00", "3"]
+    # AND platforms by name in the key posts and the sources table
+    text = [p for s in daily.document(data).sections for p in s.paragraphs]
+    assert any(p.startswith("[1] 微博：") for p in text)
+    [sources] = [s for s in daily.document(data).sections if s.heading == "六、信息源状态"]
+    assert sources.tables[0].rows[0][1] == "新闻"  # an rss source of platform news
     assert data["sources"]["unhealthy"] == ["forum"]
     # AND a summary of at most 200 characters ending in the risk conclusion
     assert len(data["summary"]) <= 200
@@ -218,26 +261,87 @@ def test_the_schedule_builds_once_and_mails_once_even_when_it_fires_twice(
 ) -> None:
     world.seed()
     outbox = OutboxStore(clients.table(settings.tables.outbox))
-    # GIVEN a tick before the briefing time does nothing
+    # GIVEN yesterday's briefing already went out
+    world.store.put_new({"date": "2026-03-01", "built_at": "2026-03-01T00:00:00+00:00"})
+    world.store.mark_mailed("2026-03-01", "2026-03-01T00:00:00+00:00")
+    # AND a tick before the briefing time does nothing
     world.clock.now = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
-    assert world.service.tick() == {"date": DAY, "due": False}
+    assert world.service.tick()["briefings"][1] == {"date": DAY, "due": False}
     assert outbox.by_incident("briefing") == []
 
     # WHEN the schedule fires twice after 08:00
     world.clock.now = NOW
-    first = world.service.tick()
+    first = world.service.tick()["briefings"]
     world.clock.now = NOW + timedelta(minutes=15)
-    second = world.service.tick()
+    second = world.service.tick()["briefings"]
 
-    # THEN one briefing is stored and one e-mail is in the outbox, with the .docx link
-    assert first["mailed"]
-    assert second["mailed"] is None
-    assert len(world.store.dates()) == 1
+    # THEN one briefing is stored and one e-mail is in the outbox, linking to the dashboard
+    assert [b["mailed"] is not None for b in first] == [False, True]
+    assert [b["mailed"] for b in second] == [None, None]
+    assert [d["date"] for d in world.store.dates()] == [DAY, "2026-03-01"]
     [mail] = outbox.by_incident("briefing")
     assert mail["channels"] == ["email"]
     assert mail["group"] == "hq"
-    assert f"https://yq.example.org/api/briefings/{DAY}?format=docx" in mail["email_body"]
+    assert f"https://yq.example.org/api/#/briefing/{DAY}" in mail["email_body"]
+    assert "/briefings/" not in mail["email_body"]  # the API link a mail client cannot open
     assert mail["status"] == "sent"
+    assert world.store.mailed_at(DAY) == NOW.isoformat()
+
+
+def test_a_late_briefing_time_is_stored_and_mailed_by_the_next_dates_first_tick(
+    world: World, settings: Settings, clients: AwsClients
+) -> None:
+    """GIVEN a plan whose briefing time is 23:50 China time WHEN the last tick of the day (23:45)
+    finds it not due THEN the next date's first tick (00:00) stores and mails it, once."""
+    world.seed()
+    plan = example_plan()
+    plan["briefing"] = {"time": "23:50"}
+    PlanService(PlanStore(clients.table(settings.tables.plan))).save(plan, "test")
+    outbox = OutboxStore(clients.table(settings.tables.outbox))
+    # 2026-03-01 23:45 China time: not due yet (and 02-28's mail is out)
+    world.store.put_new({"date": "2026-02-28", "built_at": "2026-02-28T16:00:00+00:00"})
+    world.store.mark_mailed("2026-02-28", "2026-02-28T16:00:00+00:00")
+    world.clock.now = datetime(2026, 3, 1, 15, 45, tzinfo=UTC)
+    assert [b["due"] for b in world.service.tick()["briefings"]] == [True, False]
+    assert outbox.by_incident("briefing") == []
+
+    # WHEN the ticks of 03-02 00:00 and 00:15 fire
+    world.clock.now = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)
+    [late, today] = world.service.tick()["briefings"]
+    world.clock.now = datetime(2026, 3, 1, 16, 15, tzinfo=UTC)
+    again = world.service.tick()["briefings"]
+
+    # THEN 03-01's briefing is stored with its full period and mailed once; 03-02 is not due
+    assert (late["date"], late["due"], bool(late["mailed"])) == ("2026-03-01", True, True)
+    assert today == {"date": DAY, "due": False}
+    assert again[0]["mailed"] is None
+    [mail] = outbox.by_incident("briefing")
+    assert "#/briefing/2026-03-01" in mail["email_body"]
+    stored = world.store.get("2026-03-01")
+    assert stored is not None
+    assert stored["provisional"] is False
+    assert stored["period"]["end"] == "2026-03-01T15:00:00+00:00"
+
+
+def test_a_mail_that_failed_on_its_day_is_sent_by_the_next_days_ticks(
+    world: World, settings: Settings, clients: AwsClients
+) -> None:
+    """GIVEN yesterday's briefing stored but its mail failed (nothing in the outbox) WHEN today's
+    ticks run THEN yesterday's mail goes out once, and a rebuild does not send it again."""
+    world.seed()
+    outbox = OutboxStore(clients.table(settings.tables.outbox))
+    world.clock.now = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 03-01 09:00
+    assert world.service.get(datetime(2026, 3, 1).date())["provisional"] is False
+    assert world.store.mailed_at("2026-03-01") is None
+
+    world.clock.now = datetime(2026, 3, 1, 16, 0, tzinfo=UTC)  # 03-02 00:00
+    [yesterday, _] = world.service.tick()["briefings"]
+    assert yesterday["mailed"]
+    world.service.rebuild(datetime(2026, 3, 1).date())  # drops the mark
+    world.clock.now = datetime(2026, 3, 1, 16, 15, tzinfo=UTC)
+    assert world.service.tick()["briefings"][0]["mailed"] is None
+    assert len(outbox.by_incident("briefing")) == 1
+    assert world.store.mailed_at("2026-03-01") is not None
 
 
 def test_a_bad_briefing_time_in_the_plan_is_a_clear_400() -> None:
@@ -284,6 +388,35 @@ def test_todays_briefing_downloads_as_word_with_headings_tables_and_a_chart(
     assert "六、信息源状态" in headings
     assert len(doc.tables) >= 2  # incidents and sources at least
     assert len(doc.inline_shapes) >= 1
+
+
+def test_an_html_briefing_runs_nothing_but_keeps_its_style_and_charts(
+    api_client: Client, tokens: dict[str, str], world: World
+) -> None:
+    """GIVEN a briefing with a hostile story WHEN served as HTML THEN its CSP forbids scripts,
+    fetches and frames but allows the inline style and the data: chart images the page uses,
+    and no answer may be sniffed into another type."""
+    world.seed()
+    today = datetime.now(UTC).astimezone(CHINA).date()
+    answer = get(api_client, f"/briefings/{today}?format=html", tokens["viewer"])
+    assert answer.status_code == 200
+    directives = [
+        d.strip().split(" ", 1) for d in answer.headers["Content-Security-Policy"].split(";")
+    ]
+    csp = {d[0]: d[1] for d in directives}
+    assert csp["default-src"] == "'none'"
+    assert csp["img-src"] == "data:"
+    assert csp["style-src"] == "'unsafe-inline'"
+    assert "script-src" not in csp
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    page = answer.body.decode("utf-8")
+    assert "<style>" in page
+    assert '<img src="data:image/png;base64,' in page
+    assert "<script" not in page.lower()
+    word = get(api_client, f"/briefings/{today}?format=docx", tokens["viewer"])
+    assert word.headers["X-Content-Type-Options"] == "nosniff"
+    report = get(api_client, "/incidents/c-kabc/report?format=html", tokens["viewer"])
+    assert report.headers["Content-Security-Policy"] == answer.headers["Content-Security-Policy"]
 
 
 def test_html_escapes_hostile_post_text(world: World) -> None:

@@ -10,6 +10,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.dashboard.assets import ASSETS, STATIC
+from chalicelib.incidents.names import STATUS_NAMES, WAIT_NAMES
+from chalicelib.incidents.service import STATUSES
+from chalicelib.plan.models import LEVEL_COLOURS, LEVEL_NAMES
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
 
@@ -97,3 +100,18 @@ def test_the_dashboard_names_every_public_deadline_and_execution_status() -> Non
     statuses = _js_object(source, "EXECUTION_TEXT")
     assert {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"} <= set(statuses)
     assert statuses["RUNNING"] == "运行中"
+
+
+def test_the_dashboard_and_the_briefing_name_states_waits_and_levels_alike() -> None:
+    """GIVEN the one table of incident states and waits the briefing prints, and the default level
+    names WHEN the dashboard shows the same incident THEN it uses the same words, for every state
+    and wait and level (no second vocabulary on the wall)."""
+    source = (STATIC / "dom.js").read_text(encoding="utf-8")
+    assert _js_object(source, "STATUS_TEXT") == STATUS_NAMES
+    assert set(STATUS_NAMES) == set(STATUSES)
+    assert _js_object(source, "WAIT_TEXT") == WAIT_NAMES
+    levels = re.search(r"const LEVELS = \{(.*?)\n\};", source, re.S)
+    assert levels, "LEVELS not found"
+    found = re.findall(r'(\w+): \{ name: "([^"]*)", colour: "([^"]*)"', levels.group(1))
+    assert {lv: name for lv, name, _ in found} == LEVEL_NAMES
+    assert {lv: colour for lv, _, colour in found} == LEVEL_COLOURS

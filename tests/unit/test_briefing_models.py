@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Any
 from urllib.parse import unquote
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from chalicelib.briefings import daily
 from chalicelib.briefings.models import check_date, content_disposition, period_for
 from chalicelib.core.errors import ValidationError
+from chalicelib.incidents.names import wait_name
 
 
 def test_the_period_is_the_24_hours_before_the_briefing_time_or_provisional_before_it() -> None:
@@ -89,3 +91,59 @@ def test_the_summary_names_the_main_platform_in_chinese() -> None:
     text = daily.summary(_data(platforms=[{"platform": "weibo", "share": 0.6}]))
     assert "主要来自微博（" in text
     assert "weibo" not in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "group", "text"),
+    [
+        ("decision", "hq", "指挥部研判"),
+        ("close", None, "结束响应"),
+        ("ack#t1", "publicity", "宣传组 确认任务"),
+        ("done#t1", "publicity", "宣传组 完成任务"),
+        ("public#authoritative_info", "publicity", "宣传组 发布权威信息"),
+        ("public#press_conference", None, "召开新闻发布会"),
+    ],
+)
+def test_a_wait_is_named_as_the_board_names_it(kind: str, group: str | None, text: str) -> None:
+    """GIVEN a wait of the board's kinds WHEN the briefing names it THEN as the dashboard does."""
+    assert wait_name(kind, group, {"publicity": "宣传组", "hq": "指挥部"}.__getitem__) == text
+
+
+def _incident(facts: dict[str, Any]) -> dict[str, Any]:
+    meta = {
+        "pk": "c-1",
+        "level": "II",
+        "status": "active",
+        "deadlines": {"triage": {"due_at": "x"}},
+    }
+    data = daily.build(
+        day=date(2026, 3, 2),
+        period=period_for(date(2026, 3, 2), time(8), datetime(2026, 3, 2, 1, tzinfo=UTC)),
+        now=datetime(2026, 3, 2, 1, tzinfo=UTC),
+        organisation="滨江一院",
+        plan_version=1,
+        hours=[],
+        top=[],
+        clusters={},
+        incidents=[(meta, facts)],
+        sources=[],
+    )
+    incident: dict[str, Any] = data["incidents"][0]
+    return incident
+
+
+def test_an_incident_in_the_briefing_takes_its_deadline_and_breaches_from_the_board() -> None:
+    """GIVEN the board's facts of an incident whose stored triage deadline never gets done_at
+    WHEN briefed THEN the next deadline is the board's (or none), never that stale triage."""
+    waiting = {
+        "next_deadline": {"kind": "public#authoritative_info", "due_at": "2026-03-02T00:30:00Z"},
+        "breaches": 2,
+    }
+    incident = _incident(waiting)
+    assert incident["next_deadline"]["label"] == "发布权威信息"
+    assert incident["next_deadline"]["overdue"] is True
+    assert incident["breaches"] == 2
+    assert _incident({"next_deadline": None, "breaches": 0})["next_deadline"] is None
+    # An unreadable time is shown, never called overdue (and never a 500).
+    odd = _incident({"next_deadline": {"kind": "close", "due_at": "soon"}, "breaches": 0})
+    assert odd["next_deadline"]["overdue"] is False

@@ -2,10 +2,12 @@
 //
 // Local mode prints a URL ending in #token=…: the fragment never reaches the server; this page
 // moves the token into sessionStorage and removes it from the address bar at once.
+// A route opened without a session (the briefing e-mail's #/briefing/<date>) asks for the token
+// first and then shows that route: signing in keeps the address's fragment.
 
 import { ApiError, download, get, setToken, token } from "./api.js";
 import { clear, h } from "./dom.js";
-import { boardView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
+import { boardView, briefingView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
 import { incidentView } from "./incident.js";
 
 const RANK = { viewer: 0, reporter: 1, member: 2, lead: 3, hq: 4 };
@@ -160,6 +162,7 @@ async function route() {
   const views = { board: boardView, feed: feedView, trends: trendsView, sources: sourcesView, outbox: outboxView };
   try {
     if (name === "incident" && arg) await incidentView(view, decodeURIComponent(arg), ctx);
+    else if (name === "briefing" && arg) await briefingView(view, decodeURIComponent(arg), ctx);
     else await (views[name] || boardView)(view, ctx);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) { setToken(null); showSignin("登录已失效，请重新输入令牌。"); return; }

@@ -276,3 +276,23 @@ export async function outboxView(view, ctx) {
   await load();
   ctx.every(15000, () => load().catch(() => {}));
 }
+
+// -- one day's briefing: the page the briefing e-mail links to ------------------------------------
+/** 舆情日报 of `day` (#/briefing/YYYY-MM-DD): its summary and risk line, and the Word and HTML
+ * documents, downloaded with this tab's token (a mail client cannot send one to the API). */
+export async function briefingView(view, day, ctx) {
+  const path = `/briefings/${encodeURIComponent(day)}`;
+  const data = await get(path);
+  const name = `舆情日报-${data.date}${data.provisional ? "-临时版" : ""}`;
+  const button = (fmt, text) => h("button", {
+    type: "button", id: `briefing-${fmt}`, dataset: { format: fmt },
+    onclick: (e) => ctx.fetchDocument(e.currentTarget, `${path}?format=${fmt}`, `${name}.${fmt}`, "舆情日报"),
+  }, text);
+  view.append(
+    h("div.bar", h("h2", `舆情日报 ${data.date}`), h("span.hint", `统计时段：${data.period.label}`)),
+    data.provisional ? h("p.banner", "临时版：统计时段尚未结束，数据可能变化。") : null,
+    h(`p.risk.risk-${data.risk.grade}`, { id: "briefing-risk" }, data.risk.conclusion),
+    h("section.briefing", { id: "briefing-summary" }, h("h3", "综述"),
+      String(data.summary).split("\n").slice(0, -1).map((line) => h("p", line))),
+    h("div.downloads", button("docx", "下载 Word 版"), button("html", "下载网页版")));
+}
