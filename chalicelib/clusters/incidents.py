@@ -53,6 +53,8 @@ class IncidentDraft:
     reasons: Sequence[str]
     drill: bool = False
     generation: int = 1  # 2, 3 …: follow-ups when the story flares up after its incident ended
+    # Set by ``resolve``: is an incident stored at this id (None: not looked up)?
+    exists: bool | None = None
 
     @property
     def incident_id(self) -> str:
@@ -100,7 +102,7 @@ class DynamoIncidentOpener:
                     ConsistentRead=True,
                 ).get("Item")
             if found is None or found.get("status") not in ENDED:
-                return candidate
+                return replace(candidate, exists=found is not None)
         return replace(draft, generation=MAX_GENERATIONS)
 
     def open(self, draft: IncidentDraft) -> bool:

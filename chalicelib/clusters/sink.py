@@ -10,7 +10,8 @@ Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one
    cost no band lookups or writes. A clusterable item joins the cluster whose LSH bands it
    shares (looked up in the table, and among the clusters started earlier in this batch) if
    the estimated similarity is high enough, else it starts a new one.
-3. **Assess** each item with its cluster's projected size and growth, then make **one
+3. **Assess** each item with its cluster's projected size and growth (never below
+   ``min_level``, the level a reporter gave a manual report), then make **one
    conditional write** of the post with its scores and ``cluster_id``
    (:meth:`PostStore.put_new`), cut to one write unit (:func:`fit_post`); only feed posts (a
    subject, a level, a manual report) carry ``day`` and so a copy in the ``by_day`` index.
@@ -31,7 +32,7 @@ counted twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, IncidentOpener
@@ -101,7 +102,9 @@ class ScoringSink:
         # None: no trend counts or cluster pages (tests of clustering alone).
         self._trends = trends
 
-    def ingest(self, items: Sequence[Item], *, credibility: float = 0.5) -> IngestReport:
+    def ingest(
+        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+    ) -> IngestReport:
         scorer = scorer_for_plan(self._plan())
         now = self._clock()
         report = IngestReport(received=len(items))
@@ -126,7 +129,9 @@ class ScoringSink:
                 growth=cluster.growth if cluster else 1.0,
                 credibility=credibility,
             )
-            entry.assessment = scorer.assess(entry.analysis, spread)
+            # A reporter's level counts from the first write: the post, its cluster and the
+            # incident the cluster opens all start at it (never a lower level first).
+            entry.assessment = at_least(scorer.assess(entry.analysis, spread), min_level)
             entry.new = self._posts.put_new(self._record(entry))
             if entry.new:
                 report.new += 1
@@ -143,7 +148,7 @@ class ScoringSink:
         for cluster_id, t in touched.items():
             fresh = [e for e in t.entries if e.new]
             if fresh:
-                cluster = self._update_cluster(cluster_id, t, fresh, now)
+                cluster = self._update_cluster(cluster_id, t, fresh, now, report.opened)
                 if self._trends is not None and cluster is not None:
                     for page in self._pages(cluster, fresh):
                         self._trends.add_page(page, trend_expiry)
@@ -247,7 +252,7 @@ class ScoringSink:
         )
 
     def _update_cluster(
-        self, cluster_id: str, t: _Touched, fresh: list[_Entry], now: Any
+        self, cluster_id: str, t: _Touched, fresh: list[_Entry], now: Any, opened: list[str]
     ) -> Cluster | None:
         """Save the cluster with its new posts; the cluster as saved (None if it gave up)."""
         summaries = [
@@ -270,7 +275,7 @@ class ScoringSink:
             # The incident first: opening and escalating are idempotent, so a crash or a lost
             # race after this point repeats them harmlessly, while a crash between saving the
             # cluster's new level and opening would lose the incident for good.
-            self._raise_incident(base.level, merged, fresh)
+            self._raise_incident(base.level, merged, fresh, opened)
             try:
                 self._clusters.save(merged, expires_at)
             except ConflictError:
@@ -283,7 +288,9 @@ class ScoringSink:
         logger.warning("cluster update gave up after conflicts", extra={"cluster": cluster_id})
         return None
 
-    def _raise_incident(self, before: str | None, cluster: Cluster, fresh: list[_Entry]) -> None:
+    def _raise_incident(
+        self, before: str | None, cluster: Cluster, fresh: list[_Entry], opened: list[str]
+    ) -> None:
         after = cluster.level
         if after is None or LEVEL_RANK[after] <= LEVEL_RANK.get(before or "", 0):
             return
@@ -306,8 +313,10 @@ class ScoringSink:
             drill=cluster.drill,
         )
         draft = self._incidents.resolve(draft)
-        if before is None:
-            self._incidents.open(draft)
+        if before is None or draft.exists is False:
+            # A new incident (or a follow-up of an ended one): opened at this level.
+            if self._incidents.open(draft):
+                opened.append(draft.incident_id)
         else:
             self._incidents.escalate(draft, before)
 
@@ -339,6 +348,14 @@ class ScoringSink:
             record["day"] = feed_day(record["seen_at"])
         # One write unit for the item, and one for its feed copy (DESIGN §5).
         return fit_post(record)
+
+
+def at_least(assessment: Assessment, level: str | None) -> Assessment:
+    """The assessment lifted to ``level`` (a reporter's 定级) if that is higher, saying why."""
+    if level is None or LEVEL_RANK[level] <= LEVEL_RANK.get(assessment.level or "", 0):
+        return assessment
+    reason = {"factor": "reporter", "text": f"上报人定级 {level}"}
+    return replace(assessment, level=level, reasons=[*assessment.reasons, reason])
 
 
 def is_feed_post(item: Item, record: Mapping[str, Any]) -> bool:

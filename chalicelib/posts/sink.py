@@ -17,19 +17,26 @@ from chalicelib.posts.store import RETENTION_DAYS, PostStore
 
 @dataclass
 class IngestReport:
-    """What happened to one batch: counts, and the ids of posts written for the first time."""
+    """What happened to one batch: counts, the ids of posts written for the first time, and
+    of incidents opened."""
 
     received: int = 0
     new: int = 0
     duplicates: int = 0
     new_post_ids: list[str] = field(default_factory=list)
+    # Incidents this batch opened (a scoring sink): a manual report says if it opened one.
+    opened: list[str] = field(default_factory=list)
 
 
 class ItemSink(Protocol):
-    def ingest(self, items: Sequence[Item], *, credibility: float = 0.5) -> IngestReport:
+    def ingest(
+        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+    ) -> IngestReport:
         """Store (and, depending on the sink, score and cluster) a batch from one source.
 
-        ``credibility`` is the source's weight in [0, 1] for risk scoring.
+        ``credibility`` is the source's weight in [0, 1] for risk scoring. ``min_level``: the
+        least level each new item is assessed at — a person's judgement (人工定级) of a manual
+        report, so the incident it opens is opened at that level from its first write.
         """
         ...
 
@@ -40,7 +47,10 @@ class StoreOnlySink:
     def __init__(self, store: PostStore) -> None:
         self._store = store
 
-    def ingest(self, items: Sequence[Item], *, credibility: float = 0.5) -> IngestReport:
+    def ingest(
+        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+    ) -> IngestReport:
+        """Scores nothing, so ``credibility`` and ``min_level`` are not used."""
         report = IngestReport(received=len(items))
         for item in items:
             record = item.to_record()

@@ -5,7 +5,8 @@ Reports go through the same scoring sink as crawled items, so a report and the r
 same story share one cluster and one incident (``c-<cluster_id>``). A report whose text does not
 cluster (nothing in it is about a subject or a crisis) still opens an incident of its own: a
 person judged it worth reporting. The level is the higher of what the reporter chose and what the
-score says, never below IV.
+score says, never below IV; the reporter's level counts from the sink's first write, so the
+response workflow never starts below it (decision 55).
 """
 
 from __future__ import annotations
@@ -123,7 +124,11 @@ class ReportService:
             external_id=None if report.url else report_id,
             drill=report.drill,
         )
-        self._sink.ingest([item], credibility=REPORT_CREDIBILITY)
+        # The reporter's level goes into the sink: when the report opens its story's incident
+        # there, the incident (and the workflow started at once) is at that level from its
+        # first write. The open below only covers the rest (a report that does not cluster, a
+        # post already stored, an incident of the story already open at a lower level).
+        ingested = self._sink.ingest([item], credibility=REPORT_CREDIBILITY, min_level=report.level)
         post = self._posts.get(item.post_id) or {}
         scored = post.get("level")
         level = _higher(report.level, scored) or "IV"
@@ -141,7 +146,8 @@ class ReportService:
         )
         # The story's live incident: a follow-up one if the last has ended (a flare-up).
         draft = self._opener.resolve(draft)
-        opened = self._opener.open(draft)  # also raises the level of an incident already open
+        # Also raises the level of an incident already open.
+        opened = self._opener.open(draft) or draft.incident_id in ingested.opened
         self._incidents.put_once(
             draft.incident_id,
             f"REPORT#{report_id}",

@@ -13,6 +13,7 @@ README ("The plan"); ``workflow`` settings that a plan may omit have defaults be
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -232,6 +233,10 @@ def report(ctx: StepContext) -> Outcome:
         **ctx.state,
         "level": level,
         "suggested_level": level,
+        # The level the 研判 deadline was set for, and from when: a rise before the HQ is
+        # asked moves the deadline (``await_decision``).
+        "triage_level": level,
+        "reported_at": iso(ctx.now),
         "plan_version": ctx.plan_version,
         "round": 0,
         "tasked": [],
@@ -288,7 +293,8 @@ def report(ctx: StepContext) -> Outcome:
 def assess(ctx: StepContext) -> Outcome:
     """初步研判 (automatic part): nature, scope, risk, suggested level and measures, evidence."""
     incident = ctx.incident
-    level = str(ctx.state.get("suggested_level") or "IV")
+    # The incident may have been raised since ``report`` read it (a report joining the story).
+    level = _worse(ctx.state.get("suggested_level"), incident.get("level")) or "IV"
     measures = [m["id"] for m in measures_for_level(ctx.plan, level)]
     assessment = {
         "nature": incident.get("subjects") or [],
@@ -302,7 +308,7 @@ def assess(ctx: StepContext) -> Outcome:
         "evidence": incident.get("reasons") or [],
     }
     return Outcome(
-        {**ctx.state, "suggested_measures": measures},
+        {**ctx.state, "suggested_level": level, "suggested_measures": measures},
         [
             UpdateIncident({"assessment": assessment, "step": "triage"}),
             Record("assess", "triage", "初步研判（自动评估）", f"建议 {level} 级"),
@@ -313,14 +319,65 @@ def assess(ctx: StepContext) -> Outcome:
 def await_decision(ctx: StepContext) -> Outcome:
     """Keep the HQ's decision token until the 研判 deadline (or the next reminder)."""
     token = _token(ctx)
-    deadline = ctx.now + timedelta(seconds=int(ctx.state["timers"]["decision_seconds"]))
+    state = dict(ctx.state)
+    effects: list[Effect] = []
+    if int(state.get("round", 0)) == 0:
+        effects += _triage_follows_level(ctx, state)
+    deadline = ctx.now + timedelta(seconds=int(state["timers"]["decision_seconds"]))
     return Outcome(
-        dict(ctx.state),
+        state,
         [
+            *effects,
             KeepToken("decision", token, iso(deadline), group=HQ),
             UpdateIncident({"status": "awaiting_decision", "step": "triage"}),
         ],
     )
+
+
+def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effect]:
+    """The incident rose after ``report`` set the 研判 deadline (a report or the story raised it
+    before the HQ was asked): the deadline becomes the new level's, counted from the report
+    (never later than it was), and the HQ is alerted at the new level — members who follow only
+    grave levels were not paged by the first alert. Updates ``state`` in place."""
+    before = str(state.get("triage_level") or state.get("level") or "IV")
+    level = _worse(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
+    if not more_severe(level, before):
+        return []
+    minutes = deadline_minutes(ctx.plan, level, "triage") or 120
+    reported = datetime.fromisoformat(str(state.get("reported_at") or iso(ctx.now)))
+    due = _at(reported, minutes, ctx.time_scale)
+    timers = dict(state["timers"])
+    remaining = max(1, int((due - ctx.now).total_seconds()))
+    timers["decision_seconds"] = min(int(timers["decision_seconds"]), remaining)
+    due = ctx.now + timedelta(seconds=timers["decision_seconds"])
+    # Plan minutes left, for the SMS template's short "{deadline}内" (e.g. 27分钟).
+    left = _minutes_text(max(1, math.ceil(timers["decision_seconds"] / 60 / ctx.time_scale)))
+    state.update(level=level, suggested_level=level, triage_level=level, timers=timers)
+    deadlines = dict(ctx.incident.get("deadlines") or {})
+    deadlines["triage"] = {"due_at": iso(due)}
+    title = str(ctx.incident.get("title", ""))
+    return [
+        UpdateIncident({"deadlines": deadlines}),
+        Record(
+            f"triage_rise#{level}",
+            "triage",
+            f"级别上升至 {level}",
+            f"原级别 {before}，研判时限按 {level} 级计算",
+        ),
+        Notify(
+            key=f"reported#{level}",
+            groups=(HQ,),
+            level=level,
+            template="incident_alert",
+            variables=_vars(ctx.incident, level, deadline=left),
+            subject=f"【级别上升至 {level}】{title}",
+            body=(
+                f"舆情级别由 {before} 上升至 {level}。\n{ctx.incident.get('summary', '')}\n"
+                f"请在{left}内（{_short_time(iso(due))} 北京时间前）完成研判（启动或排除）。"
+            ),
+            requires_ack=True,
+        ),
+    ]
 
 
 def decision_overdue(ctx: StepContext) -> Outcome:
@@ -838,7 +895,9 @@ def failed(ctx: StepContext) -> Outcome:
     return Outcome(
         dict(ctx.state),
         [
-            UpdateIncident({"workflow_error": note}),
+            # Nothing will check the public deadline any more: the board must not count it
+            # down as if the workflow were still watching it.
+            UpdateIncident({"workflow_error": note, "public_deadline": None}),
             Record("failed", "failed", "流程异常", note),
             Notify(
                 key="failed",

@@ -395,3 +395,72 @@ def test_a_retried_overdue_step_records_its_breach_once() -> None:
     again = logic.decision_overdue(ctx("decision_overdue", reported(), incident=already))
     (update,) = of(UpdateIncident, again.effects)
     assert update.changes["breaches"] == already["breaches"]
+
+
+def test_a_failed_workflow_clears_the_public_deadline_it_no_longer_watches() -> None:
+    """GIVEN an active incident whose deadlines branch recorded an upcoming public deadline
+    WHEN a step fails for good and ``failed`` runs
+    THEN the incident's ``public_deadline`` is cleared with the error recorded, so the board
+    shows no countdown that nothing will check.
+    """
+    counting = {
+        **INCIDENT,
+        "status": "active",
+        "public_deadline": {"kind": "authoritative_info", "due_at": iso(NOW)},
+    }
+    state = {**reported(), "error": {"Error": "States.TaskFailed", "Cause": "boom"}}
+    outcome = logic.failed(ctx("failed", state, incident=counting))
+    (update,) = of(UpdateIncident, outcome.effects)
+    assert update.changes["public_deadline"] is None
+    assert update.changes["workflow_error"] == "States.TaskFailed: boom"
+    assert "status" not in update.changes  # still the HQ's to end by hand
+
+
+def test_a_level_raised_before_the_hq_is_asked_moves_the_triage_deadline_and_alerts_again() -> None:
+    """GIVEN an incident reported at IV (研判 within 120 min) and raised to II just after
+    WHEN ``assess`` and ``await_decision`` run five minutes after the report
+    THEN both use II: II's measures are suggested, the 研判 deadline is the report time plus
+    II's 30 minutes (25 left), stored on the incident, and the HQ is alerted at II, needing an
+    acknowledgement, with the rise on the timeline.
+    """
+    low = {**INCIDENT, "level": "IV", "opened_at": iso(NOW)}
+    state = logic.report(ctx("report", {}, incident=low)).state
+    assert state["timers"]["decision_seconds"] == 120 * 60
+    raised = {**low, "level": "II"}
+    later = NOW + timedelta(minutes=5)
+
+    assessed = logic.assess(ctx("assess", state, incident=raised, now=later))
+    assert assessed.state["suggested_level"] == "II"
+    assert assessed.state["suggested_measures"] == ["release", "guidance", "liaison"]
+    waiting = logic.await_decision(
+        ctx("await_decision", assessed.state, incident=raised, now=later, token="t")
+    )
+
+    assert waiting.state["timers"]["decision_seconds"] == 25 * 60
+    assert waiting.state["level"] == waiting.state["triage_level"] == "II"
+    (token,) = of(KeepToken, waiting.effects)
+    assert token.deadline_at == iso(NOW + timedelta(minutes=30))
+    moved = of(UpdateIncident, waiting.effects)[0].changes["deadlines"]
+    assert moved["triage"] == {"due_at": iso(NOW + timedelta(minutes=30))}
+    (notice,) = of(Notify, waiting.effects)
+    assert (notice.key, notice.level, notice.groups) == ("reported#II", "II", ("hq",))
+    assert notice.requires_ack
+    assert notice.variables["deadline"] == "25分钟"
+    assert [r.key for r in of(Record, waiting.effects)] == ["triage_rise#II"]
+
+
+def test_the_triage_deadline_is_left_alone_without_a_rise_and_after_the_first_wait() -> None:
+    """GIVEN an incident reported at II
+    WHEN the HQ is asked with the level unchanged, or again after an overdue round (which set
+    its own reminder timer) with the level since raised to I
+    THEN the wait keeps the timer it was given and nobody is alerted by this step.
+    """
+    state = reported()
+    first = logic.await_decision(ctx("await_decision", state, token="t"))
+    assert first.state["timers"] == state["timers"]
+    assert not of(Notify, first.effects)
+    overdue = logic.decision_overdue(ctx("decision_overdue", state))
+    grown = {**INCIDENT, "level": "I"}
+    again = logic.await_decision(ctx("await_decision", overdue.state, incident=grown, token="t"))
+    assert again.state["timers"] == overdue.state["timers"]
+    assert not of(Notify, again.effects)
