@@ -78,7 +78,8 @@ class Document:
 
 
 def check_format(value: str | None) -> str:
-    fmt = value or "json"
+    """``?format=``: absent means JSON; anything else, an empty value included, must be known."""
+    fmt = "json" if value is None else value
     if fmt not in FORMATS:
         raise ValidationError("unknown format", [Problem("/format", "one of json, html, docx")])
     return fmt

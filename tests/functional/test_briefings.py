@@ -438,6 +438,7 @@ def test_html_escapes_hostile_post_text(world: World) -> None:
         "/briefings/2999-01-01",
         "/briefings/1999-01-01",
         f"/briefings/{DAY}?format=pdf",
+        "/briefings/latest?format=",
         "/incidents/bad%20id/report",
         "/incidents/c-kabc/report?format=xml",
     ],
