@@ -21,7 +21,7 @@ execution, so a crash between the two writes heals on redelivery.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -36,6 +36,11 @@ def incident_id_for(cluster_id: str, generation: int = 1) -> str:
     """``c-<cluster>`` for a story's first incident, ``c-<cluster>-<n>`` for a follow-up."""
     return f"c-{cluster_id}" if generation <= 1 else f"c-{cluster_id}-{generation}"
 
+
+# The HQ has not decided yet (研判 pending): a rise now pages the HQ at once (``on_rise``).
+BEFORE_DECISION = frozenset({"open", "reported", "awaiting_decision"})
+# Told the incident's META as it is after the rise, and the level it rose from.
+RiseNotifier = Callable[[Mapping[str, Any], str | None], None]
 
 # An incident in one of these states is over: news of its story opens a follow-up incident.
 ENDED = frozenset({"closed", "dismissed", "expired"})
@@ -83,10 +88,12 @@ class DynamoIncidentOpener:
         table: Any,
         start_workflow: Callable[[str, bool], str],
         clock: Clock = utcnow,
+        on_rise: RiseNotifier | None = None,
     ) -> None:
         self._table = table
         self._start = start_workflow
         self._clock = clock
+        self._on_rise = on_rise
 
     def resolve(self, draft: IncidentDraft) -> IncidentDraft:
         """Skip incidents of the story that have ended (closed, dismissed, expired): a story
@@ -166,16 +173,32 @@ class DynamoIncidentOpener:
         }
         try:
             with aws_errors("incidents table"):
-                self._table.update_item(
+                raised = self._table.update_item(
                     Key={"pk": draft.incident_id, "sk": "META"},
                     UpdateExpression="SET #level = :level, level_rank = :rank",
                     ConditionExpression="attribute_exists(pk) AND level_rank < :rank",
                     ExpressionAttributeNames={"#level": "level"},
                     ExpressionAttributeValues={":level": draft.level, ":rank": rank},
+                    ReturnValues="ALL_NEW",
                 )
         except ConflictError:
             if self._exists(draft.incident_id):
                 return False  # already at this level or higher
             # Never opened (an earlier open was lost): open it now, at this level.
             return self.open(draft)
-        return put_if_absent(self._table, entry, "incidents table")
+        recorded = put_if_absent(self._table, entry, "incidents table")
+        self._tell_rise(raised.get("Attributes") or {}, from_level)
+        return recorded
+
+    def _tell_rise(self, meta: Mapping[str, Any], from_level: str | None) -> None:
+        """Before the HQ's 研判 nothing in the workflow looks at the level until the decision
+        deadline, so a rise pages the HQ here (decision 56). Best effort: the level is already
+        raised, and a failed page is logged, never a failed crawl batch."""
+        if self._on_rise is None or meta.get("status") not in BEFORE_DECISION:
+            return
+        try:
+            self._on_rise(meta, from_level)
+        except YuqingError as err:
+            logger.warning(
+                "rise not paged", extra={"incident_id": meta.get("pk"), "error": err.code}
+            )

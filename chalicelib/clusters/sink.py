@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, IncidentOpener
+from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signature, similarity
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
@@ -56,7 +56,6 @@ from chalicelib.scoring.text import headline, story_text
 from chalicelib.trends.models import ClusterPage, Counted, hour_counts
 from chalicelib.trends.store import RETENTION_DAYS as TREND_RETENTION_DAYS
 from chalicelib.trends.store import TrendStore
-from chalicelib.workflow.service import WorkflowStarter
 
 STORY_CHARS = 100
 TITLE_CHARS = 40
@@ -380,11 +379,9 @@ def build_scoring_sink(
     clock: Clock = utcnow,
 ) -> ScoringSink:
     """The sink wired to the stage's tables and the response workflow (composition helper)."""
-    opener = incidents or DynamoIncidentOpener(
-        clients.table(settings.tables.incidents),
-        WorkflowStarter(settings, clients).start,
-        clock,
-    )
+    from chalicelib.workflow.wiring import incident_opener  # composition only: no import cycle
+
+    opener = incidents or incident_opener(settings, clients, clock)
     return ScoringSink(
         PostStore(clients.table(settings.tables.posts)),
         ClusterStore(clients.table(settings.tables.clusters)),

@@ -8,7 +8,6 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
-from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.core.aws import get_clients
 from chalicelib.core.http import api, json_body, json_response
 from chalicelib.core.idempotency import IdempotencyStore, check_key
@@ -19,7 +18,7 @@ from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report, report_id_for
 from chalicelib.sources.factory import build_sink
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.wiring import incident_opener
 
 bp = Blueprint(__name__)
 
@@ -34,7 +33,7 @@ def report_service() -> ReportService:
     return ReportService(
         build_sink(settings, clients),
         PostStore(clients.table(settings.tables.posts)),
-        DynamoIncidentOpener(incidents, WorkflowStarter(settings, clients).start),
+        incident_opener(settings, clients),
         IncidentStore(incidents),
     )
 

@@ -219,6 +219,29 @@ def _minutes_text(minutes: float | None) -> str:
     return f"{int(minutes)}分钟"
 
 
+def rise_before_decision(incident: Mapping[str, Any], before: str | None) -> Notify:
+    """The notice that pages the HQ when an incident's level rises while its 研判 is pending.
+
+    Sent by the incidents seam at the moment of the rise (the decision wait keeps its timer);
+    its key is the one :func:`await_decision` uses for a rise it sees, so the HQ is told once.
+    """
+    level = str(incident.get("level") or "IV")
+    title = str(incident.get("title", ""))
+    return Notify(
+        key=f"reported#{level}",
+        groups=(HQ,),
+        level=level,
+        template="incident_alert",
+        variables=_vars(incident, level, deadline="尽快"),
+        subject=f"【级别上升至 {level}】{title}",
+        body=(
+            f"研判尚未完成，舆情级别已由 {before or '-'} 上升至 {level}。\n"
+            f"{incident.get('summary', '')}\n请尽快完成研判（启动或排除）。"
+        ),
+        requires_ack=True,
+    )
+
+
 # -- steps -----------------------------------------------------------------------------------
 def report(ctx: StepContext) -> Outcome:
     """发现/报告: set the timers from the plan, record the report, alert the HQ."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.service import AlertService, alert_service
+from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
@@ -21,7 +22,7 @@ from chalicelib.core.settings import Settings, get_settings
 from chalicelib.plan.store import PlanStore
 from chalicelib.scoring.config import default_plan
 from chalicelib.workflow import logic
-from chalicelib.workflow.service import ClusterLevels, WorkflowService
+from chalicelib.workflow.service import ClusterLevels, WorkflowService, WorkflowStarter
 
 
 class StoredPlans:
@@ -76,6 +77,27 @@ class AlertNotifier:
                 requires_ack=notice.requires_ack,
             )
         )
+
+
+def incident_opener(
+    settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
+) -> DynamoIncidentOpener:
+    """The incidents seam as the sink and reports use it: opens start the workflow, and a rise
+    before the HQ's decision pages the HQ at once through the alert outbox."""
+    settings = settings or get_settings()
+    clients = clients or get_clients()
+    notifier = AlertNotifier(alert_service(settings, clients, clock))
+
+    def page_hq(meta: Mapping[str, Any], before: str | None) -> None:
+        notice = logic.rise_before_decision(meta, before)
+        notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
+
+    return DynamoIncidentOpener(
+        clients.table(settings.tables.incidents),
+        WorkflowStarter(settings, clients).start,
+        clock,
+        on_rise=page_hq,
+    )
 
 
 def workflow_service(
