@@ -32,7 +32,7 @@ from chalicelib.briefings.models import (
     short,
 )
 from chalicelib.clusters.models import Cluster
-from chalicelib.core.clock import CHINA
+from chalicelib.core.clock import CHINA, parse_instant
 from chalicelib.incidents.names import status_name, wait_name
 from chalicelib.plan.models import LEVEL_NAMES, LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS
@@ -207,22 +207,13 @@ def _incident(
                 "kind": str(nxt["kind"]),
                 "label": wait_name(str(nxt["kind"]), nxt.get("group"), group_name),
                 "due_at": str(nxt["due_at"]),
-                "overdue": _instant(str(nxt["due_at"])) < now,
+                "overdue": parse_instant(str(nxt["due_at"])) < now,
             }
             if nxt
             else None
         ),
         "breaches": int(facts.get("breaches") or 0),
     }
-
-
-def _instant(value: str) -> datetime:
-    """A stored UTC ISO time (with or without fractions); unreadable: never overdue."""
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _source(record: SourceRecord) -> dict[str, Any]:

@@ -18,6 +18,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_instant(value: str) -> datetime:
+    """A stored ISO time (``Z`` or an offset, fractions or not; naive means UTC). Unreadable:
+    the far future, so a damaged deadline never shows as overdue."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def iso(moment: datetime) -> str:
     """ISO-8601 in UTC with an explicit offset: the one time format stored and served."""
     return moment.astimezone(UTC).isoformat()

@@ -15,11 +15,11 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from chalicelib.auth.models import Principal, Role
-from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.clock import Clock, iso, parse_instant, utcnow
 from chalicelib.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -458,7 +458,7 @@ def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
     if public:
         waits.append(public)
     # Compared as instants: stored times are all UTC ISO, but with or without fractions.
-    waits.sort(key=lambda w: _instant(str(w["due_at"])))
+    waits.sort(key=lambda w: parse_instant(str(w["due_at"])))
     meta = next((i for i in items if i["sk"] == META), {})
     breaches = len(meta.get("breaches") or [])
     breaches += sum(len(i.get("breaches") or []) for i in items if str(i["sk"]).startswith("TASK#"))
@@ -468,14 +468,6 @@ def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
         if isinstance(d, dict) and d.get("met") is False
     )
     return {"next_deadline": waits[0] if waits else None, "breaches": breaches}
-
-
-def _instant(value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _summary(item: Mapping[str, Any]) -> dict[str, Any]:

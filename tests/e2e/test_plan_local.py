@@ -9,25 +9,15 @@ overwrites a stored plan) and reconciles the subscriptions again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.e2e.local_mode import LocalMode, aws_cli, free_port, local_cli
+from tests.e2e.local_mode import LocalMode, aws_cli, local_cli
 from tests.plan_helpers import example_plan, group
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def local(tmp_path: Path) -> Iterator[LocalMode]:
-    mode = LocalMode(tmp_path / "yuqing", free_port())
-    yield mode
-    if mode.process and mode.process.poll() is None:
-        mode.process.kill()
 
 
 def _endpoints(info: dict[str, Any], group_id: str) -> set[str]:
@@ -36,7 +26,8 @@ def _endpoints(info: dict[str, Any], group_id: str) -> set[str]:
     return {s["Endpoint"] for s in listed["Subscriptions"]}
 
 
-def test_plan_and_alerts_in_local_mode(local: LocalMode) -> None:
+def test_plan_and_alerts_in_local_mode(local_mode: LocalMode) -> None:
+    local = local_mode
     info = local.start()
     api = info["api_url"]
     hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
