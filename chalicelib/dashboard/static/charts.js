@@ -15,7 +15,7 @@ export function lineChart(el, labels, series, right) {
   if (!echarts) { el.textContent = "图表库未加载"; return; }
   let chart = echarts.getInstanceByDom(el);
   if (!chart) { chart = echarts.init(el, null, { renderer: "canvas" }); live.add(chart); }
-  const all = right ? [...series, { ...right, yAxisIndex: 1, smooth: true, itemStyle: { color: "#c0392b" } }] : series;
+  const all = right ? [...series, { ...right, yAxisIndex: 1, itemStyle: { color: "#c0392b" } }] : series;
   chart.setOption({
     animation: false,
     tooltip: { trigger: "axis" },
