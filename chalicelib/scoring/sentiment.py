@@ -92,6 +92,11 @@ class Lexicon:
 
 Cut = Callable[[str], list[str]]
 
+# The reasons name a single-character lexicon word only when it is strong: the merged list
+# gives function characters a weight (在 −1.0, 着 −1.0), which count in the score like any
+# word but explain nothing to a person reading "负面词：…".
+NAMED_SINGLE_WEIGHT = 2.0
+
 
 @dataclass(frozen=True)
 class LexiconScore:
@@ -144,7 +149,8 @@ def lexicon_score(opinion: str, lexicon: Lexicon, cut: Cut) -> LexiconScore:
         if sarcasm and value > 0:
             value = -value * 0.5
         total += value * degree * scale
-        (negative if value < 0 else positive).append(token)
+        if len(token) > 1 or abs(weight) >= NAMED_SINGLE_WEIGHT:
+            (negative if value < 0 else positive).append(token)
     return LexiconScore(
         score=round(total, 3),
         negative_words=tuple(dict.fromkeys(negative)),

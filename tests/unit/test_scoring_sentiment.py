@@ -72,6 +72,18 @@ def test_lexicon_negation_contrast_and_sarcasm():
     assert sarcastic.sarcasm
 
 
+def test_weak_single_characters_count_but_are_not_named_as_reasons():
+    lexicon, cut = load_lexicon(), default_segmenter().cut
+    # GIVEN a word list that weighs the function character 在 at −1.0
+    assert lexicon.words["在"] == -1.0
+    # WHEN it occurs beside a real complaint word
+    with_zai = lexicon_score("我在这里很失望", lexicon, cut)
+    without = lexicon_score("我这里很失望", lexicon, cut)
+    # THEN it still counts in the score, but the reasons name only 失望
+    assert with_zai.score < without.score
+    assert with_zai.negative_words == without.negative_words == ("失望",)
+
+
 def test_text_cleaning_for_sentiment_and_for_stories():
     post = (
         "太过分了[怒] #某地通报# http://t.cn/abc //@小明:真相是什么//@新闻:某地化工厂发生爆炸[蜡烛]"
