@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.alerts.models import Status
-from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
 _STATUS = {"#s": "status"}
@@ -169,15 +169,7 @@ class OutboxStore:
         }
         if names:
             kwargs["ExpressionAttributeNames"] = names
-        found: list[dict[str, Any]] = []
-        while len(found) < limit:
-            with aws_errors("outbox table"):
-                page = self._table.query(**kwargs)
-            found.extend(from_item(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found[:limit]
+        return query_all(self._table, "outbox table", limit=limit, **kwargs)
 
 
 class SmsCounter:

@@ -54,3 +54,20 @@ def put_if_absent(table: Any, item: Mapping[str, Any], resource: str) -> bool:
     except ConflictError:
         return False
     return True
+
+
+def query_all(
+    table: Any, resource: str, *, limit: int | None = None, **request: Any
+) -> list[dict[str, Any]]:
+    """Every item a ``Query`` answers, page after page, as plain values; with ``limit``, stop
+    reading once that many are in and return at most that many. The one paging loop of the
+    stores (a filter can leave a page short, so a page is never taken for the end)."""
+    found: list[dict[str, Any]] = []
+    while limit is None or len(found) < limit:
+        with aws_errors(resource):
+            page = table.query(**request)
+        found.extend(from_item(i) for i in page.get("Items", []))
+        if not page.get("LastEvaluatedKey"):
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return found if limit is None else found[:limit]

@@ -19,7 +19,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.dynamo import from_item, to_item
+from chalicelib.core.dynamo import query_all, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
 DRILL = "DRILL"
@@ -58,18 +58,12 @@ class DrillStore:
 
     def items(self, drill_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """(the drill, its events in index order); (None, []) if there is no such drill."""
-        found: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(drill_pk(drill_id)),
-            "ConsistentRead": True,
-        }
-        with aws_errors("incidents table"):
-            while True:
-                page = self._table.query(**kwargs)
-                found.extend(from_item(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        found = query_all(
+            self._table,
+            "incidents table",
+            KeyConditionExpression=Key("pk").eq(drill_pk(drill_id)),
+            ConsistentRead=True,
+        )
         drill = next((i for i in found if i["sk"] == DRILL), None)
         events = sorted(
             (i for i in found if str(i["sk"]).startswith("EV#")), key=lambda i: i["index"]
@@ -133,12 +127,4 @@ class DrillStore:
         }
         if running_only:
             kwargs["FilterExpression"] = Attr("state").eq("running")
-        found: list[dict[str, Any]] = []
-        with aws_errors("incidents table"):
-            while len(found) < limit:
-                page = self._table.query(**kwargs)
-                found.extend(from_item(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found[:limit]
+        return query_all(self._table, "incidents table", limit=limit, **kwargs)

@@ -17,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
 from chalicelib.core.errors import NotFoundError, aws_errors
 
 META = "META"
@@ -32,20 +32,13 @@ class IncidentStore:
     # -- whole incident --------------------------------------------------------------------
     def items(self, incident_id: str) -> list[dict[str, Any]]:
         """Every item of the incident, all pages."""
-        items: list[dict[str, Any]] = []
         # Consistent: a step that runs right after a write (the opener, an API answer) must see it.
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(incident_id),
-            "ConsistentRead": True,
-        }
-        with aws_errors("incidents table"):
-            while True:
-                page = self._table.query(**kwargs)
-                items.extend(from_item(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return items
+        return query_all(
+            self._table,
+            "incidents table",
+            KeyConditionExpression=Key("pk").eq(incident_id),
+            ConsistentRead=True,
+        )
 
     def get(self, incident_id: str, sk: str = META) -> dict[str, Any] | None:
         with aws_errors("incidents table"):

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.dynamo import query_all
 from chalicelib.core.errors import ConflictError, aws_errors
 
 PK = "plan"
@@ -71,26 +72,21 @@ class PlanStore:
 
     def versions(self) -> list[PlanVersion]:
         """Every version's metadata (without documents), newest first."""
-        found: list[PlanVersion] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :v)",
-            "ExpressionAttributeValues": {":pk": PK, ":v": "v#"},
-            "ProjectionExpression": "#v, #a, #b, #s",
-            "ExpressionAttributeNames": {
+        rows = query_all(
+            self._table,
+            "plan table",
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
+            ExpressionAttributeValues={":pk": PK, ":v": "v#"},
+            ProjectionExpression="#v, #a, #b, #s",
+            ExpressionAttributeNames={
                 "#v": "version",
                 "#a": "created_at",
                 "#b": "created_by",
                 "#s": "summary",
             },
-            "ScanIndexForward": False,
-        }
-        while True:
-            with aws_errors("plan table"):
-                page = self._table.query(**kwargs)
-            found.extend(_from_item(i, with_doc=False) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            ScanIndexForward=False,
+        )
+        return [_from_item(row, with_doc=False) for row in rows]
 
     def put(self, version: PlanVersion) -> None:
         """Write a new version; :class:`ConflictError` if that number is already taken."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.dynamo import put_if_absent, query_all, to_item
 from chalicelib.core.errors import aws_errors
 from chalicelib.trends.models import ClusterPage, HourCounts
 
@@ -124,15 +124,7 @@ class TrendStore:
         return sorted(pages, key=lambda p: p.seen[0])
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        request: dict[str, Any] = {"KeyConditionExpression": condition}
-        while True:
-            with aws_errors("trends table"):
-                answer = self._table.query(**request)
-            rows.extend(from_item(row) for row in answer.get("Items", []))
-            if not answer.get("LastEvaluatedKey"):
-                return rows
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return query_all(self._table, "trends table", KeyConditionExpression=condition)
 
 
 def _hour_from(row: dict[str, Any]) -> HourCounts:
