@@ -219,24 +219,32 @@ def _minutes_text(minutes: float | None) -> str:
     return f"{int(minutes)}分钟"
 
 
-def rise_before_decision(incident: Mapping[str, Any], before: str | None) -> Notify:
+def rise_before_decision(
+    incident: Mapping[str, Any],
+    before: str | None,
+    level: str | None = None,
+    *,
+    left: str = "尽快",
+    due_at: str | None = None,
+) -> Notify:
     """The notice that pages the HQ when an incident's level rises while its 研判 is pending.
 
-    Sent by the incidents seam at the moment of the rise (the decision wait keeps its timer);
-    its key is the one :func:`await_decision` uses for a rise it sees, so the HQ is told once.
+    Sent by the incidents seam at the moment of the rise (the decision wait keeps its timer), and
+    by :func:`await_decision` for a rise it sees, with the new deadline (``left``, ``due_at``);
+    both use one key, so the HQ is told once.
     """
-    level = str(incident.get("level") or "IV")
-    title = str(incident.get("title", ""))
+    level = level or str(incident.get("level") or "IV")
+    ask = f"请在{left}内（{_short_time(due_at)} 北京时间前）" if due_at else f"请{left}"
     return Notify(
         key=f"reported#{level}",
         groups=(HQ,),
         level=level,
         template="incident_alert",
-        variables=_vars(incident, level, deadline="尽快"),
-        subject=f"【级别上升至 {level}】{title}",
+        variables=_vars(incident, level, deadline=left),
+        subject=f"【级别上升至 {level}】{incident.get('title', '')}",
         body=(
-            f"研判尚未完成，舆情级别已由 {before or '-'} 上升至 {level}。\n"
-            f"{incident.get('summary', '')}\n请尽快完成研判（启动或排除）。"
+            f"舆情级别由 {before or '-'} 上升至 {level}。\n{incident.get('summary', '')}\n"
+            f"{ask}完成研判（启动或排除）。"
         ),
         requires_ack=True,
     )
@@ -378,7 +386,6 @@ def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effec
     state.update(level=level, suggested_level=level, triage_level=level, timers=timers)
     deadlines = dict(ctx.incident.get("deadlines") or {})
     deadlines["triage"] = {"due_at": iso(due)}
-    title = str(ctx.incident.get("title", ""))
     return [
         UpdateIncident({"deadlines": deadlines}),
         Record(
@@ -387,19 +394,7 @@ def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effec
             f"级别上升至 {level}",
             f"原级别 {before}，研判时限按 {level} 级计算",
         ),
-        Notify(
-            key=f"reported#{level}",
-            groups=(HQ,),
-            level=level,
-            template="incident_alert",
-            variables=_vars(ctx.incident, level, deadline=left),
-            subject=f"【级别上升至 {level}】{title}",
-            body=(
-                f"舆情级别由 {before} 上升至 {level}。\n{ctx.incident.get('summary', '')}\n"
-                f"请在{left}内（{_short_time(iso(due))} 北京时间前）完成研判（启动或排除）。"
-            ),
-            requires_ack=True,
-        ),
+        rise_before_decision(ctx.incident, before, level, left=left, due_at=iso(due)),
     ]
 
 
