@@ -173,8 +173,11 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     # AND today's briefing (舆情日报), the closed incident's evaluation (舆情评估) and the drill
     # report download over HTTP as Word documents that open, each with a chart
     today = datetime.now(CHINA).date().isoformat()
+    # ... before the plan's briefing time today's is still open, and its name says so
+    daily = requests.get(f"{api}/briefings/{today}", headers=hq, timeout=60).json()
+    interim = "-临时版" if daily["provisional"] else ""
     for path, filename in (
-        (f"/briefings/{today}", f"舆情日报-{today}.docx"),
+        (f"/briefings/{today}", f"舆情日报-{today}{interim}.docx"),
         (f"/incidents/{incident}/report", f"舆情评估-{incident}.docx"),
         (f"/drills/{drill_id}", f"演练评估-{drill_id}.docx"),
     ):
