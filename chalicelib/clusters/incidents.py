@@ -191,9 +191,9 @@ class DynamoIncidentOpener:
         return recorded
 
     def _tell_rise(self, meta: Mapping[str, Any], from_level: str | None) -> None:
-        """Before the HQ's 研判 nothing in the workflow looks at the level until the decision
-        deadline, so a rise pages the HQ here (decision 56). Best effort: the level is already
-        raised, and a failed page is logged, never a failed crawl batch."""
+        """Before the HQ's 研判 the workflow sits in a wait whose timeout is already running, so
+        a rise pages the HQ and restarts that wait from here (decisions 56–57). Best effort: the
+        level is already raised, and a failure is logged, never a failed crawl batch."""
         if self._on_rise is None or meta.get("status") not in BEFORE_DECISION:
             return
         try:

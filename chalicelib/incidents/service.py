@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -36,22 +37,70 @@ from chalicelib.plan.models import LEVELS
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
 _STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+# How long an answer waits for an interrupted wait to be handed out again (≈ 3 s in all).
+REHANDOUT_POLLS = 12
+OPEN_WAITS = frozenset({"waiting", "interrupted"})
+REHANDOUT_POLL_SECONDS = 0.25
 MAX_NOTE = 2000
 
 
 class TokenDesk:
-    """Answers the workflow's waits on people."""
+    """Answers the workflow's waits on people, or interrupts one (a rise in level while the HQ is
+    being waited on): both claim the token with a conditional write first, so an answer and an
+    interruption never both reach Step Functions."""
 
-    def __init__(self, store: IncidentStore, sfn: Any, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        sfn: Any,
+        clock: Clock = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._store = store
         self._sfn = sfn
         self._clock = clock
+        self._sleep = sleep
 
     def waiting(self, incident_id: str, kind: str) -> dict[str, Any]:
         item = self._store.get(incident_id, f"TOKEN#{kind}")
+        for _ in range(REHANDOUT_POLLS):
+            if item is None or item.get("status") != "interrupted":
+                break
+            # The wait was interrupted to restart with a new deadline; its new token comes in
+            # about a second. Answering that one beats a 409 for the HQ at its worst moment.
+            self._sleep(REHANDOUT_POLL_SECONDS)
+            item = self._store.get(incident_id, f"TOKEN#{kind}")
         if item is None or item.get("status") != "waiting":
             raise ConflictError(f"the workflow is not waiting for {kind} on incident {incident_id}")
         return item
+
+    def interrupt(self, incident_id: str, kind: str, error: str, cause: str) -> bool:
+        """Fail the waiting token with ``error`` (the state machine catches it by name). False
+        when there is nothing to interrupt: no wait, already answered, or the wait is over."""
+        sk = f"TOKEN#{kind}"
+        item = self._store.get(incident_id, sk)
+        if item is None or item.get("status") != "waiting":
+            return False
+        token = str(item["token"])
+        try:
+            self._store.update(
+                incident_id,
+                sk,
+                {"status": "interrupted", "interrupted_at": iso(self._clock()), "cause": cause},
+                expect={"status": "waiting", "token": token},
+            )
+        except ConflictError:
+            return False  # answered, or handed out again, in between
+        try:
+            with aws_errors("state machine"):
+                self._sfn.send_task_failure(taskToken=token, error=error, cause=cause)
+        except YuqingError as err:
+            if err.details.get("aws_error") in _STALE_TOKEN:
+                return False
+            with contextlib.suppress(YuqingError):
+                self._store.update(incident_id, sk, {"status": "waiting"}, expect={"token": token})
+            raise
+        return True
 
     def answer(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> None:
         """Claim the waiting token (a conditional write: the one serialisation point), then
@@ -391,7 +440,8 @@ class IncidentQueries:
                     "group": i.get("group"),
                 }
                 for i in items
-                if str(i["sk"]).startswith("TOKEN#") and i.get("status") == "waiting"
+                # An interrupted wait is handed out again within a second: still waiting.
+                if str(i["sk"]).startswith("TOKEN#") and i.get("status") in OPEN_WAITS
             ],
             "public_deadline": pending_public_deadline(items),
             "execution": self._execution(incident_id),

@@ -11,7 +11,9 @@ The shape follows the plan, step by step:
 2. ``Assess`` 初步研判 (automatic part), then ``AwaitDecision``: a task token the HQ answers
    through the API (activate with a level, or dismiss). ``States.Timeout`` → ``DecisionOverdue``
    escalates along the plan's policy and says what comes next (wait again, auto-activate for
-   levels I–II after the last escalation, or expire).
+   levels I–II after the last escalation, or expire). A rise in level while the HQ is waited
+   on fails the wait's token with ``yuqing.LevelRose`` → ``TriageRise`` counts the 研判
+   deadline at the new level and waits again (a Task's timeout cannot change once it runs).
 3. ``Respond`` runs two branches side by side:
    - ``Measures`` 制定措施 → ``Implement`` 实施 (a Map: per group task, wait for ack then for
      completion, each with its deadline; a lapse records a breach and escalates) →
@@ -34,6 +36,8 @@ from __future__ import annotations
 import json
 import sys
 from typing import Any
+
+from chalicelib.workflow.logic import LEVEL_ROSE
 
 FUNCTION = "${WorkflowStepArn}"
 TASK_TIMEOUT_SECONDS = 60
@@ -99,13 +103,20 @@ def wait_for_people(
     on_timeout: str,
     nxt: str,
     failure: str | None = "ReportFailure",
+    interrupts: dict[str, str] | None = None,
 ) -> State:
     """A Task that hands a task token to the ``name`` step and waits for the API to answer it.
 
     The step stores the token and alerts whoever must act; their answer (SendTaskSuccess) lands
-    at ``result_path``. No answer within the deadline raises ``States.Timeout``.
+    at ``result_path``. No answer within the deadline raises ``States.Timeout``. ``interrupts``
+    maps an error name that something may fail the token with (SendTaskFailure) to the state that
+    handles it, at ``$.interrupt``: the way to change a wait whose timeout is already running.
     """
-    catch = [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": on_timeout}]
+    catch = [
+        {"ErrorEquals": [error], "ResultPath": "$.interrupt", "Next": target}
+        for error, target in (interrupts or {}).items()
+    ]
+    catch.append({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": on_timeout})
     if failure:
         catch.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": failure})
     return {
@@ -265,6 +276,12 @@ def definition() -> dict[str, Any]:
             result_path="$.decision",
             on_timeout="DecisionOverdue",
             nxt="Decided",
+            interrupts={LEVEL_ROSE: "TriageRise"},
+        ),
+        "TriageRise": step(
+            "triage_rise",
+            "研判等待中级别上升: 研判时限按新级别重算, 继续等待",
+            "AwaitDecision",
         ),
         "DecisionOverdue": step(
             "decision_overdue",

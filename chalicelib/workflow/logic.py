@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.core.clock import CHINA, iso
+from chalicelib.core.clock import CHINA, iso, parse_instant
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.plan.models import LEVELS
 
 HQ = "hq"
+# The error a rise in level fails the HQ's decision wait with (caught by ``AwaitDecision``).
+LEVEL_ROSE = "yuqing.LevelRose"
 PUBLICITY = "publicity"
 # Levels for which an unanswered 研判 ends in activation at the suggested level.
 AUTO_ACTIVATE = frozenset({"I", "II"})
@@ -96,6 +98,15 @@ class ExpireToken:
 
 
 @dataclass(frozen=True)
+class FailToken:
+    """End a wait by failing its token with a named error that the state machine catches."""
+
+    token: str
+    error: str
+    cause: str = ""
+
+
+@dataclass(frozen=True)
 class UpdateIncident:
     changes: Mapping[str, Any]
 
@@ -112,7 +123,9 @@ class UpdateTask:
     changes: Mapping[str, Any]
 
 
-Effect = Record | Notify | KeepToken | ExpireToken | UpdateIncident | PutTask | UpdateTask
+Effect = (
+    Record | Notify | KeepToken | ExpireToken | FailToken | UpdateIncident | PutTask | UpdateTask
+)
 
 
 @dataclass(frozen=True)
@@ -229,9 +242,10 @@ def rise_before_decision(
 ) -> Notify:
     """The notice that pages the HQ when an incident's level rises while its 研判 is pending.
 
-    Sent by the incidents seam at the moment of the rise (the decision wait keeps its timer), and
-    by :func:`await_decision` for a rise it sees, with the new deadline (``left``, ``due_at``);
-    both use one key, so the HQ is told once.
+    Sent by the incidents seam at the moment of the rise (which then interrupts the decision
+    wait, see :func:`rise_interrupts_wait`), and by ``assess`` and ``triage_rise`` for a rise
+    they see, with the new deadline (``left``, ``due_at``); all use one key, so the HQ is told
+    once.
     """
     level = level or str(incident.get("level") or "IV")
     ask = f"请在{left}内（{_short_time(due_at)} 北京时间前）" if due_at else f"请{left}"
@@ -248,6 +262,15 @@ def rise_before_decision(
         ),
         requires_ack=True,
     )
+
+
+def rise_interrupts_wait(incident: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a rise must restart the HQ's decision wait: the HQ is being waited on and the
+    研判 deadline has not passed (after it, ``decision_overdue`` acts at the worse level)."""
+    if incident.get("status") != "awaiting_decision":
+        return False
+    due = ((incident.get("deadlines") or {}).get("triage") or {}).get("due_at")
+    return bool(due) and parse_instant(str(due)) > now
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -338,52 +361,90 @@ def assess(ctx: StepContext) -> Outcome:
         "suggested_measures": measures,
         "evidence": incident.get("reasons") or [],
     }
+    state = {**ctx.state, "suggested_level": level, "suggested_measures": measures}
     return Outcome(
-        {**ctx.state, "suggested_level": level, "suggested_measures": measures},
+        state,
         [
             UpdateIncident({"assessment": assessment, "step": "triage"}),
             Record("assess", "triage", "初步研判（自动评估）", f"建议 {level} 级"),
+            *_triage_follows_level(ctx, state),
         ],
     )
 
 
 def await_decision(ctx: StepContext) -> Outcome:
-    """Keep the HQ's decision token until the 研判 deadline (or the next reminder)."""
+    """Keep the HQ's decision token until the 研判 deadline (or the next reminder).
+
+    Step Functions ignores what a token wait's Lambda returns and read the wait's timeout before
+    calling it, so nothing here may change timers: ``assess`` and ``triage_rise`` set them. A
+    rise that came after ``assess`` read the level but before this token was kept could not
+    interrupt a wait that did not exist yet; it is caught here by failing this very token with
+    :data:`LEVEL_ROSE`, which sends the workflow through ``triage_rise``.
+    """
     token = _token(ctx)
     state = dict(ctx.state)
-    effects: list[Effect] = []
-    if int(state.get("round", 0)) == 0:
-        effects += _triage_follows_level(ctx, state)
+    if _first_wait(state) and more_severe(ctx.incident.get("level"), state.get("triage_level")):
+        return Outcome(state, [FailToken(token, LEVEL_ROSE, str(ctx.incident.get("level")))])
     deadline = ctx.now + timedelta(seconds=int(state["timers"]["decision_seconds"]))
     return Outcome(
         state,
         [
-            *effects,
             KeepToken("decision", token, iso(deadline), group=HQ),
             UpdateIncident({"status": "awaiting_decision", "step": "triage"}),
         ],
     )
 
 
+def triage_rise(ctx: StepContext) -> Outcome:
+    """The level rose while the HQ was being waited on: the incidents seam (or
+    ``await_decision`` itself) failed the wait's token with :data:`LEVEL_ROSE`. Before the first
+    研判 deadline the deadline becomes the new level's, counted from the report, and the wait
+    resumes with what is left of it, never more. After it, ``decision_overdue`` already acts at
+    the worse level on its next round; the wait resumes for one reminder interval."""
+    state = {k: v for k, v in ctx.state.items() if k != "interrupt"}
+    if _first_wait(state):
+        return Outcome(state, _triage_follows_level(ctx, state))
+    timers = dict(state["timers"])
+    timers["decision_seconds"] = int(timers["reminder_seconds"])
+    state["timers"] = timers
+    return Outcome(state, [])
+
+
+def _first_wait(state: Mapping[str, Any]) -> bool:
+    """Before the first 研判 deadline (``decision_overdue`` counts its rounds from 1)."""
+    return int(state.get("round", 0)) == 0
+
+
 def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effect]:
-    """The incident rose after ``report`` set the 研判 deadline (a report or the story raised it
-    before the HQ was asked): the deadline becomes the new level's, counted from the report
-    (never later than it was), and the HQ is alerted at the new level — members who follow only
-    grave levels were not paged by the first alert. Updates ``state`` in place."""
+    """Set the decision wait's timer to what is left of the 研判 deadline stored on the incident.
+
+    If the incident rose since the deadline was set (a report or the story raised it), the
+    deadline becomes the new level's, counted from the report (never later than it was), and the
+    HQ is alerted at the new level — members who follow only grave levels were not paged by the
+    first alert. Updates ``state`` in place."""
     before = str(state.get("triage_level") or state.get("level") or "IV")
     level = _worse(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
-    if not more_severe(level, before):
-        return []
-    minutes = deadline_minutes(ctx.plan, level, "triage") or 120
-    reported = datetime.fromisoformat(str(state.get("reported_at") or iso(ctx.now)))
-    due = _at(reported, minutes, ctx.time_scale)
     timers = dict(state["timers"])
-    remaining = max(1, int((due - ctx.now).total_seconds()))
-    timers["decision_seconds"] = min(int(timers["decision_seconds"]), remaining)
-    due = ctx.now + timedelta(seconds=timers["decision_seconds"])
+    stored = (ctx.incident.get("deadlines") or {}).get("triage") or {}
+    due = (
+        parse_instant(str(stored["due_at"]))
+        if stored.get("due_at")
+        else ctx.now + timedelta(seconds=int(timers["decision_seconds"]))
+    )
+    rose = more_severe(level, before)
+    if rose:
+        minutes = deadline_minutes(ctx.plan, level, "triage") or 120
+        reported = parse_instant(str(state.get("reported_at") or iso(ctx.now)))
+        due = min(due, _at(reported, minutes, ctx.time_scale))
+    # Never longer than the wait before (an unreadable stored deadline reads as far away).
+    left_seconds = math.ceil((due - ctx.now).total_seconds())
+    timers["decision_seconds"] = max(1, min(left_seconds, int(timers["decision_seconds"])))
+    state["timers"] = timers
+    if not rose:
+        return []
     # Plan minutes left, for the SMS template's short "{deadline}内" (e.g. 27分钟).
     left = _minutes_text(max(1, math.ceil(timers["decision_seconds"] / 60 / ctx.time_scale)))
-    state.update(level=level, suggested_level=level, triage_level=level, timers=timers)
+    state.update(level=level, suggested_level=level, triage_level=level)
     deadlines = dict(ctx.incident.get("deadlines") or {})
     deadlines["triage"] = {"due_at": iso(due)}
     return [
@@ -936,6 +997,7 @@ STEPS: dict[str, Callable[[StepContext], Outcome]] = {
     "report": report,
     "assess": assess,
     "await_decision": await_decision,
+    "triage_rise": triage_rise,
     "decision_overdue": decision_overdue,
     "expire": expire,
     "decided": decided,

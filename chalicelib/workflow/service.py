@@ -166,6 +166,11 @@ class WorkflowService:
                         {"status": "expired", "expired_at": now},
                         expect={"status": "waiting"},
                     )
+            case logic.FailToken():
+                with aws_errors("state machine"):
+                    self._clients.client("stepfunctions").send_task_failure(
+                        taskToken=effect.token, error=effect.error, cause=effect.cause
+                    )
             case logic.UpdateIncident():
                 changes = dict(effect.changes)
                 if changes.get("level") in LEVEL_RANK:

@@ -19,6 +19,8 @@ from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConfigError
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.incidents.service import TokenDesk
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.store import PlanStore
 from chalicelib.scoring.config import default_plan
 from chalicelib.workflow import logic
@@ -87,16 +89,23 @@ def incident_opener(
     settings = settings or get_settings()
     clients = clients or get_clients()
     notifier = AlertNotifier(alert_service(settings, clients, clock))
+    table = clients.table(settings.tables.incidents)
+    desk = TokenDesk(IncidentStore(table), clients.client("stepfunctions"), clock)
 
-    def page_hq(meta: Mapping[str, Any], before: str | None) -> None:
-        notice = logic.rise_before_decision(meta, before)
-        notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
+    def rise_before_decision(meta: Mapping[str, Any], before: str | None) -> None:
+        """Page the HQ at once; then, if the HQ is being waited on before the 研判 deadline,
+        interrupt the wait so that it restarts with the new level's deadline (decision 57)."""
+        incident_id = str(meta["pk"])
+        try:
+            notice = logic.rise_before_decision(meta, before)
+            notifier.notify(incident_id, notice, drill=bool(meta.get("drill")))
+        finally:
+            if logic.rise_interrupts_wait(meta, clock()):
+                cause = f"{before or '-'}→{meta.get('level')}"
+                desk.interrupt(incident_id, "decision", logic.LEVEL_ROSE, cause)
 
     return DynamoIncidentOpener(
-        clients.table(settings.tables.incidents),
-        WorkflowStarter(settings, clients).start,
-        clock,
-        on_rise=page_hq,
+        table, WorkflowStarter(settings, clients).start, clock, on_rise=rise_before_decision
     )
 
 

@@ -160,3 +160,56 @@ def test_token_waits_time_out_map_fans_out_and_timers_fire(machine: tuple[Any, s
     # A second start under the same name is refused by the service (idempotent incident start).
     with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
         sfn.start_execution(stateMachineArn=arn, name="incident-caps", input="{}")
+
+
+INTERRUPTIBLE: dict[str, Any] = {
+    "StartAt": "Wait",
+    "States": {
+        "Wait": _waiting_task(
+            {"key": "hq"},
+            "TimedOut",
+            ResultPath="$.answer",
+            Next="Answered",
+        ),
+        "Shorten": {"Type": "Pass", "Result": 1, "ResultPath": "$.timeout", "Next": "Wait"},
+        "TimedOut": {"Type": "Pass", "End": True},
+        "Answered": {"Type": "Pass", "End": True},
+    },
+}
+INTERRUPTIBLE["States"]["Wait"]["Catch"].insert(
+    0, {"ErrorEquals": ["yuqing.LevelRose"], "ResultPath": "$.rise", "Next": "Shorten"}
+)
+
+
+def test_a_failed_token_is_caught_by_its_error_name_and_the_wait_restarts_with_a_new_timeout(
+    machine: tuple[Any, str],
+) -> None:
+    """GIVEN a wait on people with a long timeout WHEN something fails its token with a named
+    error THEN the Catch for that name runs, and re-entering the wait hands out a new token and
+    reads the timeout from the new input (a shorter deadline really applies)."""
+    sfn, arn = machine
+    caps = sfn.describe_state_machine(stateMachineArn=arn)
+    function = json.loads(caps["definition"])["States"]["Decide"]["Parameters"]["FunctionName"]
+    created = sfn.create_state_machine(
+        name="interruptible",
+        definition=json.dumps(INTERRUPTIBLE).replace('"FN"', json.dumps(function)),
+        roleArn=caps["roleArn"],
+    )
+    started = sfn.start_execution(
+        stateMachineArn=created["stateMachineArn"], input=json.dumps({"timeout": 3600})
+    )
+    first = wait_for(lambda: tokens.get("hq"))
+    sfn.send_task_failure(taskToken=first, error="yuqing.LevelRose", cause="II")
+    second = wait_for(lambda: tokens["hq"] != first and tokens["hq"])
+    described = wait_for(
+        lambda: (
+            (d := sfn.describe_execution(executionArn=started["executionArn"]))["status"]
+            != "RUNNING"
+            and d
+        ),
+        10,
+    )
+    output = json.loads(described["output"])
+    assert output["rise"]["Error"] == "yuqing.LevelRose"
+    assert output["timed_out"]["Error"] == "States.Timeout"
+    assert second != first

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core import aws
 from chalicelib.core.aws import get_clients
+from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import ConflictError, UnavailableError
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import render
@@ -34,6 +35,7 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.wiring import incident_opener
 from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
 from tests.waiting import wait_for
@@ -325,3 +327,70 @@ def test_a_step_that_always_fails_ends_in_the_failure_path_and_alerts_the_hq(liv
     assert "failed" in live.timeline_keys(incident)
     assert live.meta(incident)["workflow_error"].startswith("UnavailableError")
     assert ("failed", "hq") in live.outbox_events(incident)
+
+
+def _slow_triage(doc: dict[str, Any]) -> dict[str, Any]:
+    """研判 within 600 minutes at IV and 300 at II: 36 s and 18 s at this time scale, so a
+    shortened wait is told apart from the first one without racing either."""
+    for level in doc["levels"]:
+        level["deadlines_minutes"]["triage"] = 300 if level["id"] in ("I", "II") else 600
+    return doc
+
+
+def _triage_due(live: Live, incident: str) -> datetime:
+    return parse_instant(str(live.meta(incident)["deadlines"]["triage"]["due_at"]))
+
+
+def test_a_rise_while_the_hq_is_waited_on_restarts_the_wait_at_the_new_levels_deadline(
+    live: Live,
+) -> None:
+    live.save_plan(_slow_triage(quick_plan()))
+    incident = live.open("grows", level="IV")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    first = live.store.get(incident, "TOKEN#decision")
+    assert first is not None
+    at_iv = _triage_due(live, incident)
+
+    # WHEN the story rises to II while the HQ is being waited on
+    draft = IncidentDraft("grows", "II", "滨江一院医疗纠纷", "家属维权", ["测试"])
+    assert incident_opener().escalate(draft, "IV")
+    # AND the HQ activates at once, while the interrupted wait is being handed out again
+    live.actions.decide(incident, HQ, {"action": "activate", "level": "II"})
+
+    # THEN the wait was restarted with II's 研判 deadline, counted from the report (18 s
+    # earlier than IV's), the HQ was paged at II once, and the answer reached the new wait
+    live.wait(lambda: live.tasks(incident))
+    assert at_iv - _triage_due(live, incident) == timedelta(seconds=18)
+    assert "triage_rise#II" in live.timeline_keys(incident)
+    assert ("reported#II", "hq") in live.outbox_events(incident)
+    answered = live.store.get(incident, "TOKEN#decision")
+    assert answered is not None
+    assert answered["status"] == "answered"
+    assert answered["token"] != first["token"]
+    assert live.meta(incident)["status"] == "active"
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_a_rise_just_before_the_wait_begins_is_caught_by_the_wait_itself(live: Live) -> None:
+    """GIVEN the level rising after ``assess`` read it but before the wait kept its token (so
+    nothing could interrupt it) WHEN the wait's step runs THEN it fails its own token and the
+    wait restarts at the new level's deadline."""
+    live.save_plan(_slow_triage(quick_plan()))
+    real = live.registry.get(STEP_FUNCTION)
+    assert real is not None
+    raised: list[str] = []
+
+    def rise_first(event: Any, context: Any) -> Any:
+        if event.get("step") == "await_decision" and not raised:
+            incident_id = event["state"]["incident_id"]
+            live.store.update(incident_id, "META", {"level": "II", "level_rank": 3})
+            raised.append(incident_id)
+        return real(event, context)
+
+    live.registry.register(STEP_FUNCTION, rise_first)
+    incident = live.open("between", level="IV")
+    live.wait(lambda: "triage_rise#II" in live.timeline_keys(incident))
+    live.wait(lambda: live.waiting(incident, "decision"))
+    opened = parse_instant(str(live.meta(incident)["opened_at"]))
+    assert _triage_due(live, incident) - opened < timedelta(seconds=20)
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])

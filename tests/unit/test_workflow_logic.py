@@ -11,6 +11,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.errors import ValidationError
 from chalicelib.workflow import logic
 from chalicelib.workflow.logic import (
+    FailToken,
     KeepToken,
     Notify,
     PutTask,
@@ -418,10 +419,11 @@ def test_a_failed_workflow_clears_the_public_deadline_it_no_longer_watches() -> 
 
 def test_a_level_raised_before_the_hq_is_asked_moves_the_triage_deadline_and_alerts_again() -> None:
     """GIVEN an incident reported at IV (研判 within 120 min) and raised to II just after
-    WHEN ``assess`` and ``await_decision`` run five minutes after the report
-    THEN both use II: II's measures are suggested, the 研判 deadline is the report time plus
-    II's 30 minutes (25 left), stored on the incident, and the HQ is alerted at II, needing an
-    acknowledgement, with the rise on the timeline.
+    WHEN ``assess`` runs five minutes after the report
+    THEN it uses II: II's measures are suggested, the wait's timer (which Step Functions reads
+    from ``assess``'s output, not from the token step's) is the report time plus II's 30 minutes
+    (25 left), the deadline is stored on the incident, and the HQ is alerted at II, needing an
+    acknowledgement, with the rise on the timeline; the wait then keeps its token until then.
     """
     low = {**INCIDENT, "level": "IV", "opened_at": iso(NOW)}
     state = logic.report(ctx("report", {}, incident=low)).state
@@ -430,37 +432,103 @@ def test_a_level_raised_before_the_hq_is_asked_moves_the_triage_deadline_and_ale
     later = NOW + timedelta(minutes=5)
 
     assessed = logic.assess(ctx("assess", state, incident=raised, now=later))
+
     assert assessed.state["suggested_level"] == "II"
     assert assessed.state["suggested_measures"] == ["release", "guidance", "liaison"]
-    waiting = logic.await_decision(
-        ctx("await_decision", assessed.state, incident=raised, now=later, token="t")
-    )
-
-    assert waiting.state["timers"]["decision_seconds"] == 25 * 60
-    assert waiting.state["level"] == waiting.state["triage_level"] == "II"
-    (token,) = of(KeepToken, waiting.effects)
-    assert token.deadline_at == iso(NOW + timedelta(minutes=30))
-    moved = of(UpdateIncident, waiting.effects)[0].changes["deadlines"]
-    assert moved["triage"] == {"due_at": iso(NOW + timedelta(minutes=30))}
-    (notice,) = of(Notify, waiting.effects)
+    assert assessed.state["timers"]["decision_seconds"] == 25 * 60
+    assert assessed.state["level"] == assessed.state["triage_level"] == "II"
+    moved = [
+        u.changes["deadlines"]
+        for u in of(UpdateIncident, assessed.effects)
+        if "deadlines" in u.changes
+    ]
+    assert moved == [{"triage": {"due_at": iso(NOW + timedelta(minutes=30))}}]
+    (notice,) = of(Notify, assessed.effects)
     assert (notice.key, notice.level, notice.groups) == ("reported#II", "II", ("hq",))
     assert notice.requires_ack
     assert notice.variables["deadline"] == "25分钟"
-    assert [r.key for r in of(Record, waiting.effects)] == ["triage_rise#II"]
+    assert "triage_rise#II" in [r.key for r in of(Record, assessed.effects)]
+    waiting = logic.await_decision(
+        ctx("await_decision", assessed.state, incident=raised, now=later, token="t")
+    )
+    (token,) = of(KeepToken, waiting.effects)
+    assert token.deadline_at == iso(NOW + timedelta(minutes=30))
+    assert not of(Notify, waiting.effects)
 
 
-def test_the_triage_deadline_is_left_alone_without_a_rise_and_after_the_first_wait() -> None:
-    """GIVEN an incident reported at II
-    WHEN the HQ is asked with the level unchanged, or again after an overdue round (which set
-    its own reminder timer) with the level since raised to I
-    THEN the wait keeps the timer it was given and nobody is alerted by this step.
-    """
-    state = reported()
-    first = logic.await_decision(ctx("await_decision", state, token="t"))
-    assert first.state["timers"] == state["timers"]
-    assert not of(Notify, first.effects)
-    overdue = logic.decision_overdue(ctx("decision_overdue", state))
-    grown = {**INCIDENT, "level": "I"}
+def test_without_a_rise_the_wait_gets_what_is_left_of_the_stored_triage_deadline() -> None:
+    """GIVEN an incident reported at II (30 minutes) WHEN ``assess`` runs 4 minutes later with the
+    level unchanged THEN the timer is the 26 minutes left, nobody is alerted, and after an
+    overdue round (which sets its own reminder timer) the wait keeps that timer."""
+    report = logic.report(ctx("report", {}))
+    stored = {**INCIDENT, "deadlines": of(UpdateIncident, report.effects)[0].changes["deadlines"]}
+    assessed = logic.assess(
+        ctx("assess", report.state, incident=stored, now=NOW + timedelta(minutes=4))
+    )
+    assert assessed.state["timers"]["decision_seconds"] == 26 * 60
+    assert not of(Notify, assessed.effects)
+    overdue = logic.decision_overdue(ctx("decision_overdue", assessed.state))
+    grown = {**stored, "level": "I"}
     again = logic.await_decision(ctx("await_decision", overdue.state, incident=grown, token="t"))
     assert again.state["timers"] == overdue.state["timers"]
-    assert not of(Notify, again.effects)
+    assert [type(e) for e in again.effects] == [KeepToken, UpdateIncident]
+
+
+def test_a_rise_after_assess_fails_the_waits_own_token_and_triage_rise_shortens_it() -> None:
+    """GIVEN an incident assessed at IV whose level rose to II before its wait kept the token
+    WHEN ``await_decision`` runs THEN it keeps nothing and fails its own token with LevelRose
+    (the wait's timeout is already running and cannot change); ``triage_rise`` then counts II's
+    30 minutes from the report, stores the new deadline and pages the HQ at II; a second
+    ``triage_rise`` without a further rise never lengthens what is left."""
+    low = {**INCIDENT, "level": "IV", "opened_at": iso(NOW)}
+    report = logic.report(ctx("report", {}, incident=low))
+    stored = {**low, "deadlines": of(UpdateIncident, report.effects)[0].changes["deadlines"]}
+    assessed = logic.assess(ctx("assess", report.state, incident=stored))
+    raised = {**stored, "level": "II"}
+    later = NOW + timedelta(minutes=10)
+
+    waiting = logic.await_decision(
+        ctx("await_decision", assessed.state, incident=raised, now=later, token="t1")
+    )
+    assert waiting.effects == [FailToken("t1", logic.LEVEL_ROSE, "II")]
+
+    caught = {**assessed.state, "interrupt": {"Error": logic.LEVEL_ROSE, "Cause": "II"}}
+    rose = logic.triage_rise(ctx("triage_rise", caught, incident=raised, now=later))
+    assert "interrupt" not in rose.state
+    assert rose.state["timers"]["decision_seconds"] == 20 * 60
+    assert rose.state["triage_level"] == "II"
+    (notice,) = of(Notify, rose.effects)
+    assert notice.key == "reported#II"
+    (update,) = of(UpdateIncident, rose.effects)
+    due = update.changes["deadlines"]["triage"]["due_at"]
+    assert due == iso(NOW + timedelta(minutes=30))
+    shortened = {**raised, **update.changes}
+    resumed = logic.await_decision(
+        ctx("await_decision", rose.state, incident=shortened, now=later, token="t2")
+    )
+    assert of(KeepToken, resumed.effects)[0].deadline_at == due
+
+    # AND a spurious interruption five minutes on resumes with the 15 minutes left, no more
+    again = logic.triage_rise(
+        ctx("triage_rise", rose.state, incident=shortened, now=later + timedelta(minutes=5))
+    )
+    assert again.state["timers"]["decision_seconds"] == 15 * 60
+    assert not again.effects
+
+
+def test_a_rise_after_the_first_deadline_resumes_the_reminder_round() -> None:
+    """GIVEN an overdue round under way WHEN an interruption still arrives THEN the wait resumes
+    for one reminder interval (decision_overdue reads the worse level on its next round)."""
+    state = {**reported(), "round": 1}
+    resumed = logic.triage_rise(ctx("triage_rise", state, incident={**INCIDENT, "level": "I"}))
+    assert resumed.state["timers"]["decision_seconds"] == 10 * 60
+    assert not resumed.effects
+
+
+def test_only_a_wait_before_its_triage_deadline_is_interrupted_by_a_rise() -> None:
+    due = {"deadlines": {"triage": {"due_at": iso(NOW + timedelta(minutes=1))}}}
+    waiting = {**INCIDENT, **due, "status": "awaiting_decision"}
+    assert logic.rise_interrupts_wait(waiting, NOW)
+    assert not logic.rise_interrupts_wait(waiting, NOW + timedelta(minutes=2))
+    assert not logic.rise_interrupts_wait({**waiting, "status": "reported"}, NOW)
+    assert not logic.rise_interrupts_wait({**INCIDENT, "status": "awaiting_decision"}, NOW)
