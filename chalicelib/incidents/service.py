@@ -37,8 +37,9 @@ from chalicelib.plan.models import LEVELS
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
 _STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
-# How long an answer waits for an interrupted wait to be handed out again (≈ 3 s in all).
-REHANDOUT_POLLS = 12
+# How long an answer waits for an interrupted wait to be handed out again (two Lambda runs,
+# cold starts included: ≈ 8 s in all, well inside API Gateway's 29 s).
+REHANDOUT_POLLS = 32
 OPEN_WAITS = frozenset({"waiting", "interrupted"})
 REHANDOUT_POLL_SECONDS = 0.25
 MAX_NOTE = 2000
@@ -74,12 +75,20 @@ class TokenDesk:
             raise ConflictError(f"the workflow is not waiting for {kind} on incident {incident_id}")
         return item
 
-    def interrupt(self, incident_id: str, kind: str, error: str, cause: str) -> bool:
-        """Fail the waiting token with ``error`` (the state machine catches it by name). False
-        when there is nothing to interrupt: no wait, already answered, or the wait is over."""
+    def interrupt(
+        self,
+        incident_id: str,
+        kind: str,
+        error: str,
+        cause: str,
+        when: Callable[[Mapping[str, Any]], bool],
+    ) -> bool:
+        """Fail the waiting token with ``error`` (the state machine catches it by name) if
+        ``when(token item)`` holds. False when there is nothing to interrupt: no wait, already
+        answered or interrupted, or the wait is over."""
         sk = f"TOKEN#{kind}"
         item = self._store.get(incident_id, sk)
-        if item is None or item.get("status") != "waiting":
+        if item is None or item.get("status") != "waiting" or not when(item):
             return False
         token = str(item["token"])
         try:
@@ -96,6 +105,11 @@ class TokenDesk:
                 self._sfn.send_task_failure(taskToken=token, error=error, cause=cause)
         except YuqingError as err:
             if err.details.get("aws_error") in _STALE_TOKEN:
+                # The wait was already over: say so, rather than leave it "interrupted".
+                with contextlib.suppress(YuqingError):
+                    self._store.update(
+                        incident_id, sk, {"status": "expired"}, expect={"token": token}
+                    )
                 return False
             with contextlib.suppress(YuqingError):
                 self._store.update(incident_id, sk, {"status": "waiting"}, expect={"token": token})
@@ -501,7 +515,7 @@ def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
         }
         for i in items
         if str(i["sk"]).startswith("TOKEN#")
-        and i.get("status") == "waiting"
+        and i.get("status") in OPEN_WAITS
         and i.get("deadline_at")
     ]
     public = pending_public_deadline(items)
@@ -526,7 +540,8 @@ def _summary(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class IncidentSweep:
-    """Starts the workflow of incidents still ``open`` a while after they were opened.
+    """Starts the workflow of incidents still ``open`` a while after they were opened, and
+    rechecks the decision waits (:meth:`recheck_waits`).
 
     Opening an incident writes its record, then starts its execution; if the start failed (a
     Step Functions outage, a throttle), the record stays ``open`` — the workflow's first step
@@ -534,10 +549,34 @@ class IncidentSweep:
     execution exists changes nothing.
     """
 
-    def __init__(self, store: IncidentStore, start: Any, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        start: Any,
+        clock: Clock = utcnow,
+        recheck_wait: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
         self._store = store
         self._start = start
         self._clock = clock
+        self._recheck_wait = recheck_wait
+
+    def recheck_waits(self) -> list[str]:
+        """Give every incident awaiting the HQ's decision to ``recheck_wait`` (which restarts a
+        wait its level has outgrown): the backstop for a rise whose interruption failed."""
+        restarted: list[str] = []
+        if self._recheck_wait is None:
+            return restarted
+        for item in self._store.by_status("awaiting_decision", limit=100):
+            try:
+                if self._recheck_wait(item):
+                    restarted.append(str(item["pk"]))
+            except YuqingError as err:
+                logger.warning(
+                    "sweep could not restart a wait",
+                    extra={"incident": item["pk"], "error": err.code},
+                )
+        return restarted
 
     def run(self, grace_seconds: int = 60) -> list[str]:
         cutoff = iso(self._clock() - timedelta(seconds=grace_seconds))

@@ -34,6 +34,7 @@ from chalicelib.sources.factory import shared_fetcher
 from chalicelib.sources.guard import Guard
 from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
+from chalicelib.workflow.wiring import decision_wait_checker
 
 bp = Blueprint(__name__)
 
@@ -181,7 +182,13 @@ def list_evidence(incident_id: str) -> dict[str, Any]:
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="incident_sweep")
 def incident_sweep(event: Any) -> dict[str, Any]:
-    """Start the workflow of any incident whose start failed (still ``open`` after a minute)."""
+    """Start the workflow of any incident whose start failed (still ``open`` after a minute),
+    and restart any decision wait whose incident has risen past it (decision 57)."""
     settings, clients = get_settings(), get_clients()
-    started = IncidentSweep(_store(), WorkflowStarter(settings, clients).start).run()
-    return {"started": started}
+    sweep = IncidentSweep(
+        _store(),
+        WorkflowStarter(settings, clients).start,
+        recheck_wait=decision_wait_checker(settings, clients),
+    )
+    started = sweep.run()
+    return {"started": started, "waits_restarted": sweep.recheck_waits()}

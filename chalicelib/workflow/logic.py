@@ -88,6 +88,10 @@ class KeepToken:
     token: str
     deadline_at: str
     group: str | None = None
+    # The level the wait's deadline was set for, and whether a rise above it may interrupt the
+    # wait (the first 研判 wait of an execution that knows ``TriageRise``): see wait_outdated.
+    level: str | None = None
+    interruptible: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,15 +99,6 @@ class ExpireToken:
     """A wait that is over without an answer: the token may no longer be answered."""
 
     kind: str
-
-
-@dataclass(frozen=True)
-class FailToken:
-    """End a wait by failing its token with a named error that the state machine catches."""
-
-    token: str
-    error: str
-    cause: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,9 +118,7 @@ class UpdateTask:
     changes: Mapping[str, Any]
 
 
-Effect = (
-    Record | Notify | KeepToken | ExpireToken | FailToken | UpdateIncident | PutTask | UpdateTask
-)
+Effect = Record | Notify | KeepToken | ExpireToken | UpdateIncident | PutTask | UpdateTask
 
 
 @dataclass(frozen=True)
@@ -239,16 +232,21 @@ def rise_before_decision(
     *,
     left: str = "尽快",
     due_at: str | None = None,
+    overdue: bool = False,
 ) -> Notify:
     """The notice that pages the HQ when an incident's level rises while its 研判 is pending.
 
-    Sent by the incidents seam at the moment of the rise (which then interrupts the decision
-    wait, see :func:`rise_interrupts_wait`), and by ``assess`` and ``triage_rise`` for a rise
-    they see, with the new deadline (``left``, ``due_at``); all use one key, so the HQ is told
-    once.
+    Sent by ``assess`` and ``triage_rise`` for a rise they see, with the new deadline (``left``,
+    ``due_at``), and by the incidents seam at the moment of a rise it could not hand to the
+    workflow (no wait to interrupt); all use one key, so the HQ is told once.
     """
     level = level or str(incident.get("level") or "IV")
-    ask = f"请在{left}内（{_short_time(due_at)} 北京时间前）" if due_at else f"请{left}"
+    if overdue:  # the new level's deadline, counted from the report, has already passed
+        ask = f"按 {level} 级的研判时限（{_short_time(due_at)} 北京时间）已过，请立即"
+    elif due_at:
+        ask = f"请在{left}内（{_short_time(due_at)} 北京时间前）"
+    else:
+        ask = f"请{left}"
     return Notify(
         key=f"reported#{level}",
         groups=(HQ,),
@@ -264,13 +262,16 @@ def rise_before_decision(
     )
 
 
-def rise_interrupts_wait(incident: Mapping[str, Any], now: datetime) -> bool:
-    """Whether a rise must restart the HQ's decision wait: the HQ is being waited on and the
-    研判 deadline has not passed (after it, ``decision_overdue`` acts at the worse level)."""
-    if incident.get("status") != "awaiting_decision":
-        return False
-    due = ((incident.get("deadlines") or {}).get("triage") or {}).get("due_at")
-    return bool(due) and parse_instant(str(due)) > now
+def wait_outdated(incident: Mapping[str, Any], token: Mapping[str, Any]) -> bool:
+    """Whether the HQ's decision wait must be interrupted and restarted: it is still waiting,
+    it may be interrupted (the first 研判 wait of an execution that has ``TriageRise``; older
+    executions and reminder rounds are left alone, ``decision_overdue`` reads the worse level),
+    and the incident now stands above the level its deadline was set for."""
+    return (
+        token.get("status") == "waiting"
+        and token.get("interruptible") is True
+        and more_severe(incident.get("level"), token.get("level"))
+    )
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -290,6 +291,9 @@ def report(ctx: StepContext) -> Outcome:
         # The level the 研判 deadline was set for, and from when: a rise before the HQ is
         # asked moves the deadline (``await_decision``).
         "triage_level": level,
+        # This execution's AwaitDecision catches LEVEL_ROSE (executions started by an older
+        # definition do not, and their waits are never interrupted).
+        "interruptible": True,
         "reported_at": iso(ctx.now),
         "plan_version": ctx.plan_version,
         "round": 0,
@@ -375,29 +379,29 @@ def assess(ctx: StepContext) -> Outcome:
 def await_decision(ctx: StepContext) -> Outcome:
     """Keep the HQ's decision token until the 研判 deadline (or the next reminder).
 
-    Step Functions ignores what a token wait's Lambda returns and read the wait's timeout before
-    calling it, so nothing here may change timers: ``assess`` and ``triage_rise`` set them. A
-    rise that came after ``assess`` read the level but before this token was kept could not
-    interrupt a wait that did not exist yet; it is caught here by failing this very token with
-    :data:`LEVEL_ROSE`, which sends the workflow through ``triage_rise``.
+    Step Functions ignores what a token wait's Lambda returns and reads the wait's timeout
+    before calling it, so nothing here may change timers: ``assess`` and ``triage_rise`` set
+    them. The token records the level its deadline is for; a rise above it, seen by the
+    incidents seam, by the service right after this step, or by the minute sweep, interrupts
+    the wait (:func:`wait_outdated`).
     """
     token = _token(ctx)
     state = dict(ctx.state)
-    if _first_wait(state) and more_severe(ctx.incident.get("level"), state.get("triage_level")):
-        return Outcome(state, [FailToken(token, LEVEL_ROSE, str(ctx.incident.get("level")))])
     deadline = ctx.now + timedelta(seconds=int(state["timers"]["decision_seconds"]))
-    return Outcome(
-        state,
-        [
-            KeepToken("decision", token, iso(deadline), group=HQ),
-            UpdateIncident({"status": "awaiting_decision", "step": "triage"}),
-        ],
+    keep = KeepToken(
+        "decision",
+        token,
+        iso(deadline),
+        group=HQ,
+        level=str(state.get("triage_level") or state.get("level") or "IV"),
+        interruptible=bool(state.get("interruptible")) and _first_wait(state),
     )
+    return Outcome(state, [keep, UpdateIncident({"status": "awaiting_decision", "step": "triage"})])
 
 
 def triage_rise(ctx: StepContext) -> Outcome:
-    """The level rose while the HQ was being waited on: the incidents seam (or
-    ``await_decision`` itself) failed the wait's token with :data:`LEVEL_ROSE`. Before the first
+    """The level rose while the HQ was being waited on, and the wait's token was failed with
+    :data:`LEVEL_ROSE` (see :func:`wait_outdated`). Before the first
     研判 deadline the deadline becomes the new level's, counted from the report, and the wait
     resumes with what is left of it, never more. After it, ``decision_overdue`` already acts at
     the worse level on its next round; the wait resumes for one reminder interval."""
@@ -455,7 +459,9 @@ def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effec
             f"级别上升至 {level}",
             f"原级别 {before}，研判时限按 {level} 级计算",
         ),
-        rise_before_decision(ctx.incident, before, level, left=left, due_at=iso(due)),
+        rise_before_decision(
+            ctx.incident, before, level, left=left, due_at=iso(due), overdue=left_seconds <= 0
+        ),
     ]
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -81,7 +81,9 @@ class WorkflowService:
         notifier: Notifier,
         clusters: ClusterLevels | None = None,
         clock: Clock = utcnow,
+        after_wait: Callable[[Mapping[str, Any]], Any] | None = None,
     ) -> None:
+        self._after_wait = after_wait
         self._settings = settings
         self._clients = clients
         self._plans = plans
@@ -124,6 +126,10 @@ class WorkflowService:
         outcome = logic.run(ctx)
         for effect in outcome.effects:
             self._apply(step.incident_id, step.drill, step.execution, effect)
+        if step.step == "await_decision" and self._after_wait is not None:
+            # A rise between reading the incident above and keeping the token found no wait to
+            # interrupt: look again now that the token is kept (the seam looks after raising).
+            self._after_wait(self.store.require(step.incident_id))
         return outcome.state
 
     def _apply(self, incident_id: str, drill: bool, execution: str, effect: logic.Effect) -> None:
@@ -155,6 +161,8 @@ class WorkflowService:
                         "since": now,
                         "deadline_at": effect.deadline_at,
                         "group": effect.group,
+                        "level": effect.level,
+                        "interruptible": effect.interruptible,
                     },
                     must_exist=False,
                 )
@@ -165,11 +173,6 @@ class WorkflowService:
                         f"TOKEN#{effect.kind}",
                         {"status": "expired", "expired_at": now},
                         expect={"status": "waiting"},
-                    )
-            case logic.FailToken():
-                with aws_errors("state machine"):
-                    self._clients.client("stepfunctions").send_task_failure(
-                        taskToken=effect.token, error=effect.error, cause=effect.cause
                     )
             case logic.UpdateIncident():
                 changes = dict(effect.changes)

@@ -7,7 +7,7 @@ service stay testable with fakes and free of the other packages' details.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,8 @@ from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.core.errors import ConfigError
+from chalicelib.core.errors import ConfigError, YuqingError
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
@@ -81,31 +82,62 @@ class AlertNotifier:
         )
 
 
+def decision_wait_checker(
+    settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
+) -> Callable[[Mapping[str, Any]], bool]:
+    """``check(incident)``: if the HQ's decision wait is for a level the incident has since
+    outgrown (:func:`logic.wait_outdated`), fail its token with ``LEVEL_ROSE`` so the workflow
+    restarts it at the new level's 研判 deadline (decision 57); True if it did. One check for
+    the three places that may see a rise first: the incidents seam, the workflow service right
+    after the wait's token is kept, and the minute sweep."""
+    settings = settings or get_settings()
+    clients = clients or get_clients()
+    desk = TokenDesk(
+        IncidentStore(clients.table(settings.tables.incidents)),
+        clients.client("stepfunctions"),
+        clock,
+    )
+
+    def check(incident: Mapping[str, Any]) -> bool:
+        return desk.interrupt(
+            str(incident["pk"]),
+            "decision",
+            logic.LEVEL_ROSE,
+            f"level {incident.get('level')}",
+            when=lambda token: logic.wait_outdated(incident, token),
+        )
+
+    return check
+
+
 def incident_opener(
     settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
 ) -> DynamoIncidentOpener:
     """The incidents seam as the sink and reports use it: opens start the workflow, and a rise
-    before the HQ's decision pages the HQ at once through the alert outbox."""
+    before the HQ's decision restarts the decision wait at the new level's deadline (the
+    workflow then pages the HQ with it), or, with no wait to restart, pages the HQ at once."""
     settings = settings or get_settings()
     clients = clients or get_clients()
     notifier = AlertNotifier(alert_service(settings, clients, clock))
-    table = clients.table(settings.tables.incidents)
-    desk = TokenDesk(IncidentStore(table), clients.client("stepfunctions"), clock)
+    restart_wait = decision_wait_checker(settings, clients, clock)
 
     def rise_before_decision(meta: Mapping[str, Any], before: str | None) -> None:
-        """Page the HQ at once; then, if the HQ is being waited on before the 研判 deadline,
-        interrupt the wait so that it restarts with the new level's deadline (decision 57)."""
-        incident_id = str(meta["pk"])
         try:
-            notice = logic.rise_before_decision(meta, before)
-            notifier.notify(incident_id, notice, drill=bool(meta.get("drill")))
-        finally:
-            if logic.rise_interrupts_wait(meta, clock()):
-                cause = f"{before or '-'}→{meta.get('level')}"
-                desk.interrupt(incident_id, "decision", logic.LEVEL_ROSE, cause)
+            if restart_wait(meta):
+                return  # triage_rise pages the HQ, with the new deadline
+        except YuqingError as err:
+            logger.warning(
+                "decision wait not restarted; the sweep will retry",
+                extra={"incident_id": meta.get("pk"), "error": err.code},
+            )
+        notice = logic.rise_before_decision(meta, before)
+        notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
 
     return DynamoIncidentOpener(
-        table, WorkflowStarter(settings, clients).start, clock, on_rise=rise_before_decision
+        clients.table(settings.tables.incidents),
+        WorkflowStarter(settings, clients).start,
+        clock,
+        on_rise=rise_before_decision,
     )
 
 
@@ -124,4 +156,5 @@ def workflow_service(
         notifier=AlertNotifier(alert_service(settings, clients, clock)),
         clusters=clusters or StoredClusters(ClusterStore(clients.table(settings.tables.clusters))),
         clock=clock,
+        after_wait=decision_wait_checker(settings, clients, clock),
     )

@@ -27,7 +27,7 @@ from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import ConflictError, UnavailableError
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import render
-from chalicelib.incidents.service import IncidentActions, TokenDesk
+from chalicelib.incidents.service import IncidentActions, IncidentSweep, TokenDesk
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.local import lambda_hook
 from chalicelib.local.functions import register_functions
@@ -35,7 +35,7 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
-from chalicelib.workflow.wiring import incident_opener
+from chalicelib.workflow.wiring import decision_wait_checker, incident_opener
 from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
 from tests.waiting import wait_for
@@ -360,21 +360,31 @@ def test_a_rise_while_the_hq_is_waited_on_restarts_the_wait_at_the_new_levels_de
     # THEN the wait was restarted with II's 研判 deadline, counted from the report (18 s
     # earlier than IV's), the HQ was paged at II once, and the answer reached the new wait
     live.wait(lambda: live.tasks(incident))
-    assert at_iv - _triage_due(live, incident) == timedelta(seconds=18)
+    at_ii = _triage_due(live, incident)
+    assert at_iv - at_ii == timedelta(seconds=18)
     assert "triage_rise#II" in live.timeline_keys(incident)
-    assert ("reported#II", "hq") in live.outbox_events(incident)
     answered = live.store.get(incident, "TOKEN#decision")
     assert answered is not None
     assert answered["status"] == "answered"
     assert answered["token"] != first["token"]
+    # ... the new wait's timeout (what Step Functions was given) ends at II's deadline
+    assert abs(parse_instant(str(answered["deadline_at"])) - at_ii) <= timedelta(seconds=1)
+    assert (answered["level"], first["level"]) == ("II", "IV")
+    # ... and the HQ's page at II gives that deadline
+    (page,) = [
+        i
+        for i in live.clients.table(live.settings.tables.outbox).scan()["Items"]
+        if i["incident_id"] == incident and i["event"] == "reported#II"
+    ]
+    assert "北京时间前）完成研判" in str(page["email_body"])
     assert live.meta(incident)["status"] == "active"
     live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
 
 
-def test_a_rise_just_before_the_wait_begins_is_caught_by_the_wait_itself(live: Live) -> None:
+def test_a_rise_just_before_the_wait_begins_is_caught_once_the_token_is_kept(live: Live) -> None:
     """GIVEN the level rising after ``assess`` read it but before the wait kept its token (so
-    nothing could interrupt it) WHEN the wait's step runs THEN it fails its own token and the
-    wait restarts at the new level's deadline."""
+    nothing could interrupt it) WHEN the wait's step has kept its token THEN the service sees
+    the rise and the wait restarts at the new level's deadline."""
     live.save_plan(_slow_triage(quick_plan()))
     real = live.registry.get(STEP_FUNCTION)
     assert real is not None
@@ -394,3 +404,39 @@ def test_a_rise_just_before_the_wait_begins_is_caught_by_the_wait_itself(live: L
     opened = parse_instant(str(live.meta(incident)["opened_at"]))
     assert _triage_due(live, incident) - opened < timedelta(seconds=20)
     live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_the_sweep_restarts_a_wait_whose_interruption_was_lost(live: Live) -> None:
+    """GIVEN an incident that rose to II while its wait, for IV, was not interrupted (say Step
+    Functions throttled the seam) WHEN the minute sweep runs THEN it restarts the wait at II's
+    deadline, once."""
+    live.save_plan(_slow_triage(quick_plan()))
+    incident = live.open("lost", level="IV")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    at_iv = _triage_due(live, incident)
+    live.store.update(incident, "META", {"level": "II", "level_rank": 3})
+    sweep = IncidentSweep(
+        live.store,
+        WorkflowStarter(live.settings, live.clients).start,
+        recheck_wait=decision_wait_checker(),
+    )
+    assert sweep.recheck_waits() == [incident]
+    assert sweep.recheck_waits() == []  # already interrupted, or already restarted at II
+    live.wait(lambda: "triage_rise#II" in live.timeline_keys(incident))
+    live.wait(lambda: live.waiting(incident, "decision"))
+    assert at_iv - _triage_due(live, incident) == timedelta(seconds=18)
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+def test_an_interruption_of_a_wait_that_is_over_marks_it_expired(live: Live) -> None:
+    """GIVEN a decision token Step Functions no longer knows WHEN a rise tries to interrupt it
+    THEN nothing is restarted and the token says the wait is over (not left "interrupted")."""
+    live.save_plan(quick_plan())
+    incident = live.open("over", level="II")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+    live.store.update(incident, "TOKEN#decision", {"token": "stale", "level": "III"})
+    assert decision_wait_checker()(live.meta(incident)) is False
+    token = live.store.get(incident, "TOKEN#decision")
+    assert token is not None
+    assert token["status"] == "expired"

@@ -11,7 +11,6 @@ from chalicelib.core.clock import iso
 from chalicelib.core.errors import ValidationError
 from chalicelib.workflow import logic
 from chalicelib.workflow.logic import (
-    FailToken,
     KeepToken,
     Notify,
     PutTask,
@@ -474,12 +473,13 @@ def test_without_a_rise_the_wait_gets_what_is_left_of_the_stored_triage_deadline
     assert [type(e) for e in again.effects] == [KeepToken, UpdateIncident]
 
 
-def test_a_rise_after_assess_fails_the_waits_own_token_and_triage_rise_shortens_it() -> None:
-    """GIVEN an incident assessed at IV whose level rose to II before its wait kept the token
-    WHEN ``await_decision`` runs THEN it keeps nothing and fails its own token with LevelRose
-    (the wait's timeout is already running and cannot change); ``triage_rise`` then counts II's
-    30 minutes from the report, stores the new deadline and pages the HQ at II; a second
-    ``triage_rise`` without a further rise never lengthens what is left."""
+def test_a_rise_during_the_wait_is_seen_against_the_token_and_triage_rise_shortens_it() -> None:
+    """GIVEN an incident assessed at IV whose wait keeps a token for IV, interruptible
+    WHEN the incident rises to II THEN the token is outdated (and it is not for the level it
+    is for, nor once answered, nor for an execution that predates TriageRise);
+    ``triage_rise`` then counts II's 30 minutes from the report, stores the new deadline and
+    pages the HQ at II; a second ``triage_rise`` without a further rise never lengthens what is
+    left."""
     low = {**INCIDENT, "level": "IV", "opened_at": iso(NOW)}
     report = logic.report(ctx("report", {}, incident=low))
     stored = {**low, "deadlines": of(UpdateIncident, report.effects)[0].changes["deadlines"]}
@@ -488,9 +488,15 @@ def test_a_rise_after_assess_fails_the_waits_own_token_and_triage_rise_shortens_
     later = NOW + timedelta(minutes=10)
 
     waiting = logic.await_decision(
-        ctx("await_decision", assessed.state, incident=raised, now=later, token="t1")
+        ctx("await_decision", assessed.state, incident=stored, now=later, token="t1")
     )
-    assert waiting.effects == [FailToken("t1", logic.LEVEL_ROSE, "II")]
+    (kept,) = of(KeepToken, waiting.effects)
+    assert (kept.level, kept.interruptible) == ("IV", True)
+    token = {"status": "waiting", "level": kept.level, "interruptible": kept.interruptible}
+    assert logic.wait_outdated(raised, token)
+    assert not logic.wait_outdated(stored, token)
+    assert not logic.wait_outdated(raised, {**token, "status": "answered"})
+    assert not logic.wait_outdated(raised, {"status": "waiting", "level": "IV"})  # older run
 
     caught = {**assessed.state, "interrupt": {"Error": logic.LEVEL_ROSE, "Cause": "II"}}
     rose = logic.triage_rise(ctx("triage_rise", caught, incident=raised, now=later))
@@ -525,10 +531,20 @@ def test_a_rise_after_the_first_deadline_resumes_the_reminder_round() -> None:
     assert not resumed.effects
 
 
-def test_only_a_wait_before_its_triage_deadline_is_interrupted_by_a_rise() -> None:
-    due = {"deadlines": {"triage": {"due_at": iso(NOW + timedelta(minutes=1))}}}
-    waiting = {**INCIDENT, **due, "status": "awaiting_decision"}
-    assert logic.rise_interrupts_wait(waiting, NOW)
-    assert not logic.rise_interrupts_wait(waiting, NOW + timedelta(minutes=2))
-    assert not logic.rise_interrupts_wait({**waiting, "status": "reported"}, NOW)
-    assert not logic.rise_interrupts_wait({**INCIDENT, "status": "awaiting_decision"}, NOW)
+def test_only_the_first_wait_may_be_interrupted() -> None:
+    """Reminder rounds after the 研判 deadline keep their timer: decision_overdue reads the
+    worse level itself."""
+    overdue = logic.decision_overdue(ctx("decision_overdue", reported()))
+    again = logic.await_decision(ctx("await_decision", overdue.state, token="t"))
+    (kept,) = of(KeepToken, again.effects)
+    assert kept.interruptible is False
+
+
+def test_a_rise_past_the_new_levels_deadline_says_the_deadline_has_passed() -> None:
+    low = {**INCIDENT, "level": "IV", "opened_at": iso(NOW)}
+    state = logic.report(ctx("report", {}, incident=low)).state
+    late = NOW + timedelta(minutes=45)  # II's 30 minutes from the report are over
+    rose = logic.triage_rise(ctx("triage_rise", state, incident={**low, "level": "II"}, now=late))
+    assert rose.state["timers"]["decision_seconds"] == 1
+    (notice,) = of(Notify, rose.effects)
+    assert "已过，请立即完成研判" in notice.body
