@@ -39,6 +39,8 @@ def incident_id_for(cluster_id: str, generation: int = 1) -> str:
 
 # The HQ has not decided yet (研判 pending): a rise now pages the HQ at once (``on_rise``).
 BEFORE_DECISION = frozenset({"open", "reported", "awaiting_decision"})
+# Statuses in which a rise still changes what the workflow does.
+WORKFLOW_RUNNING = BEFORE_DECISION | {"active"}
 # Told the incident's META as it is after the rise, and the level it rose from.
 RiseNotifier = Callable[[Mapping[str, Any], str | None], None]
 
@@ -191,10 +193,11 @@ class DynamoIncidentOpener:
         return recorded
 
     def _tell_rise(self, meta: Mapping[str, Any], from_level: str | None) -> None:
-        """Before the HQ's 研判 the workflow sits in a wait whose timeout is already running, so
-        a rise pages the HQ and restarts that wait from here (decisions 56–57). Best effort: the
-        level is already raised, and a failure is logged, never a failed crawl batch."""
-        if self._on_rise is None or meta.get("status") not in BEFORE_DECISION:
+        """The workflow sits in waits whose timeouts are already running (the HQ's 研判, the
+        next public deadline), so a rise is handed to it from here (decisions 56–58). Best
+        effort: the level is already raised, and a failure is logged, never a failed crawl
+        batch."""
+        if self._on_rise is None or meta.get("status") not in WORKFLOW_RUNNING:
             return
         try:
             self._on_rise(meta, from_level)

@@ -161,6 +161,13 @@ class TokenDesk:
         )
 
 
+def _wait_on_people(item: Mapping[str, Any]) -> bool:
+    """A ``TOKEN#`` item someone must answer; ``TOKEN#timer#…`` is the workflow's own clock (the
+    public-deadline timer, shown as the incident's ``public_deadline`` instead)."""
+    sk = str(item["sk"])
+    return sk.startswith("TOKEN#") and not sk.startswith("TOKEN#timer#")
+
+
 def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
     note = body.get("note", "")
     if not isinstance(note, str) or len(note) > MAX_NOTE:
@@ -455,7 +462,7 @@ class IncidentQueries:
                 }
                 for i in items
                 # An interrupted wait is handed out again within a second: still waiting.
-                if str(i["sk"]).startswith("TOKEN#") and i.get("status") in OPEN_WAITS
+                if _wait_on_people(i) and i.get("status") in OPEN_WAITS
             ],
             "public_deadline": pending_public_deadline(items),
             "execution": self._execution(incident_id),
@@ -514,9 +521,7 @@ def board_facts(items: list[dict[str, Any]]) -> dict[str, Any]:
             "group": i.get("group"),
         }
         for i in items
-        if str(i["sk"]).startswith("TOKEN#")
-        and i.get("status") in OPEN_WAITS
-        and i.get("deadline_at")
+        if _wait_on_people(i) and i.get("status") in OPEN_WAITS and i.get("deadline_at")
     ]
     public = pending_public_deadline(items)
     if public:
@@ -562,12 +567,18 @@ class IncidentSweep:
         self._recheck_wait = recheck_wait
 
     def recheck_waits(self) -> list[str]:
-        """Give every incident awaiting the HQ's decision to ``recheck_wait`` (which restarts a
-        wait its level has outgrown): the backstop for a rise whose interruption failed."""
+        """Give every incident awaiting the HQ's decision or in response to ``recheck_wait``
+        (which restarts a wait its level has outgrown): the backstop for a rise whose
+        interruption failed."""
         restarted: list[str] = []
         if self._recheck_wait is None:
             return restarted
-        for item in self._store.by_status("awaiting_decision", limit=100):
+        waiting = [
+            item
+            for status in ("awaiting_decision", "active")
+            for item in self._store.by_status(status, limit=100)
+        ]
+        for item in waiting:
             try:
                 if self._recheck_wait(item):
                     restarted.append(str(item["pk"]))

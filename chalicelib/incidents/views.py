@@ -34,7 +34,7 @@ from chalicelib.sources.factory import shared_fetcher
 from chalicelib.sources.guard import Guard
 from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
-from chalicelib.workflow.wiring import decision_wait_checker
+from chalicelib.workflow.wiring import rise_checker
 
 bp = Blueprint(__name__)
 
@@ -183,12 +183,12 @@ def list_evidence(incident_id: str) -> dict[str, Any]:
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="incident_sweep")
 def incident_sweep(event: Any) -> dict[str, Any]:
     """Start the workflow of any incident whose start failed (still ``open`` after a minute),
-    and restart any decision wait whose incident has risen past it (decision 57)."""
+    and restart any wait whose incident has risen past it (decisions 57–58)."""
     settings, clients = get_settings(), get_clients()
     sweep = IncidentSweep(
         _store(),
         WorkflowStarter(settings, clients).start,
-        recheck_wait=decision_wait_checker(settings, clients),
+        recheck_wait=rise_checker(settings, clients),
     )
     started = sweep.run()
     return {"started": started, "waits_restarted": sweep.recheck_waits()}

@@ -21,12 +21,15 @@ The shape follows the plan, step by step:
      ends the branch.
    - public-response deadlines (authoritative information 5 h, press conference 24 h, public
      response 48 h): ``NextDeadline`` → wait until it → ``DeadlineDue`` checks for a released
-     statement and alerts the HQ and 宣传组 if there is none → next.
+     statement and alerts the HQ and 宣传组 if there is none → next. The wait is a token that a
+     rise fails with ``yuqing.LevelRose`` → ``ResponseRise`` alerts the new level's groups at
+     once and ``NextDeadline`` counts the new level's deadlines (the measures branch adds the new
+     level's tasks when it next monitors).
 4. ``Evaluate`` 评估 → ``AwaitClose`` (the HQ closes, or the plan's period passes) → ``Close``.
 
 Every duration is data: the ``report`` step computes ``$.timers`` from the plan (times the
-deployment's time scale) and token waits read ``TimeoutSecondsPath``, Wait states ``SecondsPath``
-or ``TimestampPath``. Every Lambda Task retries transient errors and catches the rest into
+deployment's time scale) and token waits read ``TimeoutSecondsPath``, Wait states
+``SecondsPath``. Every Lambda Task retries transient errors and catches the rest into
 ``ReportFailure``, which alerts the HQ. Choices branch on one field, ``$.next``, that the pure step
 code sets, so the decisions live in Python where they are unit-tested.
 """
@@ -247,12 +250,24 @@ def _deadlines_branch() -> State:
             "DeadlineChoice": choose(
                 "等待下一个时限或结束", {"wait": "DeadlineWait"}, "DeadlinesEnded"
             ),
-            "DeadlineWait": {
-                "Type": "Wait",
-                "Comment": "等到时限",
-                "TimestampPath": "$.deadline_at",
-                "Next": "DeadlineDue",
-            },
+            # A timer that a rise can cut short: a token nobody answers, failed with
+            # LEVEL_ROSE when the incident rises (a Wait state could not be interrupted).
+            "DeadlineWait": wait_for_people(
+                "await_deadline",
+                "等到时限; 级别上升则立即通知新级别各组并按新级别重算时限",
+                timeout_path="$.deadline_seconds",
+                result_path="$.deadline_wait",
+                on_timeout="DeadlineDue",
+                nxt="DeadlineDue",
+                failure=None,
+                interrupts={LEVEL_ROSE: "ResponseRise"},
+            ),
+            "ResponseRise": step(
+                "response_rise",
+                "响应中级别上升: 通知新级别各组, 按新级别重算对外时限",
+                "NextDeadline",
+                failure=None,
+            ),
             "DeadlineDue": step(
                 "deadline_due",
                 "时限已到: 未发布口径则提醒指挥部和宣传组",

@@ -26,6 +26,8 @@ from chalicelib.plan.models import LEVELS
 HQ = "hq"
 # The error a rise in level fails the HQ's decision wait with (caught by ``AwaitDecision``).
 LEVEL_ROSE = "yuqing.LevelRose"
+# The public-deadline timer's token kind: a wait on the clock, not on people.
+TIMER_PUBLIC = "timer#public"
 PUBLICITY = "publicity"
 # Levels for which an unanswered 研判 ends in activation at the suggested level.
 AUTO_ACTIVATE = frozenset({"I", "II"})
@@ -796,24 +798,16 @@ def monitor(ctx: StepContext) -> Outcome:
     rounds = int(state.get("monitor_rounds", 0)) + 1
     state["monitor_rounds"] = rounds
     current = ctx.cluster_level
-    if more_severe(current, level) and more_severe(current, state.get("cluster_baseline")):
-        assert current is not None
-        state.update(level=current, next="rise", calm_since=None)
+    # The story's level counts once above where it stood at the decision; the incident's own
+    # level counts too: raised by a report, or by the story through the incidents seam while
+    # this branch was busy with tasks (response_rise has alerted then).
+    grown = current if more_severe(current, state.get("cluster_baseline")) else None
+    rose = _worse(grown, ctx.incident.get("level"))
+    if more_severe(rose, level):
+        assert rose is not None
+        state.update(level=rose, next="rise", calm_since=None)
         return Outcome(
-            state,
-            [
-                UpdateIncident({"level": current}),
-                Record(f"rise#{current}", "monitor", f"级别上升至 {current}", f"原级别 {level}"),
-                Notify(
-                    key=f"escalated#{current}",
-                    groups=alert_groups(ctx.plan, current),
-                    level=current,
-                    template="incident_alert",
-                    variables=_vars(ctx.incident, current, deadline="按任务"),
-                    subject=f"【级别上升至 {current}】{ctx.incident.get('title', '')}",
-                    body=f"舆情级别由 {level} 上升至 {current}，将追加措施和任务。",
-                ),
-            ],
+            state, [UpdateIncident({"level": rose}), *_rise_notices(ctx, str(level), rose)]
         )
     effects: list[Effect] = [UpdateIncident({"step": "monitor"})]
     started = datetime.fromisoformat(str(state.get("activated_at") or iso(ctx.now)))
@@ -863,7 +857,13 @@ def next_deadline(ctx: StepContext) -> Outcome:
         state["next"] = "done"
         return Outcome(state, [UpdateIncident({"public_deadline": None})])
     moment, kind = min(due)
-    state.update(next="wait", deadline_at=_timestamp(moment), deadline_kind=kind)
+    state.update(
+        next="wait",
+        deadline_at=_timestamp(moment),
+        deadline_kind=kind,
+        # The wait's timeout (a token wait, so that a rise can cut it short).
+        deadline_seconds=max(1, math.ceil((moment - ctx.now).total_seconds())),
+    )
     upcoming = {
         "kind": kind,
         "due_at": iso(moment),
@@ -871,6 +871,53 @@ def next_deadline(ctx: StepContext) -> Outcome:
         "group": publicity_group(ctx.plan),
     }
     return Outcome(state, [UpdateIncident({"public_deadline": upcoming})])
+
+
+def await_deadline(ctx: StepContext) -> Outcome:
+    """Keep the public-deadline timer's token, for the level the deadline was counted at, so
+    that a rise can interrupt it (:func:`wait_outdated`). Nobody answers it: it times out."""
+    state = dict(ctx.state)
+    deadline = ctx.now + timedelta(seconds=int(state["deadline_seconds"]))
+    keep = KeepToken(
+        TIMER_PUBLIC,
+        _token(ctx),
+        iso(deadline),
+        level=str(state.get("level") or "IV"),
+        interruptible=True,
+    )
+    return Outcome(state, [keep])
+
+
+def response_rise(ctx: StepContext) -> Outcome:
+    """响应中级别上升: the incident rose during the response (the public-deadline timer was
+    interrupted with :data:`LEVEL_ROSE`). The new level's groups are alerted now, not when the
+    measures branch next monitors (its tasks may keep it busy for hours); that branch adds the
+    new level's measures then, under the same timeline and alert keys, so nothing is said
+    twice. ``next_deadline`` then counts the new level's public deadlines."""
+    state = {k: v for k, v in ctx.state.items() if k != "interrupt"}
+    before = state.get("level")
+    level = _worse(before, ctx.incident.get("level")) or "IV"
+    if not more_severe(level, before):
+        return Outcome(state, [])
+    state["level"] = level
+    return Outcome(state, _rise_notices(ctx, str(before), level))
+
+
+def _rise_notices(ctx: StepContext, before: str, level: str) -> list[Effect]:
+    """The timeline entry and the alert for a rise during the response (monitor and
+    response_rise share the keys)."""
+    return [
+        Record(f"rise#{level}", "monitor", f"级别上升至 {level}", f"原级别 {before}"),
+        Notify(
+            key=f"escalated#{level}",
+            groups=alert_groups(ctx.plan, level),
+            level=level,
+            template="incident_alert",
+            variables=_vars(ctx.incident, level, deadline="按任务"),
+            subject=f"【级别上升至 {level}】{ctx.incident.get('title', '')}",
+            body=f"舆情级别由 {before} 上升至 {level}，将追加措施和任务。",
+        ),
+    ]
 
 
 def deadline_due(ctx: StepContext) -> Outcome:
@@ -1016,6 +1063,8 @@ STEPS: dict[str, Callable[[StepContext], Outcome]] = {
     "done_overdue": done_overdue,
     "monitor": monitor,
     "next_deadline": next_deadline,
+    "await_deadline": await_deadline,
+    "response_rise": response_rise,
     "deadline_due": deadline_due,
     "evaluate": evaluate,
     "await_close": await_close,

@@ -126,7 +126,7 @@ class WorkflowService:
         outcome = logic.run(ctx)
         for effect in outcome.effects:
             self._apply(step.incident_id, step.drill, step.execution, effect)
-        if step.step == "await_decision" and self._after_wait is not None:
+        if step.step in ("await_decision", "await_deadline") and self._after_wait is not None:
             # A rise between reading the incident above and keeping the token found no wait to
             # interrupt: look again now that the token is kept (the seam looks after raising).
             self._after_wait(self.store.require(step.incident_id))

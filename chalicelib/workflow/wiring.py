@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.service import AlertService, alert_service
-from chalicelib.clusters.incidents import DynamoIncidentOpener
+from chalicelib.clusters.incidents import BEFORE_DECISION, DynamoIncidentOpener
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
@@ -26,6 +26,9 @@ from chalicelib.plan.store import PlanStore
 from chalicelib.scoring.config import default_plan
 from chalicelib.workflow import logic
 from chalicelib.workflow.service import ClusterLevels, WorkflowService, WorkflowStarter
+
+# The waits a rise may cut short (token kinds): the HQ's 研判 and the public-deadline timer.
+INTERRUPTIBLE_WAITS = ("decision", logic.TIMER_PUBLIC)
 
 
 class StoredPlans:
@@ -82,14 +85,16 @@ class AlertNotifier:
         )
 
 
-def decision_wait_checker(
+def rise_checker(
     settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
 ) -> Callable[[Mapping[str, Any]], bool]:
-    """``check(incident)``: if the HQ's decision wait is for a level the incident has since
-    outgrown (:func:`logic.wait_outdated`), fail its token with ``LEVEL_ROSE`` so the workflow
-    restarts it at the new level's 研判 deadline (decision 57); True if it did. One check for
-    the three places that may see a rise first: the incidents seam, the workflow service right
-    after the wait's token is kept, and the minute sweep."""
+    """``check(incident)``: fail, with ``LEVEL_ROSE``, each of the incident's waits that is for a
+    level the incident has since outgrown (:func:`logic.wait_outdated`): the HQ's decision wait
+    (the workflow restarts it at the new level's 研判 deadline, decision 57) and the
+    public-deadline timer during the response (the workflow alerts the new level's groups and
+    counts its deadlines, decision 58). True if it interrupted one. One check for the three
+    places that may see a rise first: the incidents seam, the workflow service right after a
+    wait's token is kept, and the minute sweep."""
     settings = settings or get_settings()
     clients = clients or get_clients()
     desk = TokenDesk(
@@ -99,13 +104,16 @@ def decision_wait_checker(
     )
 
     def check(incident: Mapping[str, Any]) -> bool:
-        return desk.interrupt(
-            str(incident["pk"]),
-            "decision",
-            logic.LEVEL_ROSE,
-            f"level {incident.get('level')}",
-            when=lambda token: logic.wait_outdated(incident, token),
-        )
+        interrupted = False
+        for kind in INTERRUPTIBLE_WAITS:
+            interrupted |= desk.interrupt(
+                str(incident["pk"]),
+                kind,
+                logic.LEVEL_ROSE,
+                f"level {incident.get('level')}",
+                when=lambda token: logic.wait_outdated(incident, token),
+            )
+        return interrupted
 
     return check
 
@@ -114,30 +122,31 @@ def incident_opener(
     settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
 ) -> DynamoIncidentOpener:
     """The incidents seam as the sink and reports use it: opens start the workflow, and a rise
-    before the HQ's decision restarts the decision wait at the new level's deadline (the
-    workflow then pages the HQ with it), or, with no wait to restart, pages the HQ at once."""
+    is handed to the running workflow (which then alerts, with the new deadlines), or, before
+    the HQ's decision with no wait to restart yet, pages the HQ at once."""
     settings = settings or get_settings()
     clients = clients or get_clients()
     notifier = AlertNotifier(alert_service(settings, clients, clock))
-    restart_wait = decision_wait_checker(settings, clients, clock)
+    restart_waits = rise_checker(settings, clients, clock)
 
-    def rise_before_decision(meta: Mapping[str, Any], before: str | None) -> None:
+    def on_rise(meta: Mapping[str, Any], before: str | None) -> None:
         try:
-            if restart_wait(meta):
-                return  # triage_rise pages the HQ, with the new deadline
+            if restart_waits(meta):
+                return  # triage_rise / response_rise alert, with the new deadlines
         except YuqingError as err:
             logger.warning(
-                "decision wait not restarted; the sweep will retry",
+                "wait not restarted; the sweep will retry",
                 extra={"incident_id": meta.get("pk"), "error": err.code},
             )
-        notice = logic.rise_before_decision(meta, before)
-        notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
+        if meta.get("status") in BEFORE_DECISION:
+            notice = logic.rise_before_decision(meta, before)
+            notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
 
     return DynamoIncidentOpener(
         clients.table(settings.tables.incidents),
         WorkflowStarter(settings, clients).start,
         clock,
-        on_rise=rise_before_decision,
+        on_rise=on_rise,
     )
 
 
@@ -156,5 +165,5 @@ def workflow_service(
         notifier=AlertNotifier(alert_service(settings, clients, clock)),
         clusters=clusters or StoredClusters(ClusterStore(clients.table(settings.tables.clusters))),
         clock=clock,
-        after_wait=decision_wait_checker(settings, clients, clock),
+        after_wait=rise_checker(settings, clients, clock),
     )

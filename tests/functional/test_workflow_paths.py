@@ -27,7 +27,12 @@ from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import ConflictError, UnavailableError
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import render
-from chalicelib.incidents.service import IncidentActions, IncidentSweep, TokenDesk
+from chalicelib.incidents.service import (
+    IncidentActions,
+    IncidentQueries,
+    IncidentSweep,
+    TokenDesk,
+)
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.local import lambda_hook
 from chalicelib.local.functions import register_functions
@@ -35,7 +40,7 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow.service import WorkflowStarter
-from chalicelib.workflow.wiring import decision_wait_checker, incident_opener
+from chalicelib.workflow.wiring import incident_opener, rise_checker
 from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
 from tests.waiting import wait_for
@@ -418,7 +423,7 @@ def test_the_sweep_restarts_a_wait_whose_interruption_was_lost(live: Live) -> No
     sweep = IncidentSweep(
         live.store,
         WorkflowStarter(live.settings, live.clients).start,
-        recheck_wait=decision_wait_checker(),
+        recheck_wait=rise_checker(),
     )
     assert sweep.recheck_waits() == [incident]
     assert sweep.recheck_waits() == []  # already interrupted, or already restarted at II
@@ -436,7 +441,49 @@ def test_an_interruption_of_a_wait_that_is_over_marks_it_expired(live: Live) -> 
     live.wait(lambda: live.waiting(incident, "decision"))
     live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
     live.store.update(incident, "TOKEN#decision", {"token": "stale", "level": "III"})
-    assert decision_wait_checker()(live.meta(incident)) is False
+    assert rise_checker()(live.meta(incident)) is False
     token = live.store.get(incident, "TOKEN#decision")
     assert token is not None
     assert token["status"] == "expired"
+
+
+def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_once(
+    live: Live,
+) -> None:
+    """GIVEN an incident active at III, its groups busy with their tasks and its next public
+    deadline (公开回应) 36 s away WHEN the story rises to I THEN the level-I groups are alerted
+    and the board counts down I's 发布权威信息 deadline at once, not when the tasks are done or
+    III's deadline has passed."""
+    doc = quick_plan()
+    for level in doc["levels"]:
+        if level["id"] == "III":
+            level["deadlines_minutes"]["public_response"] = 600
+    live.save_plan(doc)
+    incident = live.open("spreads", level="III")
+    live.wait(lambda: live.waiting(incident, "decision"))
+    live.actions.decide(incident, HQ, {"action": "activate", "level": "III"})
+    live.wait(lambda: live.waiting(incident, "timer#public"))
+    assert live.meta(incident)["public_deadline"]["kind"] == "public_response"
+
+    draft = IncidentDraft("spreads", "I", "滨江一院医疗纠纷", "家属维权", ["测试"])
+    assert incident_opener().escalate(draft, "III")
+
+    live.wait(lambda: live.meta(incident)["public_deadline"]["kind"] == "authoritative_info")
+    events = live.outbox_events(incident)
+    assert ("escalated#I", "hq") in events
+    assert "rise#I" in live.timeline_keys(incident)
+    # ... and the timer is waiting again, now for I
+    live.wait(lambda: live.waiting(incident, "timer#public"))
+    timer = live.store.get(incident, "TOKEN#timer#public")
+    assert timer is not None
+    assert timer["level"] == "I"
+    # ... while the incident view lists only waits on people
+    queries = IncidentQueries(live.store, live.sfn, lambda i: live.execution(i)["executionArn"])
+    assert "timer#public" not in {w["kind"] for w in queries.get(incident)["waiting_for"]}
+    (row,) = [
+        r
+        for r in queries.list(status="active", level=None, drill=None)
+        if r["incident_id"] == incident
+    ]
+    assert row["next_deadline"]["kind"] == "public#authoritative_info"
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])

@@ -286,11 +286,58 @@ def test_monitor_rise_calm_and_watch() -> None:
 
 def test_the_hq_choosing_a_lower_level_than_the_story_is_not_overruled() -> None:
     state = {**reported(), "decision": {"action": "activate", "level": "III", "by": "hq"}}
-    activated = logic.decided(ctx("decided", state, cluster_level="II")).state
+    decided = logic.decided(ctx("decided", state, cluster_level="II"))
+    activated = decided.state
     assert activated["cluster_baseline"] == "II"
-    same_story = logic.monitor(ctx("monitor", activated, cluster_level="II"))
+    stored = {**INCIDENT, **of(UpdateIncident, decided.effects)[0].changes}
+    assert stored["level"] == "III"
+    same_story = logic.monitor(ctx("monitor", activated, incident=stored, cluster_level="II"))
     assert same_story.state["next"] == "watch"
-    assert logic.monitor(ctx("monitor", activated, cluster_level="I")).state["next"] == "rise"
+    grown = logic.monitor(ctx("monitor", activated, incident=stored, cluster_level="I"))
+    assert grown.state["next"] == "rise"
+
+
+def test_monitor_sees_an_incident_raised_while_it_was_busy_with_tasks() -> None:
+    """GIVEN an incident activated at III and since raised to I (a report, or the story through
+    the incidents seam) WHEN the measures branch monitors, the story now quiet THEN it is a
+    rise to I, under the keys response_rise already used (one alert, one timeline entry)."""
+    state = {**reported(), "level": "III", "cluster_baseline": "III"}
+    raised = logic.monitor(ctx("monitor", state, incident={**INCIDENT, "level": "I"}))
+    assert (raised.state["next"], raised.state["level"]) == ("rise", "I")
+    early = logic.response_rise(
+        ctx("response_rise", {**state, "interrupt": {}}, incident={**INCIDENT, "level": "I"})
+    )
+    assert (
+        [r.key for r in of(Record, early.effects)]
+        == [r.key for r in of(Record, raised.effects)]
+        == ["rise#I"]
+    )
+    assert [n.key for n in of(Notify, early.effects)] == ["escalated#I"]
+    assert of(Notify, early.effects)[0].groups == of(Notify, raised.effects)[0].groups
+    assert "interrupt" not in early.state
+
+
+def test_a_rise_during_the_response_cuts_the_public_deadline_timer_short() -> None:
+    """GIVEN an incident active at III, its next public deadline (回应 within 48 h) on a timer
+    WHEN it rises to I THEN the timer's token is outdated; response_rise moves the state to I and
+    the next deadline is I's 发布权威信息 (5 h from activation), on a timer of what is left."""
+    state = {**reported(), "level": "III", "activated_at": iso(NOW)}
+    first = logic.next_deadline(ctx("next_deadline", state, incident={**INCIDENT, "level": "III"}))
+    assert first.state["deadline_kind"] == "public_response"
+    assert first.state["deadline_seconds"] == 48 * 3600
+    later = NOW + timedelta(hours=1)
+    (timer,) = of(
+        KeepToken,
+        logic.await_deadline(ctx("await_deadline", first.state, token="t", now=later)).effects,
+    )
+    assert (timer.kind, timer.level, timer.interruptible) == ("timer#public", "III", True)
+    assert timer.deadline_at == iso(later + timedelta(hours=48))
+    raised = {**INCIDENT, "level": "I"}
+    assert logic.wait_outdated(raised, {"status": "waiting", "level": "III", "interruptible": True})
+    rose = logic.response_rise(ctx("response_rise", first.state, incident=raised, now=later))
+    again = logic.next_deadline(ctx("next_deadline", rose.state, incident=raised, now=later))
+    assert again.state["deadline_kind"] == "authoritative_info"
+    assert again.state["deadline_seconds"] == 4 * 3600
 
 
 def test_an_acknowledged_task_waits_for_the_deadline_the_group_was_given() -> None:
