@@ -577,6 +577,7 @@ class IncidentSweep:
             item
             for status in ("awaiting_decision", "active")
             for item in self._store.by_status(status, limit=100)
+            if not item.get("workflow_error")  # its workflow failed: nothing waits any more
         ]
         for item in waiting:
             try:

@@ -22,9 +22,9 @@ The shape follows the plan, step by step:
    - public-response deadlines (authoritative information 5 h, press conference 24 h, public
      response 48 h): ``NextDeadline`` → wait until it → ``DeadlineDue`` checks for a released
      statement and alerts the HQ and 宣传组 if there is none → next. The wait is a token that a
-     rise fails with ``yuqing.LevelRose`` → ``ResponseRise`` alerts the new level's groups at
-     once and ``NextDeadline`` counts the new level's deadlines (the measures branch adds the new
-     level's tasks when it next monitors).
+     rise fails with ``yuqing.LevelRose`` → ``NextDeadline`` alerts the new level's groups at
+     once and counts the new level's deadlines (the measures branch adds the new level's tasks
+     when it next monitors).
 4. ``Evaluate`` 评估 → ``AwaitClose`` (the HQ closes, or the plan's period passes) → ``Close``.
 
 Every duration is data: the ``report`` step computes ``$.timers`` from the plan (times the
@@ -246,7 +246,12 @@ def _deadlines_branch() -> State:
     return {
         "StartAt": "NextDeadline",
         "States": {
-            "NextDeadline": step("next_deadline", "下一个对外时限", "DeadlineChoice", failure=None),
+            "NextDeadline": step(
+                "next_deadline",
+                "下一个对外时限; 级别上升则立即通知新级别各组",
+                "DeadlineChoice",
+                failure=None,
+            ),
             "DeadlineChoice": choose(
                 "等待下一个时限或结束", {"wait": "DeadlineWait"}, "DeadlinesEnded"
             ),
@@ -260,13 +265,7 @@ def _deadlines_branch() -> State:
                 on_timeout="DeadlineDue",
                 nxt="DeadlineDue",
                 failure=None,
-                interrupts={LEVEL_ROSE: "ResponseRise"},
-            ),
-            "ResponseRise": step(
-                "response_rise",
-                "响应中级别上升: 通知新级别各组, 按新级别重算对外时限",
-                "NextDeadline",
-                failure=None,
+                interrupts={LEVEL_ROSE: "NextDeadline"},
             ),
             "DeadlineDue": step(
                 "deadline_due",

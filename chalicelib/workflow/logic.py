@@ -798,11 +798,11 @@ def monitor(ctx: StepContext) -> Outcome:
     rounds = int(state.get("monitor_rounds", 0)) + 1
     state["monitor_rounds"] = rounds
     current = ctx.cluster_level
-    # The story's level counts once above where it stood at the decision; the incident's own
-    # level counts too: raised by a report, or by the story through the incidents seam while
-    # this branch was busy with tasks (response_rise has alerted then).
+    # The story's level counts once above where it stood at the decision; so does the
+    # incident's own level: raised by a report, or by the story through the incidents seam
+    # while this branch was busy with tasks (next_deadline has alerted then).
     grown = current if more_severe(current, state.get("cluster_baseline")) else None
-    rose = _worse(grown, ctx.incident.get("level"))
+    rose = _worse(grown, _response_level(ctx, state))
     if more_severe(rose, level):
         assert rose is not None
         state.update(level=rose, next="rise", calm_since=None)
@@ -841,11 +841,16 @@ def next_deadline(ctx: StepContext) -> Outcome:
     answers), so the board counts it down with the waits on people; ``None`` once none remain.
     The step runs again after each deadline passes, so the record advances with the wait.
     """
-    state = dict(ctx.state)
-    # Parallel branches hold separate copies of the state: a rise seen by monitoring reaches
-    # this branch through the incident record.
-    level = _worse(state.get("level"), ctx.incident.get("level")) or "IV"
+    state = {k: v for k, v in ctx.state.items() if k != "interrupt"}
+    # Parallel branches hold separate copies of the state: a rise reaches this branch through
+    # the incident record, by the timer's interruption (LEVEL_ROSE) or found here between
+    # two waits. Either way the new level's groups are alerted now, not when the measures
+    # branch next monitors (its tasks may keep it busy for hours); that branch adds the new
+    # level's measures then, under the same keys, so nothing is said twice.
+    before = str(state.get("level") or "IV")
+    level = _worse(before, _response_level(ctx, state)) or "IV"
     state["level"] = level
+    effects: list[Effect] = _rise_notices(ctx, before, level) if level != before else []
     done = set(state.get("deadlines_done") or [])
     start = datetime.fromisoformat(str(state.get("activated_at") or iso(ctx.now)))
     due: list[tuple[datetime, str]] = []
@@ -855,7 +860,7 @@ def next_deadline(ctx: StepContext) -> Outcome:
             due.append((_at(start, minutes, ctx.time_scale), kind))
     if not due:
         state["next"] = "done"
-        return Outcome(state, [UpdateIncident({"public_deadline": None})])
+        return Outcome(state, [*effects, UpdateIncident({"public_deadline": None})])
     moment, kind = min(due)
     state.update(
         next="wait",
@@ -870,42 +875,31 @@ def next_deadline(ctx: StepContext) -> Outcome:
         "since": iso(start),
         "group": publicity_group(ctx.plan),
     }
-    return Outcome(state, [UpdateIncident({"public_deadline": upcoming})])
+    return Outcome(state, [*effects, UpdateIncident({"public_deadline": upcoming})])
 
 
 def await_deadline(ctx: StepContext) -> Outcome:
     """Keep the public-deadline timer's token, for the level the deadline was counted at, so
     that a rise can interrupt it (:func:`wait_outdated`). Nobody answers it: it times out."""
     state = dict(ctx.state)
-    deadline = ctx.now + timedelta(seconds=int(state["deadline_seconds"]))
-    keep = KeepToken(
-        TIMER_PUBLIC,
-        _token(ctx),
-        iso(deadline),
-        level=str(state.get("level") or "IV"),
-        interruptible=True,
-    )
+    due = parse_instant(str(state["deadline_at"]))
+    # Counted from the story's level at the decision too: only a rise above both may interrupt.
+    level = _worse(state.get("level"), state.get("cluster_baseline")) or "IV"
+    keep = KeepToken(TIMER_PUBLIC, _token(ctx), iso(due), level=level, interruptible=True)
     return Outcome(state, [keep])
 
 
-def response_rise(ctx: StepContext) -> Outcome:
-    """响应中级别上升: the incident rose during the response (the public-deadline timer was
-    interrupted with :data:`LEVEL_ROSE`). The new level's groups are alerted now, not when the
-    measures branch next monitors (its tasks may keep it busy for hours); that branch adds the
-    new level's measures then, under the same timeline and alert keys, so nothing is said
-    twice. ``next_deadline`` then counts the new level's public deadlines."""
-    state = {k: v for k, v in ctx.state.items() if k != "interrupt"}
-    before = state.get("level")
-    level = _worse(before, ctx.incident.get("level")) or "IV"
-    if not more_severe(level, before):
-        return Outcome(state, [])
-    state["level"] = level
-    return Outcome(state, _rise_notices(ctx, str(before), level))
+def _response_level(ctx: StepContext, state: Mapping[str, Any]) -> str | None:
+    """The incident's own level if it counts as a rise during the response: above where the
+    story stood when the HQ decided (``cluster_baseline``), so that an HQ that chose a lower
+    level than the score is not overruled by the same evidence coming back through a report."""
+    level = ctx.incident.get("level")
+    return str(level) if more_severe(level, state.get("cluster_baseline")) else None
 
 
 def _rise_notices(ctx: StepContext, before: str, level: str) -> list[Effect]:
     """The timeline entry and the alert for a rise during the response (monitor and
-    response_rise share the keys)."""
+    next_deadline share the keys, so a group is alerted once)."""
     return [
         Record(f"rise#{level}", "monitor", f"级别上升至 {level}", f"原级别 {before}"),
         Notify(
@@ -923,6 +917,7 @@ def _rise_notices(ctx: StepContext, before: str, level: str) -> list[Effect]:
 def deadline_due(ctx: StepContext) -> Outcome:
     """A public deadline has come: met if a statement was released before it."""
     state = dict(ctx.state)
+    closed: list[Effect] = [ExpireToken(TIMER_PUBLIC)]  # the timer has run out
     kind = str(state["deadline_kind"])
     due = datetime.fromisoformat(str(state["deadline_at"]).replace("Z", "+00:00"))
     released = sorted(str(s["released_at"]) for s in ctx.statements if s.get("released_at"))
@@ -933,6 +928,7 @@ def deadline_due(ctx: StepContext) -> Outcome:
     deadlines[kind] = {"due_at": iso(due), "done_at": first, "met": met}
     title = DEADLINE_TITLES[kind]
     effects: list[Effect] = [
+        *closed,
         UpdateIncident({"deadlines": deadlines}),
         Record(
             f"deadline#{kind}",
@@ -1064,7 +1060,6 @@ STEPS: dict[str, Callable[[StepContext], Outcome]] = {
     "monitor": monitor,
     "next_deadline": next_deadline,
     "await_deadline": await_deadline,
-    "response_rise": response_rise,
     "deadline_due": deadline_due,
     "evaluate": evaluate,
     "await_close": await_close,

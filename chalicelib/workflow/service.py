@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
+from chalicelib.core.errors import ConflictError, NotFoundError, YuqingError, aws_errors
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import META, IncidentStore
 from chalicelib.scoring.config import LEVEL_RANK
@@ -129,7 +130,14 @@ class WorkflowService:
         if step.step in ("await_decision", "await_deadline") and self._after_wait is not None:
             # A rise between reading the incident above and keeping the token found no wait to
             # interrupt: look again now that the token is kept (the seam looks after raising).
-            self._after_wait(self.store.require(step.incident_id))
+            # Best effort: failing here would fail the wait; the minute sweep looks again.
+            try:
+                self._after_wait(self.store.require(step.incident_id))
+            except YuqingError as err:
+                logger.warning(
+                    "rise check after the wait failed; the sweep will retry",
+                    extra={"incident": step.incident_id, "error": err.code},
+                )
         return outcome.state
 
     def _apply(self, incident_id: str, drill: bool, execution: str, effect: logic.Effect) -> None:

@@ -132,7 +132,7 @@ def incident_opener(
     def on_rise(meta: Mapping[str, Any], before: str | None) -> None:
         try:
             if restart_waits(meta):
-                return  # triage_rise / response_rise alert, with the new deadlines
+                return  # triage_rise / next_deadline alert, with the new deadlines
         except YuqingError as err:
             logger.warning(
                 "wait not restarted; the sweep will retry",

@@ -106,12 +106,23 @@ class Live:
             if str(i["sk"]).startswith("TL#")
         ]
 
+    def outbox(self) -> list[dict[str, Any]]:
+        """The outbox, read while the workflow's threads may be writing to it: moto's in-memory
+        table is not safe to copy during a write, so a read that meets one is read again."""
+        table = self.clients.table(self.settings.tables.outbox)
+        for _ in range(5):
+            try:
+                return list(table.scan()["Items"])
+            except RuntimeError:  # "dictionary changed size during iteration", in moto
+                continue
+        return list(table.scan()["Items"])
+
     def outbox_events(self, incident: str) -> set[tuple[str, str]]:
-        items = self.clients.table(self.settings.tables.outbox).scan()["Items"]
+        items = self.outbox()
         return {(str(i["event"]), str(i["group"])) for i in items if i["incident_id"] == incident}
 
     def outbox_status(self, incident: str, event: str, group: str) -> str:
-        items = self.clients.table(self.settings.tables.outbox).scan()["Items"]
+        items = self.outbox()
         (found,) = [
             i
             for i in items
@@ -377,9 +388,7 @@ def test_a_rise_while_the_hq_is_waited_on_restarts_the_wait_at_the_new_levels_de
     assert (answered["level"], first["level"]) == ("II", "IV")
     # ... and the HQ's page at II gives that deadline
     (page,) = [
-        i
-        for i in live.clients.table(live.settings.tables.outbox).scan()["Items"]
-        if i["incident_id"] == incident and i["event"] == "reported#II"
+        i for i in live.outbox() if i["incident_id"] == incident and i["event"] == "reported#II"
     ]
     assert "北京时间前）完成研判" in str(page["email_body"])
     assert live.meta(incident)["status"] == "active"
@@ -453,11 +462,13 @@ def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_on
     """GIVEN an incident active at III, its groups busy with their tasks and its next public
     deadline (公开回应) 36 s away WHEN the story rises to I THEN the level-I groups are alerted
     and the board counts down I's 发布权威信息 deadline at once, not when the tasks are done or
-    III's deadline has passed."""
+    III's deadline has passed; the timer is kept again, for I."""
     doc = quick_plan()
-    for level in doc["levels"]:
+    for level in doc["levels"]:  # 36 s at III; at I, 18 s and 54 s: no race with the checks
         if level["id"] == "III":
             level["deadlines_minutes"]["public_response"] = 600
+        if level["id"] == "I":
+            level["deadlines_minutes"].update(authoritative_info=300, press_conference=900)
     live.save_plan(doc)
     incident = live.open("spreads", level="III")
     live.wait(lambda: live.waiting(incident, "decision"))
@@ -470,7 +481,7 @@ def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_on
 
     live.wait(lambda: live.meta(incident)["public_deadline"]["kind"] == "authoritative_info")
     events = live.outbox_events(incident)
-    assert ("escalated#I", "hq") in events
+    assert ("escalated#I", "logistics") in events  # a group alerted at level I only
     assert "rise#I" in live.timeline_keys(incident)
     # ... and the timer is waiting again, now for I
     live.wait(lambda: live.waiting(incident, "timer#public"))

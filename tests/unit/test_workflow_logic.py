@@ -300,44 +300,69 @@ def test_the_hq_choosing_a_lower_level_than_the_story_is_not_overruled() -> None
 def test_monitor_sees_an_incident_raised_while_it_was_busy_with_tasks() -> None:
     """GIVEN an incident activated at III and since raised to I (a report, or the story through
     the incidents seam) WHEN the measures branch monitors, the story now quiet THEN it is a
-    rise to I, under the keys response_rise already used (one alert, one timeline entry)."""
-    state = {**reported(), "level": "III", "cluster_baseline": "III"}
-    raised = logic.monitor(ctx("monitor", state, incident={**INCIDENT, "level": "I"}))
-    assert (raised.state["next"], raised.state["level"]) == ("rise", "I")
-    early = logic.response_rise(
-        ctx("response_rise", {**state, "interrupt": {}}, incident={**INCIDENT, "level": "I"})
-    )
-    assert (
-        [r.key for r in of(Record, early.effects)]
-        == [r.key for r in of(Record, raised.effects)]
-        == ["rise#I"]
-    )
-    assert [n.key for n in of(Notify, early.effects)] == ["escalated#I"]
-    assert of(Notify, early.effects)[0].groups == of(Notify, raised.effects)[0].groups
+    rise to I, under the keys next_deadline already used (one alert, one timeline entry)."""
+    state = {**reported(), "level": "III", "cluster_baseline": "III", "activated_at": iso(NOW)}
+    raised = {**INCIDENT, "level": "I"}
+    monitored = logic.monitor(ctx("monitor", state, incident=raised))
+    assert (monitored.state["next"], monitored.state["level"]) == ("rise", "I")
+    early = logic.next_deadline(ctx("next_deadline", {**state, "interrupt": {}}, incident=raised))
     assert "interrupt" not in early.state
+    assert [r.key for r in of(Record, early.effects)] == ["rise#I"]
+    assert [r.key for r in of(Record, monitored.effects)] == ["rise#I"]
+    (alert,) = of(Notify, early.effects)
+    assert alert.key == "escalated#I"
+    assert alert.groups == of(Notify, monitored.effects)[0].groups
+
+
+def test_a_report_does_not_undo_the_hqs_lower_level() -> None:
+    """GIVEN the story at II and the HQ activating at III WHEN a report of the same story raises
+    the incident back to II THEN neither branch calls it a rise, and the deadline timer is kept
+    for II, so that the report cannot interrupt it either (a rise to I still does)."""
+    state = {**reported(), "level": "III", "cluster_baseline": "II", "activated_at": iso(NOW)}
+    back = {**INCIDENT, "level": "II"}
+    watched = logic.monitor(ctx("monitor", state, incident=back, cluster_level="II"))
+    assert watched.state["next"] == "watch"
+    counted = logic.next_deadline(ctx("next_deadline", state, incident=back))
+    assert counted.state["level"] == "III"
+    assert not of(Notify, counted.effects)
+    kept = logic.await_deadline(ctx("await_deadline", counted.state, token="t"))
+    (timer,) = of(KeepToken, kept.effects)
+    assert timer.level == "II"
+    token = {"status": "waiting", "level": "II", "interruptible": True}
+    assert not logic.wait_outdated(back, token)
+    assert logic.wait_outdated({**INCIDENT, "level": "I"}, token)
 
 
 def test_a_rise_during_the_response_cuts_the_public_deadline_timer_short() -> None:
     """GIVEN an incident active at III, its next public deadline (回应 within 48 h) on a timer
-    WHEN it rises to I THEN the timer's token is outdated; response_rise moves the state to I and
-    the next deadline is I's 发布权威信息 (5 h from activation), on a timer of what is left."""
+    WHEN it rises to I THEN the timer's token is outdated; next_deadline alerts the level-I
+    groups and counts I's 发布权威信息 (5 h from activation), on a timer of what is left."""
     state = {**reported(), "level": "III", "activated_at": iso(NOW)}
     first = logic.next_deadline(ctx("next_deadline", state, incident={**INCIDENT, "level": "III"}))
     assert first.state["deadline_kind"] == "public_response"
     assert first.state["deadline_seconds"] == 48 * 3600
+    assert not of(Notify, first.effects)
     later = NOW + timedelta(hours=1)
-    (timer,) = of(
-        KeepToken,
-        logic.await_deadline(ctx("await_deadline", first.state, token="t", now=later)).effects,
-    )
+    kept = logic.await_deadline(ctx("await_deadline", first.state, token="t", now=later))
+    (timer,) = of(KeepToken, kept.effects)
     assert (timer.kind, timer.level, timer.interruptible) == ("timer#public", "III", True)
-    assert timer.deadline_at == iso(later + timedelta(hours=48))
+    assert timer.deadline_at == iso(NOW + timedelta(hours=48))  # the deadline, not now + 48 h
     raised = {**INCIDENT, "level": "I"}
     assert logic.wait_outdated(raised, {"status": "waiting", "level": "III", "interruptible": True})
-    rose = logic.response_rise(ctx("response_rise", first.state, incident=raised, now=later))
-    again = logic.next_deadline(ctx("next_deadline", rose.state, incident=raised, now=later))
+    caught = {**first.state, "interrupt": {"Error": logic.LEVEL_ROSE}}
+    again = logic.next_deadline(ctx("next_deadline", caught, incident=raised, now=later))
     assert again.state["deadline_kind"] == "authoritative_info"
     assert again.state["deadline_seconds"] == 4 * 3600
+    (alert,) = of(Notify, again.effects)
+    assert alert.key == "escalated#I"
+    assert "coordination" in alert.groups  # a level-I group, not alerted at III
+
+
+def test_a_public_deadline_that_comes_closes_its_timer() -> None:
+    state = {**reported(), "level": "I", "activated_at": iso(NOW)}
+    first = logic.next_deadline(ctx("next_deadline", state))
+    due = logic.deadline_due(ctx("deadline_due", first.state))
+    assert logic.ExpireToken("timer#public") in due.effects
 
 
 def test_an_acknowledged_task_waits_for_the_deadline_the_group_was_given() -> None:
