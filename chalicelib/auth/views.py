@@ -27,5 +27,8 @@ def require(request: Any, minimum: Role) -> Principal:
 @bp.route("/whoami", methods=["GET"])
 @api
 def whoami() -> dict[str, Any]:
-    """Who the bearer token belongs to; the dashboard uses it to sign in."""
-    return require(bp.current_request, Role.VIEWER).as_dict()
+    """Who the bearer token belongs to; the dashboard uses it to sign in. ``time_scale`` (real
+    minutes per plan minute: 1 in production, 0.01 in local mode) lets the dashboard judge a
+    countdown in the plan's minutes."""
+    principal = require(bp.current_request, Role.VIEWER)
+    return {**principal.as_dict(), "time_scale": get_settings().time_scale}

@@ -184,6 +184,26 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     expect(page.locator("#me")).to_contain_text("local hq", timeout=WAIT_MS)
     assert "token" not in page.url
     assert page.evaluate("sessionStorage.getItem('yuqing.token')") == tokens["hq"]
+    # ... and countdowns turn orange in the last 10 plan minutes at the deployment's time scale
+    # (from /whoami), not in the last 10 real minutes, which would colour every countdown here
+    scale = requests.get(f"{api}/whoami", headers=hq, timeout=10).json()["time_scale"]
+    assert 0 < scale < 0.5
+    soon = page.evaluate(
+        """async (scale) => {
+            const dom = await import("/assets/dom.js");
+            const now = Date.now(), iso = (ms) => new Date(now + ms).toISOString();
+            const tense = (left) =>
+                dom.countdown(iso(left), iso(0)).classList.contains("soon");
+            const planMinute = 60e3 * scale;
+            const atScale = [tense(20 * planMinute), tense(5 * planMinute)];
+            dom.setTimeScale(1);
+            const inRealMinutes = tense(20 * planMinute);
+            dom.setTimeScale(scale);
+            return [...atScale, inRealMinutes];
+        }""",
+        scale,
+    )
+    assert soon == [False, True, True]
     expect(page.locator("#tabs a[data-tab=outbox]")).to_be_visible()
 
     # WHEN reporters report three stories of different levels and the HQ starts a drill

@@ -12,7 +12,7 @@ from chalicelib.auth.models import Principal, Role, hash_token
 from chalicelib.auth.service import TokenStore, authenticate
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import AuthenticationError, ForbiddenError
-from chalicelib.core.settings import Settings
+from chalicelib.core.settings import Settings, get_settings
 
 
 @pytest.fixture
@@ -53,9 +53,15 @@ def test_whoami_with_an_issued_token_names_the_caller(
     # WHEN it is presented
     response = api_client.http.get("/whoami", headers=bearer(token))
 
-    # THEN 200 with the caller's name, role and group
+    # THEN 200 with the caller's name, role and group, and the deployment's time scale (the
+    # dashboard judges countdowns in plan minutes)
     assert response.status_code == 200
-    assert response.json_body == {"name": "李四", "role": "lead", "group": "网络组"}
+    assert response.json_body == {
+        "name": "李四",
+        "role": "lead",
+        "group": "网络组",
+        "time_scale": get_settings().time_scale,
+    }
 
 
 def test_a_basic_auth_header_is_not_a_token(api_client: Client, store: TokenStore) -> None:

@@ -6,7 +6,7 @@
 // first and then shows that route: signing in keeps the address's fragment.
 
 import { ApiError, download, get, setToken, token } from "./api.js";
-import { clear, h } from "./dom.js";
+import { clear, h, setTimeScale } from "./dom.js";
 import { boardView, briefingView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
 import { incidentView } from "./incident.js";
 
@@ -107,6 +107,7 @@ async function signIn() {
   if (!token()) { showSignin(); return false; }
   try {
     state.me = await get("/whoami");
+    setTimeScale(state.me.time_scale);
   } catch (err) {
     setToken(null);
     showSignin(err instanceof ApiError && err.status === 401 ? "令牌无效或已过期，请重新输入。" : `登录失败：${err instanceof ApiError ? err.describe() : err.message}`);

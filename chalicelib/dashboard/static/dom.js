@@ -109,15 +109,22 @@ export function when(iso) {
 }
 
 /** "剩余 04:59" / "超时 00:12" — kept live by the ticker below. Green while there is time,
- * orange in the last 20 % of the wait (from `sinceIso`) or its last 10 minutes, red overdue. */
+ * orange in the last 20 % of the wait (from `sinceIso`) or its last 10 plan minutes (10 real
+ * minutes in production; 6 s in local mode, whose time scale is 0.01), red overdue. */
 export function countdown(dueIso, sinceIso) {
   const el = h("span.countdown", { dataset: { due: dueIso || "", since: sinceIso || "" } });
   tickOne(el, Date.now());
   return el;
 }
 
-const SOON_SECONDS = 600;
+const SOON_PLAN_SECONDS = 600;
 const SOON_SHARE = 0.2;
+let timeScale = 1;
+
+/** Real minutes per plan minute, from `/whoami`; anything else than a positive number is 1. */
+export function setTimeScale(value) {
+  timeScale = typeof value === "number" && value > 0 ? value : 1;
+}
 
 function tickOne(el, now) {
   const due = Date.parse(el.dataset.due);
@@ -129,7 +136,7 @@ function tickOne(el, now) {
   el.textContent = left >= 0 ? `剩余 ${text}` : `超时 ${text}`;
   const since = Date.parse(el.dataset.since);
   const total = Number.isNaN(since) ? 0 : Math.max(0, (due - since) / 1000);
-  const soon = Math.max(SOON_SECONDS, total * SOON_SHARE);
+  const soon = Math.max(SOON_PLAN_SECONDS * timeScale, total * SOON_SHARE);
   el.classList.toggle("overdue", left < 0);
   el.classList.toggle("soon", left >= 0 && left <= soon);
   el.title = left < 0 ? "已超过时限" : left <= soon ? "时限将至" : "";
