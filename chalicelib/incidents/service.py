@@ -40,8 +40,9 @@ _STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 # How long an answer waits for an interrupted wait to be handed out again (two Lambda runs,
 # cold starts included: ≈ 8 s in all, well inside API Gateway's 29 s).
 REHANDOUT_POLLS = 32
-OPEN_WAITS = frozenset({"waiting", "interrupted"})
 REHANDOUT_POLL_SECONDS = 0.25
+# Token statuses that still count as a wait on people (an interrupted one is handed out again).
+OPEN_WAITS = frozenset({"waiting", "interrupted"})
 MAX_NOTE = 2000
 
 
@@ -67,8 +68,9 @@ class TokenDesk:
         for _ in range(REHANDOUT_POLLS):
             if item is None or item.get("status") != "interrupted":
                 break
-            # The wait was interrupted to restart with a new deadline; its new token comes in
-            # about a second. Answering that one beats a 409 for the HQ at its worst moment.
+            # The wait was interrupted to restart with a new deadline; its new token usually
+            # comes within a second. Answering that one beats a 409 for the HQ at its worst
+            # moment.
             self._sleep(REHANDOUT_POLL_SECONDS)
             item = self._store.get(incident_id, f"TOKEN#{kind}")
         if item is None or item.get("status") != "waiting":
@@ -546,7 +548,7 @@ def _summary(item: Mapping[str, Any]) -> dict[str, Any]:
 
 class IncidentSweep:
     """Starts the workflow of incidents still ``open`` a while after they were opened, and
-    rechecks the decision waits (:meth:`recheck_waits`).
+    rechecks the waits a rise may restart (:meth:`recheck_waits`).
 
     Opening an incident writes its record, then starts its execution; if the start failed (a
     Step Functions outage, a throttle), the record stays ``open`` — the workflow's first step

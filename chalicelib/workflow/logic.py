@@ -265,10 +265,11 @@ def rise_before_decision(
 
 
 def wait_outdated(incident: Mapping[str, Any], token: Mapping[str, Any]) -> bool:
-    """Whether the HQ's decision wait must be interrupted and restarted: it is still waiting,
-    it may be interrupted (the first 研判 wait of an execution that has ``TriageRise``; older
-    executions and reminder rounds are left alone, ``decision_overdue`` reads the worse level),
-    and the incident now stands above the level its deadline was set for."""
+    """Whether a wait must be interrupted and restarted (the HQ's decision wait, or the
+    public-deadline timer): it is still waiting, it may be interrupted (kept as such by an
+    execution whose definition catches :data:`LEVEL_ROSE`; older executions and the decision's
+    reminder rounds are left alone, ``decision_overdue`` reads the worse level), and the
+    incident now stands above the level the wait's deadline was counted at."""
     return (
         token.get("status") == "waiting"
         and token.get("interruptible") is True
@@ -290,8 +291,8 @@ def report(ctx: StepContext) -> Outcome:
         **ctx.state,
         "level": level,
         "suggested_level": level,
-        # The level the 研判 deadline was set for, and from when: a rise before the HQ is
-        # asked moves the deadline (``await_decision``).
+        # The level the 研判 deadline was set for, and from when: a rise before the HQ decides
+        # moves the deadline (``assess``, ``triage_rise``).
         "triage_level": level,
         # This execution's AwaitDecision catches LEVEL_ROSE (executions started by an older
         # definition do not, and their waits are never interrupted).
@@ -403,10 +404,11 @@ def await_decision(ctx: StepContext) -> Outcome:
 
 def triage_rise(ctx: StepContext) -> Outcome:
     """The level rose while the HQ was being waited on, and the wait's token was failed with
-    :data:`LEVEL_ROSE` (see :func:`wait_outdated`). Before the first
-    研判 deadline the deadline becomes the new level's, counted from the report, and the wait
-    resumes with what is left of it, never more. After it, ``decision_overdue`` already acts at
-    the worse level on its next round; the wait resumes for one reminder interval."""
+    :data:`LEVEL_ROSE` (see :func:`wait_outdated`). Before the first 研判 deadline the deadline
+    becomes the new level's, counted from the report, and the wait resumes with what is left of
+    it, never more. After it (a race: such waits are not interruptible), ``decision_overdue``
+    already acts at the worse level on its next round; the wait resumes for one reminder
+    interval."""
     state = {k: v for k, v in ctx.state.items() if k != "interrupt"}
     if _first_wait(state):
         return Outcome(state, _triage_follows_level(ctx, state))
