@@ -24,7 +24,7 @@ from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body
+from chalicelib.core.http import api, json_body, query_params
 
 bp = Blueprint(__name__)
 
@@ -41,7 +41,7 @@ def list_outbox() -> dict[str, Any]:
     request = bp.current_request
     require(request, Role.HQ)
     assert request is not None
-    params: dict[str, str] = dict(request.query_params or {})
+    params = query_params(request)
     problems = []
     incident = params.get("incident") or None
     if incident is not None and not INCIDENT_KEY.match(incident):

@@ -42,7 +42,7 @@ from chalicelib.briefings.store import BriefingStore
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body, json_response
+from chalicelib.core.http import api, json_body, json_response, query_params
 from chalicelib.core.settings import get_settings
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.store import PlanStore
@@ -94,8 +94,7 @@ def evaluation_reports() -> EvaluationReports:
 
 
 def requested_format(request: Any) -> str:
-    params = (request.query_params or {}) if request else {}
-    return check_format(params.get("format"))
+    return check_format(query_params(request).get("format"))
 
 
 def respond(

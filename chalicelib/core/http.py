@@ -61,6 +61,11 @@ def api(view: Callable[P, Any]) -> Callable[P, Response]:
     return wrapper
 
 
+def query_params(request: Request | None) -> dict[str, str]:
+    """The request's query string as a plain dict (Chalice gives None when there is none)."""
+    return dict(request.query_params or {}) if request is not None else {}
+
+
 def json_body(request: Request | None) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 that says what is wrong with it."""
     if request is None:  # Chalice types current_request as optional; views always have one

@@ -16,7 +16,7 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body, json_response
+from chalicelib.core.http import api, json_body, json_response, query_params
 from chalicelib.core.settings import get_settings
 from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.service import (
@@ -67,16 +67,11 @@ def _item_id(value: str, name: str) -> str:
     return value
 
 
-def _query() -> dict[str, str]:
-    request = bp.current_request
-    return dict(request.query_params or {}) if request else {}
-
-
 @bp.route("/incidents", methods=["GET"])
 @api
 def list_incidents() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
-    params = _query()
+    params = query_params(bp.current_request)
     problems = []
     status = params.get("status")
     if status is not None and status not in STATUSES:

@@ -16,7 +16,7 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body
+from chalicelib.core.http import api, json_body, query_params
 from chalicelib.core.settings import get_settings
 from chalicelib.plan.service import PlanService, scoring_rule_check
 from chalicelib.plan.store import PlanStore
@@ -60,7 +60,7 @@ def put_plan() -> dict[str, Any]:
     if request.headers.get("if-match"):
         base = _version_number(request.headers["if-match"], "If-Match")
     else:
-        params: dict[str, str] = dict(request.query_params or {})
+        params = query_params(request)
         if params.get("base_version"):
             base = _version_number(params["base_version"], "/base_version")
     saved, reconciled = plan_service().save(doc, principal.name, base_version=base)

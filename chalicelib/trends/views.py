@@ -13,7 +13,7 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import get_clients
-from chalicelib.core.http import api
+from chalicelib.core.http import api, query_params
 from chalicelib.core.settings import get_settings
 from chalicelib.posts.store import PostStore
 from chalicelib.trends.service import (
@@ -36,27 +36,22 @@ def queries() -> TrendQueries:
     )
 
 
-def _params() -> dict[str, str]:
-    request = bp.current_request
-    return dict(request.query_params or {}) if request else {}
-
-
 @bp.route("/posts", methods=["GET"])
 @api
 def feed() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
-    return queries().feed(parse_feed_query(_params()))
+    return queries().feed(parse_feed_query(query_params(bp.current_request)))
 
 
 @bp.route("/clusters", methods=["GET"])
 @api
 def clusters() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
-    return queries().clusters(parse_cluster_query(_params()))
+    return queries().clusters(parse_cluster_query(query_params(bp.current_request)))
 
 
 @bp.route("/trends", methods=["GET"])
 @api
 def trends() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
-    return queries().trends(parse_trend_query(_params()))
+    return queries().trends(parse_trend_query(query_params(bp.current_request)))
