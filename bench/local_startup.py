@@ -51,17 +51,11 @@ def wait_healthy(state_dir: Path, process: subprocess.Popen[bytes]) -> dict[str,
 
 
 @contextlib.contextmanager
-def local_mode(time_scale: str | None = None) -> Iterator[tuple[dict[str, Any], Any, Any]]:
-    """Local mode as a subprocess (offline, no schedules, a throw-away state directory) for a
-    benchmark: its local.json, and DynamoDB and Step Functions clients on its endpoint."""
+def running(extra_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Local mode as a subprocess on a free port with a throw-away state directory, as ``make
+    run`` starts it (no schedules): its local.json once ``/health`` answers; stopped on exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PORT": str(free_port()),
-            "YUQING_OFFLINE": "1",
-        }
-        if time_scale is not None:
-            env["YUQING_TIME_SCALE"] = time_scale
+        env = {**os.environ, "PORT": str(free_port()), **extra_env}
         env.pop("AWS_ENDPOINT_URL", None)
         process = subprocess.Popen(
             [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
@@ -71,48 +65,42 @@ def local_mode(time_scale: str | None = None) -> Iterator[tuple[dict[str, Any], 
             stderr=subprocess.DEVNULL,
         )
         try:
-            info = wait_healthy(Path(tmp), process)
-            session = boto3.session.Session(
-                aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
-            )
-            endpoint = info["aws_endpoint_url"]
-            yield (
-                info,
-                session.client("dynamodb", endpoint_url=endpoint),
-                session.client("stepfunctions", endpoint_url=endpoint),
-            )
+            yield wait_healthy(Path(tmp), process)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
 
 
+@contextlib.contextmanager
+def local_mode(time_scale: str | None = None) -> Iterator[tuple[dict[str, Any], Any, Any]]:
+    """Local mode for a benchmark (offline): its local.json, and DynamoDB and Step Functions
+    clients on its endpoint."""
+    extra = {"YUQING_OFFLINE": "1"}
+    if time_scale is not None:
+        extra["YUQING_TIME_SCALE"] = time_scale
+    with running(extra) as info:
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=info["region"]
+        )
+        endpoint = info["aws_endpoint_url"]
+        yield (
+            info,
+            session.client("dynamodb", endpoint_url=endpoint),
+            session.client("stepfunctions", endpoint_url=endpoint),
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        state_dir = Path(tmp)
-        env = {**os.environ, "PORT": str(free_port()), "YUQING_TIME_SCALE": "0.0001"}
-        env.pop("AWS_ENDPOINT_URL", None)
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--state-dir", tmp, "run", "--no-schedules"],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            info = wait_healthy(state_dir, process)
-            to_healthy = time.perf_counter() - started
-
-            health = []
-            for _ in range(50):
-                t0 = time.perf_counter()
-                requests.get(f"{info['api_url']}/health", timeout=10).raise_for_status()
-                health.append(time.perf_counter() - t0)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+    started = time.perf_counter()
+    with running({"YUQING_TIME_SCALE": "0.0001"}) as info:
+        to_healthy = time.perf_counter() - started
+        health = []
+        for _ in range(50):
+            t0 = time.perf_counter()
+            requests.get(f"{info['api_url']}/health", timeout=10).raise_for_status()
+            health.append(time.perf_counter() - t0)
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"local mode start → /health 200: {to_healthy:.2f} s (target < 60 s)")
