@@ -16,8 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 ## Start the whole system in local embedded mode (moto + Chalice local server + schedules).
+## PLAN=file.json: the plan stored on the first start instead of examples/plan.json.
 run: setup
-	$(BIN)/python -m chalicelib.local --state-dir $(STATE_DIR) run
+	$(BIN)/python -m chalicelib.local --state-dir $(STATE_DIR) run $(if $(PLAN),--plan $(PLAN))
 
 ## Fire one schedule now in a running local mode: make fire NAME=health_probe
 fire: setup

@@ -171,8 +171,7 @@ class BriefingService:
         # The board's facts of each open incident (one Query each, as on the board).
         incidents = [
             (meta, board_facts(self._incidents.items(str(meta["pk"]))))
-            for status in OPEN_STATUSES
-            for meta in self._incidents.by_status(status)
+            for meta in self._incidents.by_statuses(OPEN_STATUSES)
             if not meta.get("drill")
         ]
         return daily.build(

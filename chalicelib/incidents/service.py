@@ -31,7 +31,7 @@ from chalicelib.core.errors import (
     aws_errors,
 )
 from chalicelib.core.observability import logger
-from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.incidents.store import META, STATUSES, IncidentStore
 from chalicelib.plan.models import LEVELS
 
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
@@ -390,16 +390,6 @@ class IncidentActions:
         )
 
 
-STATUSES = (
-    "open",
-    "reported",
-    "awaiting_decision",
-    "active",
-    "evaluating",
-    "closed",
-    "dismissed",
-    "expired",
-)
 OPEN_STATUSES = ("open", "reported", "awaiting_decision", "active", "evaluating")
 
 
@@ -415,12 +405,9 @@ class IncidentQueries:
         self, *, status: str | None, level: str | None, drill: bool | None, limit: int = 100
     ) -> list[dict[str, Any]]:
         statuses = [status] if status else list(STATUSES)
-        found: list[dict[str, Any]] = []
-        for each in statuses:
-            found.extend(self._store.by_status(each, limit=limit))
         rows = [
             _summary(i)
-            for i in found
+            for i in self._store.by_statuses(statuses, limit=limit)
             if (level is None or i.get("level") == level)
             and (drill is None or bool(i.get("drill", False)) == drill)
         ]
@@ -577,8 +564,7 @@ class IncidentSweep:
             return restarted
         waiting = [
             item
-            for status in ("awaiting_decision", "active")
-            for item in self._store.by_status(status, limit=100)
+            for item in self._store.by_statuses(("awaiting_decision", "active"), limit=100)
             if not item.get("workflow_error")  # its workflow failed: nothing waits any more
         ]
         for item in waiting:

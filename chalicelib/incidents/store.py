@@ -12,7 +12,7 @@ repeated by a retried Lambda or a double click is conditional, so a repeat write
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -21,6 +21,17 @@ from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
 from chalicelib.core.errors import NotFoundError, aws_errors
 
 META = "META"
+# An incident's statuses in the order its workflow moves through them; it never moves back.
+STATUSES = (
+    "open",
+    "reported",
+    "awaiting_decision",
+    "active",
+    "evaluating",
+    "closed",
+    "dismissed",
+    "expired",
+)
 
 
 class IncidentStore:
@@ -113,3 +124,24 @@ class IncidentStore:
                 Limit=limit,
             )
         return [from_item(i) for i in page.get("Items", [])]
+
+    def by_statuses(self, statuses: Iterable[str], limit: int = 100) -> list[dict[str, Any]]:
+        """Incidents with any of ``statuses``, each once, at the newest status read.
+
+        One Query per status, one after the other: an incident the workflow moves on between two
+        of them (reported → awaiting_decision) is read under both. Statuses only move forward
+        through :data:`STATUSES`, so the later one is the newer read.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for status in statuses:
+            for item in self.by_status(status, limit=limit):
+                seen = found.get(str(item["pk"]))
+                if seen is None or _lifecycle(item) > _lifecycle(seen):
+                    found[str(item["pk"])] = item
+        return list(found.values())
+
+
+def _lifecycle(item: Mapping[str, Any]) -> int:
+    """How far along :data:`STATUSES` an incident record is (an unknown status: first)."""
+    status = item.get("status")
+    return STATUSES.index(status) if status in STATUSES else -1

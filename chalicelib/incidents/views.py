@@ -21,13 +21,12 @@ from chalicelib.core.settings import get_settings
 from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.service import (
     ITEM_ID,
-    STATUSES,
     IncidentActions,
     IncidentQueries,
     IncidentSweep,
     TokenDesk,
 )
-from chalicelib.incidents.store import IncidentStore
+from chalicelib.incidents.store import STATUSES, IncidentStore
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.store import PostStore
 from chalicelib.sources.factory import shared_fetcher

@@ -13,6 +13,7 @@ from types import FrameType
 
 import boto3
 
+from chalicelib.core.errors import ValidationError
 from chalicelib.deploy.template import PROJECT_DIR
 
 
@@ -26,6 +27,7 @@ def _run(args: argparse.Namespace) -> int:
         moto_port=int(os.environ.get("YUQING_MOTO_PORT", "0")),
         time_scale=float(time_scale) if time_scale else None,
         run_schedules=not args.no_schedules,
+        plan_file=args.plan,
     )
     runtime = LocalRuntime(options)
     stopping = threading.Event()
@@ -44,6 +46,12 @@ def _run(args: argparse.Namespace) -> int:
         runtime.stop()
         print(f"local mode could not start: {err}", file=sys.stderr)
         return 1
+    except ValidationError as err:  # --plan names a file that is not a valid plan
+        runtime.stop()
+        print(f"local mode could not start: {err.message}", file=sys.stderr)
+        for found in err.problems:
+            print(f"  {found.path or '/'}: {found.message}", file=sys.stderr)
+        return 2
     except BaseException:
         runtime.stop()
         raise
@@ -94,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start local mode (PORT picks the API port)")
     run.add_argument("--no-schedules", action="store_true", help="do not fire schedules")
+    run.add_argument(
+        "--plan",
+        type=Path,
+        help="on the first start, store this plan instead of examples/plan.json",
+    )
     run.set_defaults(func=_run)
     fire = commands.add_parser("fire", help="invoke one scheduled function now")
     fire.add_argument("name", help="schedule name, e.g. health_probe")

@@ -42,7 +42,7 @@ from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
 from chalicelib.local.snapshot import Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
-from chalicelib.plan.service import load_example
+from chalicelib.plan.service import load_example, load_plan_file
 from chalicelib.plan.views import plan_service
 from chalicelib.sources.factory import source_store
 from chalicelib.sources.seed import seed_sources
@@ -73,6 +73,9 @@ class LocalOptions:
     moto_port: int = 0  # 0: any free port; local.json says which
     time_scale: float | None = None  # None: the stage's YUQING_TIME_SCALE
     run_schedules: bool = True
+    # The plan stored as version 1 on the first start (None: examples/plan.json); a plan that
+    # is already stored is never replaced.
+    plan_file: Path | None = None
 
 
 def _no_proxy_for_loopback() -> dict[str, str]:
@@ -244,12 +247,15 @@ class LocalRuntime:
         return store.issue(name, role, group)
 
     def _load_plan(self) -> None:
-        """First start: the example plan becomes version 1 (a stored plan is never replaced).
+        """First start: the example plan (or ``--plan FILE``) becomes version 1; a stored plan
+        is never replaced. A file that is not a valid plan stops the start with its problems.
 
         SNS topics and subscriptions are not snapshotted, so a restart reconciles them again.
         """
         service = plan_service()
-        if not service.load_initial(load_example()):
+        path = self.options.plan_file
+        first = load_example() if path is None else load_plan_file(path)
+        if not service.load_initial(first, "example plan" if path is None else path.name):
             current = service.current_view()
             if current is not None:
                 alert_service().reconcile_plan(current, None)

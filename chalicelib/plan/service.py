@@ -1,4 +1,5 @@
-"""Plan use cases: read the current plan or a version, save a new version, load the example.
+"""Plan use cases: read the current plan or a version, save a new version, load the example
+or a plan file.
 
 Saving validates the whole document first (nothing is written when anything is wrong), computes
 what changed, writes version n+1 conditionally (a concurrent save gets 409), then hands the new
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.errors import ConflictError, NotFoundError
+from chalicelib.core.errors import ConflictError, NotFoundError, Problem, ValidationError
 from chalicelib.plan.diff import summarize
 from chalicelib.plan.models import PlanView
 from chalicelib.plan.store import PlanStore, PlanVersion
@@ -119,5 +120,15 @@ class PlanService:
 
 
 def load_example() -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(EXAMPLE_PLAN.read_text(encoding="utf-8"))
+    return load_plan_file(EXAMPLE_PLAN)
+
+
+def load_plan_file(path: Path) -> dict[str, Any]:
+    """A plan document from a JSON file (validated when it is saved, like any plan)."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValidationError(f"cannot read the plan file {path}", [Problem("", str(err))]) from None
+    if not isinstance(doc, dict):
+        raise ValidationError(f"the plan file {path} is not a JSON object", [])
     return doc

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from tests.waiting import wait_for
+
 PROJECT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
 
@@ -36,7 +38,9 @@ class LocalMode:
         self.process: subprocess.Popen[str] | None = None
         self.log = state_dir / "local-mode.log"
 
-    def start(self) -> dict[str, Any]:
+    def start(self, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Start local mode; ``plan``: stored as version 1 instead of the example plan (first
+        start only), so that nothing happens under another plan before the test's own."""
         local_json = self.state_dir / "local.json"
         env = {
             **os.environ,
@@ -51,8 +55,14 @@ class LocalMode:
         env.pop("AWS_ENDPOINT_URL", None)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = self.log.open("a", encoding="utf-8")
+        command = [sys.executable, "-m", "chalicelib.local", "--state-dir", str(self.state_dir)]
+        command.append("run")
+        if plan is not None:
+            plan_file = self.state_dir / "first-plan.json"
+            plan_file.write_text(json.dumps(plan, ensure_ascii=False), encoding="utf-8")
+            command += ["--plan", str(plan_file)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local", "--state-dir", str(self.state_dir), "run"],
+            command,
             cwd=PROJECT,
             env=env,
             stdout=log,
@@ -73,6 +83,19 @@ class LocalMode:
                     return info
             time.sleep(0.3)
         raise AssertionError(f"local mode did not become healthy:\n{self.log.read_text()}")
+
+    def settle(self, info: dict[str, Any]) -> None:
+        """Wait until the demo site's sources have been crawled once (schedules fire about 5 s
+        after start, and a second source on the same host 10 s later): from then on the demo
+        site adds nothing, so what the test does next meets a world that stays still."""
+        hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
+
+        def crawled() -> bool:
+            sources = requests.get(f"{info['api_url']}/sources", headers=hq, timeout=10)
+            demo = [s for s in sources.json()["sources"] if s["id"].startswith("demo-")]
+            return bool(demo) and all(s["health"]["last_success_at"] for s in demo)
+
+        wait_for(crawled, timeout=START_TIMEOUT, every=0.5)
 
     def stop(self) -> int:
         assert self.process is not None

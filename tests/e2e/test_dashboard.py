@@ -2,7 +2,8 @@
 
 Debian's chromium (``tools/ensure_browser.sh`` installs it; ``make test`` runs that first) driven
 headless by Playwright — never Playwright's own browser downloads. The HQ signs in through the
-URL ``make run`` prints; with realistic reports of three levels and a drill on the board, the HQ
+URL ``make run`` prints; with the demo site's crawled story, realistic reports of three levels and
+a drill on the board, the HQ
 opens one and activates it, and the page speaks the plan's language (group and measure names,
 platforms, the workflow's state in Chinese; the public 权威信息 deadline counting down on the
 board); the daily briefing and the drill report download, or say in Chinese why not; the
@@ -35,6 +36,7 @@ from chalicelib.briefings.models import DOCX_TYPE
 from chalicelib.core.clock import CHINA
 from tests.e2e.local_mode import PROJECT, LocalMode
 from tests.plan_helpers import quick_plan
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -90,20 +92,25 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+# The plan's longest duration (10 days): 14.4 real minutes at the test's time scale, so no wait
+# a person is to answer in the browser runs out, however slowly a loaded machine gets there.
+ROOMY = 14_400
+
+
 def _roomy_plan() -> dict[str, Any]:
     """Deadlines long enough at the test's time scale for a browser to act before them."""
-    doc = quick_plan(ack_minutes={"I": 1500, "II": 1500, "III": 1500, "IV": 1500})
+    doc = quick_plan(ack_minutes={"I": ROOMY, "II": ROOMY, "III": ROOMY, "IV": ROOMY})
     for level in doc["levels"]:
-        level["deadlines_minutes"]["triage"] = 1500
+        level["deadlines_minutes"]["triage"] = ROOMY
         # The public deadlines in the plan's order, the first (权威信息) the earliest wait of an
         # activated incident, so the board counts it down.
-        public = {"authoritative_info": 1200, "press_conference": 2400, "public_response": 2400}
+        public = {"authoritative_info": 12_000, "press_conference": ROOMY, "public_response": ROOMY}
         for kind, minutes in public.items():
             if level["deadlines_minutes"].get(kind):
                 level["deadlines_minutes"][kind] = minutes
     for measure in doc["measures"]:
         if isinstance(measure.get("deadline_minutes"), dict):
-            measure["deadline_minutes"] = {k: 1500 for k in measure["deadline_minutes"]}
+            measure["deadline_minutes"] = {k: ROOMY for k in measure["deadline_minutes"]}
     return doc
 
 
@@ -156,12 +163,22 @@ def _watch(page: Page) -> list[str]:
 def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     local_mode: LocalMode, browser: Browser
 ) -> None:
-    # GIVEN local mode with a plan whose deadlines leave a person time to click
-    info = local_mode.start()
+    # GIVEN local mode whose first plan has deadlines that leave a person time to click, once
+    # the demo site's posts are in: crawled at start, they open one incident of their own (the
+    # hospital's 收费 complaint of 维权的王女士, level III) under that plan, before the test acts
+    info = local_mode.start(plan=_roomy_plan())
+    local_mode.settle(info)
     api, tokens = info["api_url"], info["tokens"]
     hq = {"Authorization": f"Bearer {tokens['hq']}"}
-    saved = requests.put(f"{api}/plan", headers=hq, json=_roomy_plan(), timeout=30)
-    assert saved.status_code == 200, saved.text
+
+    def crawled() -> list[tuple[str, str, str]]:
+        board = requests.get(f"{api}/incidents?drill=false", headers=hq, timeout=30).json()
+        return [(i["incident_id"], i["level"], i["status"]) for i in board["incidents"]]
+
+    # (its workflow reports it to the HQ, then waits for the 研判)
+    waiting = wait_for(lambda: [c for c in crawled() if c[2] == "awaiting_decision"])
+    assert [(level, status) for _, level, status in crawled()] == [("III", "awaiting_decision")]
+    demo_story = waiting[0][0]
 
     # AND the page is served with its protections, and nothing outside the whitelist
     page_response = requests.get(f"{api}/", timeout=10)
@@ -254,7 +271,9 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     expect(page.locator(".drills [data-incident]").first).to_be_visible(timeout=WAIT_MS)
     drill_row = page.locator(f'.drill-reports tr[data-drill="{drill_id}"]')
     expect(drill_row).to_be_visible(timeout=WAIT_MS)
-    expect(page.locator("#board-summary")).to_contain_text("进行中的事件 3 起")
+    expect(page.locator(f'[data-incident="{demo_story}"]')).to_contain_text("收费单")
+    # AND the summary counts the three reports and the crawled story, and not the drill
+    expect(page.locator("#board-summary")).to_contain_text("进行中的事件 4 起")
     _shoot(page, "dashboard.png")
 
     # WHEN the HQ asks for today's briefing and for the drill report as Word documents

@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from chalicelib.dashboard.assets import ASSETS, STATIC
 from chalicelib.incidents.names import STATUS_NAMES, WAIT_NAMES
-from chalicelib.incidents.service import STATUSES
+from chalicelib.incidents.store import STATUSES
 from chalicelib.plan.models import LEVEL_COLOURS, LEVEL_NAMES
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
