@@ -128,7 +128,8 @@ def load_plan_file(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValidationError(f"cannot read the plan file {path}", [Problem("", str(err))]) from None
+        problems = [Problem("", str(err))]
+        raise ValidationError(f"cannot read the plan file {path}", problems) from None
     if not isinstance(doc, dict):
         raise ValidationError(f"the plan file {path} is not a JSON object", [])
     return doc
