@@ -51,10 +51,12 @@ MAX_ESCALATION_STEPS = 10
 # SMS recipients a day (China time). A whole organisation paged ten times a day is far below;
 # above it the cap is no longer a guard against runaway spend (SNS bills each message).
 MAX_SMS_DAILY_CAP = 100_000
-SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-# E.164: "+", country code, subscriber number, at most 15 digits in all, no spaces.
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+# \A…\Z, not ^…$: "$" also matches before a final newline, and "office\n" is not a slug.
+SLUG = re.compile(r"\A[a-z][a-z0-9_-]{0,31}\Z")
+# E.164: "+", country code, subscriber number, at most 15 ASCII digits in all (\d would also
+# take "٨٦", which SNS refuses), no spaces.
+E164 = re.compile(r"\A\+[1-9][0-9]{6,14}\Z")
+EMAIL = re.compile(r"\A[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 TOP_LEVEL = (
     "organisation",
     "groups",

@@ -348,3 +348,20 @@ def test_a_stored_plan_beyond_the_bounds_is_read_with_the_nearest_bound() -> Non
         *(f"/sms_templates/{i}/text" for i in range(len(doc["sms_templates"]))),
     }
     assert bounded_plan(example_plan()) == (example_plan(), [])
+
+
+@pytest.mark.parametrize(
+    ("keys", "value"),
+    [
+        (["groups", 1, "id"], "office\n"),
+        (["groups", 1, "members", 0, "phone"], "+8613800138010\n"),
+        (["groups", 1, "members", 0, "phone"], "+٨٦١٣٨٠٠١٣٨٠١٠"),
+        (["groups", 1, "members", 0, "email"], "chen.jing@example.org\n"),
+    ],
+)
+def test_ids_and_contacts_take_no_final_newline_or_non_ascii_digits(
+    keys: list[Any], value: str
+) -> None:
+    doc = example_plan()
+    _set(doc, keys, value)
+    assert "/" + "/".join(map(str, keys)) in paths(validate_plan(doc))
