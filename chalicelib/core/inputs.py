@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,6 +46,7 @@ MAX_DEPTH = 32
 MAX_SIGNIFICANT_DIGITS = 38
 MIN_EXPONENT = -130
 MAX_EXPONENT = 37
+_INT_LIMIT = 10 ** (MAX_EXPONENT + 1)
 # Longer literals are refused before any conversion (the longest that fits is about 170).
 _MAX_LITERAL = 400
 MAX_PROBLEMS = 20  # an answer lists this many problems at most; enough to fix a body
@@ -56,6 +57,10 @@ NUMBER_RULE = (
 # Characters XML 1.0 allows (its production ``Char``); everything else is refused or removed.
 _NOT_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# json.loads refuses raw control characters in strings, and UTF-8 cannot carry a surrogate: a
+# parsed string can hold an unacceptable character only through an escape (\u0000, \ud800,
+# \b, \f) or a raw U+FFFE/U+FFFF. Without any, the strings need no second look.
+_MAY_HOLD_BAD_TEXT = re.compile(r"\\[bfu]|[\ufffe\uffff]")
 
 
 def text_problem(value: str) -> str | None:
@@ -133,11 +138,15 @@ class _Duplicated(dict[str, Any]):
 
 
 def _int(literal: str) -> Any:
+    """Only used to find where an integer too long for Python to read is (see parse_json)."""
     problem = number_problem(literal)
     return _Refused(problem) if problem else int(literal)
 
 
 def _float(literal: str) -> Any:
+    # Without an exponent, 38 characters are at most 37 digits, from 1e-36 to below 1e37.
+    if len(literal) <= MAX_SIGNIFICANT_DIGITS and "e" not in literal and "E" not in literal:
+        return float(literal)
     problem = number_problem(literal)
     return _Refused(problem) if problem else float(literal)
 
@@ -173,21 +182,27 @@ def parse_json(data: bytes | str, what: str = "request body") -> Any:
                 [Problem("", f"not UTF-8: invalid byte at position {err.start}")],
             ) from None
     data = data.removeprefix("\ufeff")  # RFC 8259 §8.1: a parser may ignore a byte-order mark
+    hooks: dict[str, Any] = {
+        "parse_float": _float,
+        "parse_constant": _constant,
+        "object_pairs_hook": _object,
+    }
     try:
-        value = json.loads(
-            data,
-            parse_int=_int,
-            parse_float=_float,
-            parse_constant=_constant,
-            object_pairs_hook=_object,
-        )
+        try:
+            # Integers are read natively (a hook per number costs tenfold) and bounded in the walk.
+            value = json.loads(data, **hooks)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            # Past Python's int-string limit (4,300 digits): read again, marking where it is.
+            value = json.loads(data, parse_int=_int, **hooks)
     except json.JSONDecodeError as err:
         raise ValidationError(f"{what} is not valid JSON", [Problem("", str(err))]) from None
     except RecursionError:
         raise ValidationError(
             f"{what} is nested too deeply", [Problem("", f"at most {MAX_DEPTH} levels")]
         ) from None
-    problems = list(_problems(value))
+    problems = list(_problems(value, text=_MAY_HOLD_BAD_TEXT.search(data) is not None))
     if problems:
         raise ValidationError(
             f"{what} contains values that cannot be accepted", problems[:MAX_PROBLEMS]
@@ -195,32 +210,55 @@ def parse_json(data: bytes | str, what: str = "request body") -> Any:
     return value
 
 
-def _problems(root: Any) -> Iterable[Problem]:
-    """Every refused value under ``root``, in document order (iterative: depth is the input's)."""
+def _problems(root: Any, *, text: bool) -> Iterator[Problem]:
+    """Every refused value under ``root``, in document order; iterative (the depth is the
+    input's), and a path is only made for a container or a problem (a 256 KiB array of numbers
+    stays cheap). ``text``: check strings too (see _MAY_HOLD_BAD_TEXT)."""
+    if (problem := _scalar_problem(root, text)) is not None:
+        yield Problem("", problem)
     stack: list[tuple[Any, str, int]] = [(root, "", 0)]
     while stack:
         value, path, depth = stack.pop()
-        if isinstance(value, str):
-            if (problem := text_problem(value)) is not None:
-                yield Problem(path, problem)
-        elif isinstance(value, _Refused):
-            yield Problem(path, value.reason)
-        elif isinstance(value, dict | list):
-            if depth >= MAX_DEPTH:
-                yield Problem(path, f"nested deeper than {MAX_DEPTH} levels")
-                continue
-            children: list[tuple[Any, str, int]] = []
-            if isinstance(value, dict):
-                if isinstance(value, _Duplicated):
-                    for key in value.duplicates:
-                        yield Problem(f"{path}/{_pointer(key)}", "duplicate key")
-                for key, child in value.items():
-                    if (problem := text_problem(key)) is not None:
-                        yield Problem(f"{path}/{_pointer(key)}", f"the key: {problem}")
-                    children.append((child, f"{path}/{_pointer(key)}", depth + 1))
-            else:
-                children = [(child, f"{path}/{i}", depth + 1) for i, child in enumerate(value)]
-            stack.extend(reversed(children))
+        kind = type(value)
+        if kind is not list and kind is not dict and kind is not _Duplicated:
+            continue
+        if depth >= MAX_DEPTH:
+            yield Problem(path, f"nested deeper than {MAX_DEPTH} levels")
+            continue
+        containers: list[tuple[Any, str, int]] = []
+        if kind is list:
+            pairs: Iterable[tuple[Any, Any]] = enumerate(value)
+        else:
+            pairs = value.items()
+            if kind is _Duplicated:
+                for key in value.duplicates:
+                    yield Problem(f"{path}/{_pointer(key)}", "duplicate key")
+        deepest = depth + 1 >= MAX_DEPTH
+        for key, child in pairs:
+            if text and kind is not list and (problem := text_problem(key)) is not None:
+                yield Problem(f"{path}/{_pointer(key)}", f"the key: {problem}")
+            child_kind = type(child)
+            if child_kind is list or child_kind is dict or child_kind is _Duplicated:
+                if child or deepest:  # an empty one can only be too deep
+                    segment = str(key) if kind is list else _pointer(key)
+                    containers.append((child, f"{path}/{segment}", depth + 1))
+            elif (problem := _scalar_problem(child, text)) is not None:
+                segment = str(key) if kind is list else _pointer(key)
+                yield Problem(f"{path}/{segment}", problem)
+        stack.extend(reversed(containers))
+
+
+def _scalar_problem(value: Any, text: bool) -> str | None:
+    kind = type(value)
+    if kind is int:
+        if -_INT_LIMIT < value < _INT_LIMIT:
+            return None
+        return f"{str(value)[:40]}… is out of range; {NUMBER_RULE}"
+    if kind is str:
+        return text_problem(value) if text else None
+    if kind is _Refused:
+        return str(value.reason)
+    return None
 
 
 def _pointer(key: str) -> str:
