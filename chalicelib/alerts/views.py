@@ -57,7 +57,7 @@ def list_outbox() -> dict[str, Any]:
     limit = 100
     if params.get("limit"):
         text = params["limit"]
-        if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
             problems.append(Problem("/limit", f"must be a whole number from 1 to {MAX_LIMIT}"))
         else:
             limit = int(text)

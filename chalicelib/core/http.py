@@ -3,12 +3,18 @@
 Views stay thin: parse with :func:`json_body`, call one service, return a dict. The
 :func:`api` decorator turns any :class:`YuqingError` into its status with a JSON body, and
 anything unexpected into a logged 500 that never leaks internals.
+
+Everything a request carries is held to :mod:`chalicelib.core.inputs` before a view sees it:
+the body by :func:`json_body`, the query string by :func:`query_params`, path parameters by
+:func:`api` — so a NUL, a lone surrogate or a 5,000-digit number is a 400 at the door, never a
+500 after some of the request's writes.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
@@ -16,17 +22,28 @@ from chalice import Response
 from chalice.app import ChaliceViewError, Request
 
 from chalicelib.core.errors import Problem, ValidationError, YuqingError
+from chalicelib.core.inputs import check_text, parse_json
 from chalicelib.core.observability import logger
 
 P = ParamSpec("P")
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 MAX_BODY_BYTES = 256 * 1024
+# Every id in a path is far shorter (≤ 64 characters); a query value is an id, a level, a date.
+MAX_PATH_PARAMETER = 200
+MAX_QUERY_VALUE = 500
+# A character a UTF-8 answer cannot carry (see json_response).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, default=str)
+    if _SURROGATE.search(text):
+        # Only data stored before inputs were checked can hold a lone surrogate; as a \u escape
+        # it is still valid JSON, where a raw one would make the whole answer a 500.
+        text = json.dumps(body, default=str)
     return Response(
-        body=json.dumps(body, ensure_ascii=False, default=str),
+        body=text,
         status_code=status,
         headers={**JSON_HEADERS, **(headers or {})},
     )
@@ -42,6 +59,9 @@ def api(view: Callable[P, Any]) -> Callable[P, Response]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         try:
+            for name, value in kwargs.items():  # Chalice passes path parameters by name
+                if isinstance(value, str):
+                    check_text(value, f"/{name}", max_chars=MAX_PATH_PARAMETER)
             result = view(*args, **kwargs)
         except ChaliceViewError:
             raise  # Chalice answers these itself with their 4xx
@@ -62,12 +82,22 @@ def api(view: Callable[P, Any]) -> Callable[P, Response]:
 
 
 def query_params(request: Request | None) -> dict[str, str]:
-    """The request's query string as a plain dict (Chalice gives None when there is none)."""
-    return dict(request.query_params or {}) if request is not None else {}
+    """The request's query string as a plain dict (Chalice gives None when there is none); a
+    name or value that is not acceptable text, or longer than any we use, is a 400."""
+    params = dict(request.query_params or {}) if request is not None else {}
+    for name, value in params.items():
+        check_text(name, "/query", max_chars=MAX_QUERY_VALUE)
+        check_text(value, f"/{name}", max_chars=MAX_QUERY_VALUE)
+    return params
 
 
 def json_body(request: Request | None) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    """The request body as a JSON object, or a 400 that says what is wrong with it.
+
+    Held to :func:`chalicelib.core.inputs.parse_json`: UTF-8, no NaN or Infinity, numbers that
+    fit a DynamoDB Number, at most 32 levels deep, text without NUL, other control characters
+    or lone surrogates, no key twice.
+    """
     if request is None:  # Chalice types current_request as optional; views always have one
         raise YuqingError("no current request")
     raw = request.raw_body or b""
@@ -77,10 +107,7 @@ def json_body(request: Request | None) -> dict[str, Any]:
         )
     if not raw.strip():
         raise ValidationError("request body is empty", [Problem("", "expected a JSON object")])
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValidationError("request body is not valid JSON", [Problem("", str(err))]) from None
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise ValidationError("request body must be a JSON object", [Problem("", "not an object")])
     return body

@@ -4,6 +4,10 @@ The document is stored as text (``doc``), not as a DynamoDB map: no float/Decima
 key order and numbers come back exactly as saved, and 400 KB is far more than a plan needs.
 Writing version n+1 is conditional on its key not existing, so of two concurrent saves based on
 version n exactly one wins and the other gets :class:`ConflictError` (409).
+
+A version is read through :func:`~chalicelib.plan.validation.bounded_plan`: a plan saved before
+today's bounds with, say, a triage deadline of 10**13 minutes is used with the nearest bound
+(and a warning), rather than failing every workflow that runs under it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Any
 
 from chalicelib.core.dynamo import query_all
 from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.observability import logger
+from chalicelib.plan.validation import bounded_plan
 
 PK = "plan"
 
@@ -39,10 +45,26 @@ class PlanVersion:
         }
 
 
+# Versions already reported as out of bounds by this process: one warning each, not one per read.
+_warned: set[int] = set()
+
+
 def _from_item(item: dict[str, Any], with_doc: bool = True) -> PlanVersion:
+    doc: dict[str, Any] = {}
+    if with_doc:
+        doc, moved = bounded_plan(json.loads(item["doc"]))
+        if moved and int(item["version"]) not in _warned:
+            _warned.add(int(item["version"]))
+            logger.warning(
+                "plan version has numbers beyond their bounds; using the nearest bound",
+                extra={
+                    "version": int(item["version"]),
+                    "problems": [p.as_dict() for p in moved],
+                },
+            )
     return PlanVersion(
         version=int(item["version"]),
-        doc=json.loads(item["doc"]) if with_doc else {},
+        doc=doc,
         created_at=str(item["created_at"]),
         created_by=str(item["created_by"]),
         summary=json.loads(item.get("summary") or "{}"),

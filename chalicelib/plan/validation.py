@@ -10,9 +10,10 @@ only has to be non-empty text of at most :data:`MAX_RULE_CHARS` characters.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
@@ -39,10 +40,23 @@ REQUIRED_TEMPLATES = {
 
 MAX_RULE_CHARS = 2000
 MAX_TEMPLATE_LIMIT = 500  # a long SMS is billed per 67-character segment; 500 is already 8
-SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-# E.164: "+", country code, subscriber number, at most 15 digits in all, no spaces.
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+MAX_TEMPLATE_VARIABLE = 200  # characters one placeholder may take
+# Every duration in the plan is at most ten days. The workflow adds these minutes to the clock:
+# without a bound, 10**13 minutes is saved and every later workflow fails with OverflowError.
+MAX_MINUTES = 14_400
+MINUTES = f" minutes ({MAX_MINUTES} = 10 days)"
+MAX_REPEAT_INTERVAL = 1440  # a day between repeats of an unacknowledged alert
+MAX_REPEATS = 20
+MAX_ESCALATION_STEPS = 10
+# SMS recipients a day (China time). A whole organisation paged ten times a day is far below;
+# above it the cap is no longer a guard against runaway spend (SNS bills each message).
+MAX_SMS_DAILY_CAP = 100_000
+# \A…\Z, not ^…$: "$" also matches before a final newline, and "office\n" is not a slug.
+SLUG = re.compile(r"\A[a-z][a-z0-9_-]{0,31}\Z")
+# E.164: "+", country code, subscriber number, at most 15 ASCII digits in all (\d would also
+# take "٨٦", which SNS refuses), no spaces.
+E164 = re.compile(r"\A\+[1-9][0-9]{6,14}\Z")
+EMAIL = re.compile(r"\A[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 TOP_LEVEL = (
     "organisation",
     "groups",
@@ -63,11 +77,17 @@ WORKFLOW_MINUTES = (
     "close_after_minutes",
     "max_monitor_minutes",
 )
-TEN_DAYS = 14400
 # The daily briefing's time (舆情日报), China time; 24-hour HH:MM.
-BRIEFING_TIME = re.compile(
-    r"\A([01]\d|2[0-3]):[0-5]\d\Z"
-)  # the largest plan duration accepted (max_monitor_minutes up to 10 days)
+BRIEFING_TIME = re.compile(r"\A([01]\d|2[0-3]):[0-5]\d\Z")
+
+
+def _shown(value: int) -> str:
+    """An integer for a message; a huge one by its size (Python prints at most 4,300 digits)."""
+    return (
+        str(value)
+        if abs(value) < 10**15
+        else f"a {abs(value).bit_length() * 30103 // 100000 + 1}-digit number"
+    )
 
 
 def default_rule_check(rule: str) -> str | None:
@@ -82,6 +102,8 @@ class _Checker:
     def __init__(self, rule_check: RuleCheck) -> None:
         self.problems: list[Problem] = []
         self.rule_check = rule_check
+        # Integers outside their bounds, with the bound nearest to each (see bounded_plan).
+        self.out_of_range: list[tuple[Mapping[str, Any], str, int, Problem]] = []
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -111,14 +133,18 @@ class _Checker:
         return value
 
     def integer(
-        self, value: Any, path: str, *, low: int = 0, high: int | None = None
+        self, parent: Mapping[str, Any], key: str, path: str, *, low: int, high: int, unit: str = ""
     ) -> int | None:
+        """``parent[key]`` if it is an integer from ``low`` to ``high``; else a problem naming
+        the bounds (true and false are not numbers, though Python counts them as ints)."""
+        value = parent.get(key)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, "must be an integer")
+            self.add(path, f"must be an integer from {low} to {high}{unit}")
             return None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            self.add(path, f"must be {bound}")
+        if not low <= value <= high:
+            problem = Problem(path, f"must be from {low} to {high}{unit}, not {_shown(value)}")
+            self.problems.append(problem)
+            self.out_of_range.append((parent, key, min(max(value, low), high), problem))
             return None
         return value
 
@@ -255,8 +281,8 @@ class _Checker:
                 dpath = f"{path}/deadlines_minutes/{key}"
                 if key not in DEADLINE_KEYS:
                     self.add(dpath, f"unknown deadline; expected {', '.join(DEADLINE_KEYS)}")
-                elif minutes is not None:
-                    self.integer(minutes, dpath, low=1)
+                elif minutes is not None and deadlines is not None:
+                    self.integer(deadlines, key, dpath, low=1, high=MAX_MINUTES, unit=MINUTES)
             for key in ("report_hq", "triage"):
                 if deadlines is not None and deadlines.get(key) is None:
                     self.add(f"{path}/deadlines_minutes/{key}", "is required")
@@ -293,11 +319,12 @@ class _Checker:
             elif not isinstance(owner, str) or owner not in groups:
                 self.add(f"{path}/owner", f"unknown group {owner!r}")
             deadlines = self.obj(measure.get("deadline_minutes"), f"{path}/deadline_minutes")
-            for key, minutes in (deadlines or {}).items():
+            for key in deadlines or {}:
                 if key not in LEVELS:
                     self.add(f"{path}/deadline_minutes/{key}", "must be a level I–IV")
-                else:
-                    self.integer(minutes, f"{path}/deadline_minutes/{key}", low=1)
+                elif deadlines is not None:
+                    dpath = f"{path}/deadline_minutes/{key}"
+                    self.integer(deadlines, key, dpath, low=1, high=MAX_MINUTES, unit=MINUTES)
         self.unique(ids, "measure")
 
     def escalation(self, value: Any, groups: set[str]) -> None:
@@ -305,19 +332,31 @@ class _Checker:
         if policy is None:
             return
         self.integer(
-            policy.get("repeat_interval_minutes"),
+            policy,
+            "repeat_interval_minutes",
             "/escalation/repeat_interval_minutes",
             low=1,
-            high=1440,
+            high=MAX_REPEAT_INTERVAL,
+            unit=" minutes",
         )
-        self.integer(policy.get("max_repeats"), "/escalation/max_repeats", low=0, high=20)
+        self.integer(policy, "max_repeats", "/escalation/max_repeats", low=0, high=MAX_REPEATS)
         last = 0
-        for i, raw in enumerate(self.array(policy.get("steps", []), "/escalation/steps")):
+        steps = self.array(policy.get("steps", []), "/escalation/steps")
+        if len(steps) > MAX_ESCALATION_STEPS:
+            self.add("/escalation/steps", f"at most {MAX_ESCALATION_STEPS} steps")
+        for i, raw in enumerate(steps):
             path = f"/escalation/steps/{i}"
             step = self.obj(raw, path)
             if step is None:
                 continue
-            after = self.integer(step.get("after_minutes"), f"{path}/after_minutes", low=1)
+            after = self.integer(
+                step,
+                "after_minutes",
+                f"{path}/after_minutes",
+                low=1,
+                high=MAX_MINUTES,
+                unit=MINUTES,
+            )
             if after is not None:
                 if after <= last:
                     self.add(f"{path}/after_minutes", "steps must come later one after another")
@@ -353,12 +392,24 @@ class _Checker:
             ids.append((self.slug(template, path), f"{path}/id"))
             text = self.text(template, "text", path)
             limit = self.integer(
-                template.get("limit"), f"{path}/limit", low=1, high=MAX_TEMPLATE_LIMIT
+                template,
+                "limit",
+                f"{path}/limit",
+                low=1,
+                high=MAX_TEMPLATE_LIMIT,
+                unit=" characters",
             )
             declared = self.obj(template.get("variables", {}), f"{path}/variables") or {}
             lengths: dict[str, int] = {}
-            for name, length in declared.items():
-                checked = self.integer(length, f"{path}/variables/{name}", low=1, high=200)
+            for name in declared:
+                checked = self.integer(
+                    declared,
+                    name,
+                    f"{path}/variables/{name}",
+                    low=1,
+                    high=MAX_TEMPLATE_VARIABLE,
+                    unit=" characters",
+                )
                 if checked is not None:
                     lengths[name] = checked
             for name in placeholders(text):
@@ -381,7 +432,14 @@ class _Checker:
         if alerting is None:
             return
         if "sms_daily_cap" in alerting:
-            self.integer(alerting["sms_daily_cap"], "/alerting/sms_daily_cap", low=0)
+            self.integer(
+                alerting,
+                "sms_daily_cap",
+                "/alerting/sms_daily_cap",
+                low=0,
+                high=MAX_SMS_DAILY_CAP,
+                unit=" SMS recipients a day",
+            )
         ops = alerting.get("ops_group")
         if ops is not None and (not isinstance(ops, str) or ops not in groups):
             self.add("/alerting/ops_group", f"unknown group {ops!r}")
@@ -393,17 +451,18 @@ class _Checker:
         for key, item in workflow.items():
             path = f"/workflow/{key}"
             if key in WORKFLOW_MINUTES:
-                self.integer(item, path, low=1, high=TEN_DAYS)
+                self.integer(workflow, key, path, low=1, high=MAX_MINUTES, unit=MINUTES)
             elif key == "publicity_group":
                 if not isinstance(item, str) or item not in groups:
                     self.add(path, f"unknown group {item!r}")
             elif key == "ack_minutes":
                 acks = self.obj(item, path)
-                for level, minutes in (acks or {}).items():
+                for level in acks or {}:
                     if level not in LEVELS:
                         self.add(f"{path}/{level}", f"must be one of {', '.join(LEVELS)}")
-                    else:
-                        self.integer(minutes, f"{path}/{level}", low=1, high=TEN_DAYS)
+                    elif acks is not None:
+                        lpath = f"{path}/{level}"
+                        self.integer(acks, level, lpath, low=1, high=MAX_MINUTES, unit=MINUTES)
             else:
                 expected = ", ".join((*WORKFLOW_MINUTES, "ack_minutes", "publicity_group"))
                 self.add(path, f"unknown setting; expected one of {expected}")
@@ -427,6 +486,20 @@ def validate_plan(doc: Any, rule_check: RuleCheck | None = None) -> list[Problem
     checker = _Checker(rule_check or default_rule_check)
     checker.plan(doc)
     return checker.problems
+
+
+def bounded_plan(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """A stored plan with every integer outside today's bounds moved to the nearest bound, and
+    what was moved. Plans saved before the bounds existed may hold a triage deadline of 10**13
+    minutes; read as is, it would fail every workflow and every alert follow-up that adds it to
+    the clock. Nothing else is changed: the plan passed validation when it was saved."""
+    checker = _Checker(default_rule_check)
+    bounded = copy.deepcopy(doc)
+    checker.plan(bounded)
+    for parent, key, value, _ in checker.out_of_range:
+        if isinstance(parent, MutableMapping):
+            parent[key] = value
+    return bounded, [problem for *_, problem in checker.out_of_range]
 
 
 def check_plan(doc: Any, rule_check: RuleCheck | None = None) -> None:

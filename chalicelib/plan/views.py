@@ -36,7 +36,8 @@ def plan_service() -> PlanService:
 
 def _version_number(text: str, where: str) -> int:
     cleaned = text.strip().strip('"').removeprefix("W/").strip('"')
-    if not cleaned.isdigit() or len(cleaned) > 9:
+    # isascii: str.isdigit() also holds for "²" and "١٢", which int() refuses or misreads.
+    if not (cleaned.isascii() and cleaned.isdigit()) or len(cleaned) > 9:
         raise ValidationError("bad version number", [Problem(where, "must be a whole number")])
     return int(cleaned)
 

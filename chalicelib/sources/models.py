@@ -22,7 +22,7 @@ from chalicelib.sources.adapters.generic import check_html_mapping, check_json_m
 from chalicelib.sources.adapters.hotlists import HOTLISTS
 from chalicelib.sources.guard import address_problem, literal_address
 
-SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+SOURCE_ID = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: "$" would take a final newline
 # Aggregators refresh every 2–60 minutes; polling a public platform faster is rude and useless.
 MIN_PUBLIC_INTERVAL_MINUTES = 2
 MIN_LOCAL_INTERVAL_MINUTES = 1

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.core import inputs
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, UnavailableError, ValidationError, aws_errors
 from chalicelib.core.observability import logger
@@ -59,6 +60,19 @@ def adapter_for(definition: SourceDefinition) -> Adapter:
     if definition.kind is SourceKind.JSON:
         return parse_json
     return parse_html
+
+
+def _parse(adapter: Adapter, body: bytes, ctx: ParseContext) -> list[Item]:
+    """The adapter's items; anything it raises is the page's fault, a :class:`SourceParseError`
+    recorded in the source's health — never an exception that fails the worker and makes SQS
+    deliver the same page again and again (adapters are pure: nothing else can go wrong)."""
+    try:
+        return adapter(body, ctx)
+    except SourceParseError:
+        raise
+    except Exception as err:
+        logger.exception("adapter failed on a page", extra={"source": ctx.source_id})
+        raise SourceParseError(f"unreadable page ({type(err).__name__})") from err
 
 
 @dataclass
@@ -195,7 +209,7 @@ class CrawlService:
             options={"feed": definition.feed or ""},
         )
         try:
-            items = adapter_for(definition)(result.body, ctx)
+            items = _parse(adapter_for(definition), result.body, ctx)
         except SourceParseError as err:
             text = decode_body(result.body, result.content_type)
             reason = challenge_reason(result.status, result.url, text)
@@ -230,13 +244,15 @@ class CrawlService:
         and is skipped, so a repeat costs one read and no request to the site.
         """
         try:
-            message = json.loads(body)
+            message = inputs.parse_json(body, "crawl message")
             source_id = message["source_id"]
             due_at = message.get("due_at")
-            if not isinstance(source_id, str) or not (due_at is None or isinstance(due_at, str)):
-                raise TypeError("source_id must be a string")
-        except (ValueError, KeyError, TypeError) as err:
-            logger.error("dropped a malformed crawl message", extra={"error": str(err)})
+            if not isinstance(source_id, str) or not SOURCE_ID.match(source_id):
+                raise TypeError("source_id must be a source id")
+            if not (due_at is None or (isinstance(due_at, str) and len(due_at) <= 40)):
+                raise TypeError("due_at must be a time")
+        except (ValidationError, KeyError, TypeError) as err:
+            logger.error("dropped a malformed crawl message", extra={"error": str(err)[:200]})
             return None
         record = self._store.get(source_id)
         if record is None:

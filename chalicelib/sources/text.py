@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import codecs
 import html
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+
+from chalicelib.core.inputs import clean_text
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -82,22 +85,27 @@ _UNITS = {
     "k": 1_000,
     "K": 1_000,
 }
-_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|亿|千|[wWkK])?")
+_COUNT = re.compile(r"([0-9]{1,20}(?:\.[0-9]{1,20})?)\s*(万|亿|千|[wWkK])?")
+# No platform counts more views than this (a trillion); anything above is a misread page.
+MAX_COUNT = 10**12
 
 
 def parse_count(value: Any) -> int | None:
-    """An engagement number from an int, a float or text like ``"1234 万热度"``; None if absent."""
+    """An engagement number from an int, a float or text like ``"1234 万热度"``; None if absent,
+    negative, not finite or beyond :data:`MAX_COUNT`."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return int(value) if value >= 0 else None
-    text = str(value).replace(",", "").strip()
-    match = _COUNT.search(text)
-    if not match:
+        number = float(value) if isinstance(value, float) else value
+    else:
+        text = str(value).replace(",", "").strip()
+        match = _COUNT.search(text)
+        if not match:
+            return None
+        number = float(match.group(1)) * _UNITS.get(match.group(2) or "", 1)
+    if isinstance(number, float) and not math.isfinite(number):
         return None
-    number = float(match.group(1))
-    unit = match.group(2)
-    return round(number * _UNITS[unit]) if unit else int(number)
+    return round(number) if 0 <= number <= MAX_COUNT else None
 
 
 _LOCAL_FORMATS = (
@@ -116,11 +124,12 @@ def parse_time(value: Any) -> datetime | None:
     """
     if value is None or isinstance(value, bool) or value == "":
         return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        number = float(value)
-        if number > 1e11:  # milliseconds
-            number /= 1000
+    digits = isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+    if isinstance(value, int | float) or digits:
         try:
+            number = float(value)
+            if number > 1e11:  # milliseconds
+                number /= 1000
             return datetime.fromtimestamp(number, UTC)
         except (OverflowError, OSError, ValueError):
             return None
@@ -147,8 +156,9 @@ _SPACE = re.compile(r"\s+")
 
 
 def plain_text(value: Any, limit: int = 4000) -> str:
-    """Markup-free, whitespace-collapsed text, cut at ``limit`` characters."""
+    """Markup-free, whitespace-collapsed text, cut at ``limit`` characters; control characters
+    and lone surrogates (``&#0;``, a cut emoji) repaired, as every stored text must be."""
     if value is None:
         return ""
-    text = html.unescape(_TAG.sub(" ", str(value)))
+    text = clean_text(html.unescape(_TAG.sub(" ", str(value))))
     return _SPACE.sub(" ", text).strip()[:limit]

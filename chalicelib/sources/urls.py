@@ -43,6 +43,13 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     text = (url or "").strip()
     if not text:
         return None
+    try:
+        return _canonical(text, base)
+    except ValueError:  # "http://[broken": urllib cannot take it apart
+        return None
+
+
+def _canonical(text: str, base: str | None) -> str | None:
     if base:
         text = urljoin(base, text)
     if text.startswith("//"):

@@ -11,7 +11,7 @@ from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.core.errors import ConflictError, NotFoundError
-from chalicelib.core.http import MAX_BODY_BYTES, api, json_body
+from chalicelib.core.http import MAX_BODY_BYTES, api, json_body, json_response, query_params
 
 sample = Chalice(app_name="httptest")
 
@@ -20,6 +20,12 @@ sample = Chalice(app_name="httptest")
 @api
 def echo() -> dict[str, Any]:
     return {"got": json_body(sample.current_request)}
+
+
+@sample.route("/items/{item}", methods=["GET"])
+@api
+def item(item: str) -> dict[str, Any]:
+    return {"item": item, "query": query_params(sample.current_request)}
 
 
 @sample.route("/missing/{item}", methods=["GET"])
@@ -75,6 +81,60 @@ def test_bad_bodies_get_a_400_that_says_why(client: Client, body: bytes, message
     assert response.json_body["error"] == "validation_error"
     assert response.json_body["message"] == message
     assert response.json_body["problems"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "path"),
+    [
+        (b"[" * 50_000 + b"]" * 50_000, "request body is nested too deeply", ""),
+        (
+            b'{"n": ' + b"9" * 5000 + b"}",
+            "request body contains values that cannot be accepted",
+            "/n",
+        ),
+        (b'{"n": NaN}', "request body contains values that cannot be accepted", "/n"),
+        (b'{"t": "\\ud800"}', "request body contains values that cannot be accepted", "/t"),
+        (b'{"t": "\\u0000"}', "request body contains values that cannot be accepted", "/t"),
+        (b'{"t": 1, "t": 2}', "request body contains values that cannot be accepted", "/t"),
+    ],
+)
+def test_hostile_json_is_a_400_at_its_path(
+    client: Client, body: bytes, message: str, path: str
+) -> None:
+    response = _post(client, body)
+    assert response.status_code == 400
+    assert response.json_body["message"] == message
+    assert response.json_body["problems"][0]["path"] == path
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("/items/a\x00b", "/item"),
+        ("/items/a\ud800b", "/item"),
+        ("/items/" + "x" * 201, "/item"),
+        ("/items/ok?q=%00", "/q"),
+        ("/items/ok?%01=1", "/query"),
+        ("/items/ok?q=" + "x" * 501, "/q"),
+    ],
+)
+def test_path_parameters_and_query_values_are_text_of_bounded_length(
+    client: Client, url: str, path: str
+) -> None:
+    response = client.http.get(url)
+    assert response.status_code == 400, response.body
+    assert response.json_body["problems"][0]["path"] == path
+    assert client.http.get("/items/滨江?q=‏RTL").json_body == {
+        "item": "滨江",
+        "query": {"q": "‏RTL"},
+    }
+
+
+def test_an_answer_with_a_stored_lone_surrogate_is_still_json() -> None:
+    # Data stored before inputs were checked may hold one; the answer must not become a 500.
+    response = json_response({"title": "坏\ud800字"})
+    assert json.loads(response.body) == {"title": "坏\ud800字"}
+    response.body.encode("utf-8")
 
 
 def test_application_errors_keep_their_status_and_details(client: Client) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 from chalicelib.core.errors import ValidationError
 from chalicelib.plan.models import PlanView
-from chalicelib.plan.validation import check_plan, validate_plan
+from chalicelib.plan.validation import bounded_plan, check_plan, validate_plan
 from tests.plan_helpers import example_plan, group, paths
 
 
@@ -219,3 +223,145 @@ def test_workflow_settings_are_checked() -> None:
         "/workflow/cooldown_minutes",
         "/workflow/speed",
     }
+
+
+def _full_plan() -> dict[str, Any]:
+    """The example with every optional numeric setting present (the workflow defaults)."""
+    doc = example_plan()
+    doc["workflow"] = {
+        "ack_minutes": {"I": 10, "II": 15, "III": 60, "IV": 120},
+        "monitor_interval_minutes": 30,
+        "cooldown_minutes": 360,
+        "close_after_minutes": 4320,
+        "max_monitor_minutes": 10080,
+    }
+    return doc
+
+
+def _numbers(value: Any, path: str = "") -> Iterator[tuple[str, list[Any]]]:
+    """Every number in a document: its JSON-pointer path and the keys that reach it."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, child in items:
+        here = f"{path}/{key}"
+        if isinstance(child, dict | list):
+            for found, keys in _numbers(child, here):
+                yield found, [key, *keys]
+        elif isinstance(child, int | float) and not isinstance(child, bool):
+            yield here, [key]
+
+
+def _set(doc: dict[str, Any], keys: list[Any], value: Any) -> None:
+    target: Any = doc
+    for key in keys[:-1]:
+        target = target[key]
+    target[keys[-1]] = value
+
+
+NUMBERS = list(_numbers(_full_plan()))
+
+
+def test_every_number_in_the_plan_is_found() -> None:
+    found = {re.sub(r"/\d+/", "/*/", path) for path, _ in NUMBERS}
+    assert {
+        "/levels/*/min_risk",
+        "/levels/*/deadlines_minutes/triage",
+        "/measures/*/deadline_minutes/I",
+        "/escalation/repeat_interval_minutes",
+        "/escalation/max_repeats",
+        "/escalation/steps/*/after_minutes",
+        "/sms_templates/*/limit",
+        "/sms_templates/*/variables/level",
+        "/alerting/sms_daily_cap",
+        "/workflow/ack_minutes/I",
+        "/workflow/max_monitor_minutes",
+    } <= found
+
+
+@pytest.mark.parametrize(("path", "keys"), NUMBERS, ids=[p for p, _ in NUMBERS])
+def test_every_number_in_the_plan_is_bounded_and_says_its_bound(path: str, keys: list[Any]) -> None:
+    for value in (10**13, -(10**13), True, 2.5):
+        # GIVEN the example with one number huge, hugely negative, a boolean or a fraction
+        doc = _full_plan()
+        _set(doc, keys, value)
+        # WHEN validated THEN that number is a problem whose message names the allowed range
+        found = [p for p in validate_plan(doc) if p.path == path]
+        assert found, f"{path} = {value!r} was accepted"
+        assert re.search(r"\d", found[0].message), found[0].message
+
+
+@pytest.mark.parametrize(
+    ("keys", "limit", "unit"),
+    [
+        (["levels", 0, "deadlines_minutes", "triage"], 14400, "minutes"),
+        (["measures", 0, "deadline_minutes", "I"], 14400, "minutes"),
+        (["escalation", "steps", 1, "after_minutes"], 14400, "minutes"),
+        (["escalation", "repeat_interval_minutes"], 1440, "minutes"),
+        (["escalation", "max_repeats"], 20, ""),
+        (["alerting", "sms_daily_cap"], 100_000, "SMS"),
+        (["sms_templates", 0, "limit"], 500, "characters"),
+        (["sms_templates", 0, "variables", "level"], 200, "characters"),
+        (["workflow", "close_after_minutes"], 14400, "minutes"),
+    ],
+)
+def test_each_bound_is_inclusive_and_named_in_the_message(
+    keys: list[Any], limit: int, unit: str
+) -> None:
+    doc = _full_plan()
+    _set(doc, keys, limit)
+    path = "/" + "/".join(map(str, keys))
+    at_limit = [p for p in validate_plan(doc) if p.path == path]
+    assert at_limit == [] or keys[0] == "sms_templates"  # a longer variable may overflow text
+    _set(doc, keys, limit + 1)
+    over = [p.message for p in validate_plan(doc) if p.path == path]
+    assert over
+    assert f"to {limit}" in over[0]
+    assert unit in over[0]
+
+
+def test_more_than_ten_escalation_steps_are_refused() -> None:
+    doc = example_plan()
+    doc["escalation"]["steps"] = [
+        {"after_minutes": 10 * (i + 1), "notify": ["hq"]} for i in range(11)
+    ]
+    assert paths(validate_plan(doc)) == {"/escalation/steps"}
+
+
+def test_a_stored_plan_beyond_the_bounds_is_read_with_the_nearest_bound() -> None:
+    # GIVEN a plan saved before the bounds: every integer 10**13 (or negative)
+    doc = _full_plan()
+    integers = [(p, k) for p, k in NUMBERS if not p.endswith("min_risk")]
+    for _, keys in integers:
+        _set(doc, keys, 10**13)
+    _set(doc, ["escalation", "max_repeats"], -5)
+    # WHEN it is bounded
+    bounded, moved = bounded_plan(doc)
+    # THEN every integer is at its bound, the result is a valid plan, the original untouched
+    assert paths(moved) == {p for p, _ in integers}
+    assert bounded["levels"][0]["deadlines_minutes"]["triage"] == 14400
+    assert bounded["alerting"]["sms_daily_cap"] == 100_000
+    assert bounded["escalation"]["max_repeats"] == 0
+    assert bounded["escalation"]["steps"][0]["after_minutes"] == 14400
+    assert doc["levels"][0]["deadlines_minutes"]["triage"] == 10**13
+    # (two steps at the same bound are no longer "later one after another"; that is all)
+    assert paths(validate_plan(bounded)) <= {
+        "/escalation/steps/1/after_minutes",
+        *(f"/sms_templates/{i}/text" for i in range(len(doc["sms_templates"]))),
+    }
+    assert bounded_plan(example_plan()) == (example_plan(), [])
+
+
+@pytest.mark.parametrize(
+    ("keys", "value"),
+    [
+        (["groups", 1, "id"], "office\n"),
+        (["groups", 1, "members", 0, "phone"], "+8613800138010\n"),
+        (["groups", 1, "members", 0, "phone"], "+٨٦١٣٨٠٠١٣٨٠١٠"),
+        (["groups", 1, "members", 0, "email"], "chen.jing@example.org\n"),
+    ],
+)
+def test_ids_and_contacts_take_no_final_newline_or_non_ascii_digits(
+    keys: list[Any], value: str
+) -> None:
+    doc = example_plan()
+    _set(doc, keys, value)
+    assert "/" + "/".join(map(str, keys)) in paths(validate_plan(doc))

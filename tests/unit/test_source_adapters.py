@@ -8,12 +8,14 @@ from typing import Any
 import pytest
 
 from chalicelib.posts.models import Platform
-from chalicelib.sources.adapters import ParseContext
+from chalicelib.sources.adapters import ParseContext, make_item
 from chalicelib.sources.adapters.feeds import parse_feed
 from chalicelib.sources.adapters.generic import parse_html, parse_json
 from chalicelib.sources.adapters.hotlists import HOTLISTS
 from chalicelib.sources.adapters.newsnow import parse_newsnow
 from chalicelib.sources.errors import SourceParseError
+from chalicelib.sources.text import parse_count, parse_time
+from chalicelib.sources.urls import canonical_url
 from tests.sources_server import fixture_bytes
 
 FETCHED = datetime(2023, 11, 15, 12, 0, tzinfo=UTC)
@@ -256,3 +258,53 @@ def test_generic_html_on_a_gbk_page_with_selectors():
     assert items[1].url == "http://gov.example.org/xxgk/2023/002.html"
     assert items[0].text == "各医疗机构：为进一步规范……"
     assert items[0].published_at == datetime(2023, 11, 14, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        (float("nan"), None),
+        (float("inf"), None),
+        (1e300, None),
+        (10**40, None),
+        (-5, None),
+        ("9" * 5000 + "万", None),
+        ("1.2亿", 120_000_000),
+        ("3,400 热度", 3400),
+        (True, None),
+        (2.6, 3),
+    ],
+)
+def test_counts_that_are_not_finite_or_beyond_any_platform_are_unknown(
+    value: Any, count: int | None
+) -> None:
+    assert parse_count(value) == count
+
+
+@pytest.mark.parametrize("value", ["²", "١٧٠٠٠٠٠٠٠٠", "9" * 400, float("nan"), 1e300])
+def test_times_that_cannot_be_read_are_unknown(value: Any) -> None:
+    assert parse_time(value) is None
+
+
+@pytest.mark.parametrize("url", ["http://[broken", "https://[::1", "http://a]b:99999999/"])
+def test_urls_that_do_not_parse_are_dropped(url: str) -> None:
+    assert canonical_url(url) is None
+
+
+def test_an_item_keeps_only_what_can_be_stored() -> None:
+    item = make_item(
+        ctx(),
+        title="标题\x00\ud83d",
+        url="http://[broken",
+        text="正文\x1b[31m",
+        author="\udfff",
+        engagement={"views": float("nan"), "likes": 10**40, "reposts": 7},
+        rank=10**20,
+        external_id="i" * 1000 + "\x00",
+    )
+    assert item is not None
+    assert (item.title, item.text, item.author) == ("标题\ufffd", "正文[31m", "\ufffd")
+    assert item.url is None
+    assert item.engagement == {"reposts": 7}
+    assert item.rank is None
+    assert item.external_id == "i" * 200
