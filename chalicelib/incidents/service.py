@@ -180,7 +180,7 @@ def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
 
 class Acknowledger(Protocol):
     def acknowledge_incident(
-        self, incident_key: str, by: str, group: str | None = None
+        self, incident_key: str, by: str, *, group: str | None
     ) -> list[str]: ...
 
 

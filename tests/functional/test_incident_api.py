@@ -22,6 +22,7 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
+from tests.auth_helpers import role_tokens
 from tests.sources_server import FixtureServer, Route, serve
 
 REPORT = {
@@ -33,7 +34,7 @@ REPORT = {
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    made = {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    made = role_tokens(store)
     made["publicity"] = store.issue("宣传组成员", Role.MEMBER, group="publicity")
     made["office"] = store.issue("办公室成员", Role.MEMBER, group="office")
     return made

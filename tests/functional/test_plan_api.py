@@ -15,6 +15,7 @@ from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
+from tests.auth_helpers import role_tokens
 from tests.functional.test_health_probe import scheduled_event
 from tests.plan_helpers import example_plan, group, paths
 
@@ -22,7 +23,7 @@ from tests.plan_helpers import example_plan, group, paths
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    made = {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    made = role_tokens(store)
     made["office"] = store.issue("陈静", Role.LEAD, group="office")
     return made
 
