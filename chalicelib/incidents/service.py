@@ -291,13 +291,13 @@ class IncidentActions:
         if who.is_hq:
             return
         group = self._publicity()
-        if group is None or not who.acts_for(group):
-            owner = (
-                f"the publicity group ({group})"
-                if group
-                else "the HQ (the plan names no publicity group)"
+        if group is None:
+            raise ForbiddenError("the plan names no publicity group: only the HQ writes statements")
+        if not who.acts_for(group):
+            raise ForbiddenError(
+                f"only the publicity group ({group}) or the HQ may draft, edit and release "
+                "statements"
             )
-            raise ForbiddenError(f"only {owner} or the HQ may draft, edit and release statements")
 
     def draft_statement(
         self, incident_id: str, who: Principal, body: Mapping[str, Any]
