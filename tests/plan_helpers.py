@@ -42,3 +42,15 @@ def quick_plan(**workflow: Any) -> dict[str, Any]:
         **workflow,
     }
     return doc
+
+
+def contacts(doc: dict[str, Any], group_id: str | None = None) -> set[str]:
+    """Every phone number and e-mail address in the plan (or in one group of it)."""
+    return {
+        str(member[key])
+        for g in doc["groups"]
+        if group_id is None or g["id"] == group_id
+        for member in g["members"]
+        for key in ("phone", "email")
+        if member.get(key)
+    }

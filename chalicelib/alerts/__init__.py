@@ -11,9 +11,9 @@ Public API (the workflow, scoring and sources packages call only this):
   - ``send(request) -> list[str]``: outbox message ids, one per group (the HQ is always added for
     levels I–II; no groups means the level's ``alert_groups``). The same (incident, event, level,
     group) again returns the same ids and publishes nothing.
-  - ``acknowledge(message_id, by, group=None) -> list[str]`` and
-    ``acknowledge_incident(incident_key, by, group=None) -> list[str]``: stop repeats and
-    escalation.
+  - ``acknowledge(message_id, by, *, group) -> list[str]`` and
+    ``acknowledge_incident(incident_key, by, *, group) -> list[str]``: stop repeats and
+    escalation of ``group``'s alerts (None: every group's, as the 指挥部 may).
   - ``dispatch_due() -> DispatchReport``: the ``alert_dispatch`` schedule (retries with backoff,
     repeats of unacknowledged alerts, escalation, catching up a failed reconciliation).
 - :class:`chalicelib.alerts.topics.Reconciler` ``reconcile(plan, previous)``: topics and

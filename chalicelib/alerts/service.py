@@ -410,8 +410,13 @@ class AlertService:
         return len(children)
 
     # -- acknowledgement ---------------------------------------------------------------------
-    def acknowledge(self, message_id: str, by: str, group: str | None = None) -> list[str]:
-        """Acknowledge the alert a message belongs to; ``group``: the caller's group, if bound."""
+    def acknowledge(self, message_id: str, by: str, *, group: str | None) -> list[str]:
+        """Acknowledge the alert a message belongs to (its repeats and escalations included).
+
+        ``group`` is the group the caller acts for: only that group's alerts (403 otherwise);
+        None is every group, the 指挥部's scope. There is no default: every caller says whom it
+        acts for.
+        """
         item = self.outbox.get(message_id)
         if item is None:
             raise NotFoundError(f"no outbox message {message_id}")
@@ -422,9 +427,9 @@ class AlertService:
         done = self.outbox.acknowledge(root_id, by=by, at=iso(self._clock()))
         return [root_id] if done is not None else []
 
-    def acknowledge_incident(
-        self, incident_key: str, by: str, group: str | None = None
-    ) -> list[str]:
+    def acknowledge_incident(self, incident_key: str, by: str, *, group: str | None) -> list[str]:
+        """Acknowledge the incident's open alerts for ``group`` (None: every group's, the
+        指挥部's scope); other groups' alerts are left to them."""
         acked = []
         for item in self.outbox.by_incident(incident_key):
             if item.get("kind") != Kind.ALERT.value or not item.get("requires_ack"):

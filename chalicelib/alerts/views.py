@@ -7,8 +7,9 @@
   ``{"incident", "event", "level", "template_id", "variables", "groups"?, "drill"?,
   "email_subject"?, "email_body"?, "links"?, "requires_ack"?}`` → the outbox message ids.
 - ``POST /alerts/{message_id}/ack`` and ``POST /alerts/incident/{incident_key}/ack`` (member and
-  above): stop repeats and escalation. A member or lead with a group acknowledges only alerts
-  for that group; hq (and a token without a group) any.
+  above): stop repeats and escalation. A member or lead (who always has a group) acknowledges
+  only that group's alerts — another group's alert is a 403, the incident-wide ack leaves other
+  groups' alerts alone; the hq acknowledges any.
 - ``alert_dispatch`` every minute: publish due messages, repeat, escalate, catch up a failed
   reconciliation.
 """
@@ -21,7 +22,7 @@ from chalice import Blueprint, Rate
 
 from chalicelib.alerts.models import INCIDENT_KEY, AlertRequest, Status
 from chalicelib.alerts.service import alert_service
-from chalicelib.auth.models import Principal, Role
+from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
@@ -29,10 +30,6 @@ from chalicelib.core.http import api, json_body, query_params
 bp = Blueprint(__name__)
 
 MAX_LIMIT = 500
-
-
-def _group_scope(principal: Principal) -> str | None:
-    return None if principal.role is Role.HQ else principal.group
 
 
 @bp.route("/outbox", methods=["GET"])
@@ -137,7 +134,7 @@ def ack_message(message_id: str) -> dict[str, Any]:
     principal = require(bp.current_request, Role.MEMBER)
     if not message_id.startswith("m") or len(message_id) > 64:
         raise ValidationError("bad message id", [Problem("/message_id", "not an outbox id")])
-    acked = alert_service().acknowledge(message_id, principal.name, _group_scope(principal))
+    acked = alert_service().acknowledge(message_id, principal.name, group=principal.scope)
     return {"acknowledged": acked}
 
 
@@ -148,7 +145,7 @@ def ack_incident(incident_key: str) -> dict[str, Any]:
     if not INCIDENT_KEY.match(incident_key):
         raise ValidationError("bad incident", [Problem("/incident_key", "bad incident key")])
     acked = alert_service().acknowledge_incident(
-        incident_key, principal.name, _group_scope(principal)
+        incident_key, principal.name, group=principal.scope
     )
     return {"acknowledged": acked}
 

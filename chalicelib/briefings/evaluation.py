@@ -29,7 +29,12 @@ TASK_STATUS = {
     "completed": "已完成",
     "abandoned": "已放弃",
 }
-STATEMENT_STATUS = {"draft": "草稿", "approved": "已批准", "released": "已发布"}
+STATEMENT_STATUS = {
+    "draft": "草稿",
+    "approved": "已批准",
+    "released": "已发布",
+    "superseded": "已被修订稿替代",
+}
 HOURLY_SPAN = 72  # up to three days the curve is per hour, after that per day
 PLAN_REVISION = "对照本次处置，预案的分级、时限、工作组职责和措施清单是否需要修订？"
 

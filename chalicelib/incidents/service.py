@@ -11,6 +11,7 @@ on to escalate) is also a 409 that says so.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import time
@@ -19,7 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
-from chalicelib.auth.models import Principal, Role
+from chalicelib.auth.models import Principal
 from chalicelib.core.clock import Clock, iso, parse_instant, utcnow
 from chalicelib.core.errors import (
     ConflictError,
@@ -180,12 +181,21 @@ def _note(body: Mapping[str, Any], problems: list[Problem]) -> str:
 
 class Acknowledger(Protocol):
     def acknowledge_incident(
-        self, incident_key: str, by: str, group: str | None = None
+        self, incident_key: str, by: str, *, group: str | None
     ) -> list[str]: ...
+
+
+def _no_publicity_group() -> str | None:
+    return None
 
 
 class IncidentActions:
     """Decisions, task actions, closing and statements, validated and answered into the workflow.
+
+    Who may act is checked before the request body is: a caller who may not act gets 403 whatever
+    they sent. The HQ decides, closes and approves; a task is answered by its group (or the HQ);
+    statements (口径) are drafted, edited and released by the publicity group — ``publicity()``,
+    the current plan's, None for none — or the HQ.
 
     Acting is acknowledging: once the HQ decides, its alerts for the incident stop repeating and
     escalating; once a group acknowledges or completes its task, so do the group's.
@@ -197,11 +207,13 @@ class IncidentActions:
         desk: TokenDesk,
         alerts: Acknowledger | None = None,
         clock: Clock = utcnow,
+        publicity: Callable[[], str | None] = _no_publicity_group,
     ) -> None:
         self._store = store
         self._desk = desk
         self._alerts = alerts
         self._clock = clock
+        self._publicity = publicity
 
     def _acknowledge(self, incident_id: str, who: Principal, group: str) -> None:
         if self._alerts is None:
@@ -235,6 +247,11 @@ class IncidentActions:
         self, incident_id: str, task_id: str, who: Principal, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A group acknowledges (``ack``) or completes (``complete``) its task."""
+        task = self._store.get(incident_id, f"TASK#{task_id}")
+        if task is None:
+            raise NotFoundError(f"no task {task_id} on incident {incident_id}")
+        if not who.acts_for(str(task["group"])):
+            raise ForbiddenError(f"only the {task['group']} group or the HQ may act on this task")
         problems: list[Problem] = []
         action = body.get("action")
         if action not in ("ack", "complete"):
@@ -242,13 +259,6 @@ class IncidentActions:
         note = _note(body, problems)
         if problems:
             raise ValidationError("invalid task action", problems)
-        task = self._store.get(incident_id, f"TASK#{task_id}")
-        if task is None:
-            raise NotFoundError(f"no task {task_id} on incident {incident_id}")
-        if not (
-            who.role is Role.HQ or (who.role.at_least(Role.MEMBER) and who.group == task["group"])
-        ):
-            raise ForbiddenError(f"only the {task['group']} group or the HQ may act on this task")
         kind = f"{'ack' if action == 'ack' else 'done'}#{task_id}"
         now = iso(self._clock())
         self._desk.answer(incident_id, kind, {"action": action, "by": who.name, "note": note})
@@ -275,9 +285,27 @@ class IncidentActions:
         return {"incident_id": incident_id, "closing": {"by": who.name, "note": note}}
 
     # -- statements (口径) ------------------------------------------------------------------
+    def _may_write_statements(self, who: Principal) -> None:
+        """Drafting, editing and releasing speak for the organisation in public: the publicity
+        group (宣传组) and the HQ only."""
+        if who.is_hq:
+            return
+        group = self._publicity()
+        if group is None:
+            raise ForbiddenError("the plan names no publicity group: only the HQ writes statements")
+        if not who.acts_for(group):
+            raise ForbiddenError(
+                f"only the publicity group ({group}) or the HQ may draft, edit and release "
+                "statements"
+            )
+
     def draft_statement(
         self, incident_id: str, who: Principal, body: Mapping[str, Any]
     ) -> dict[str, Any]:
+        """A new draft, or a new version of a draft. Approved text never changes: an edit of an
+        approved (or released) statement is a new draft that ``revises`` it and needs the HQ's
+        approval again, while the approved one stays on the record as it was."""
+        self._may_write_statements(who)
         problems: list[Problem] = []
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > 5000:
@@ -287,37 +315,75 @@ class IncidentActions:
             problems.append(Problem("/statement_id", "must match [A-Za-z0-9_-]{1,64}"))
         if problems:
             raise ValidationError("invalid statement", problems)
+        assert isinstance(text, str)
         self._store.require(incident_id)
         now = iso(self._clock())
-        sid = sid or "s" + uuid.uuid4().hex[:10]
-        existing = self._store.get(incident_id, f"STMT#{sid}")
-        if existing and existing.get("released_at"):
-            raise ConflictError("a released statement cannot be changed; draft a new one")
-        versions = [
-            *(existing or {}).get("versions", []),
-            {"text": text, "by": who.name, "at": now},
-        ]
+        version = {"text": text, "by": who.name, "at": now}
+        existing = self._store.get(incident_id, f"STMT#{sid}") if sid else None
+        if existing is None:
+            return self._new_draft(incident_id, sid or "s" + uuid.uuid4().hex[:10], version)
+        if existing.get("status") == "draft":
+            return self._next_version(incident_id, existing, version)
+        return self._revise(incident_id, existing, version)
+
+    def _new_draft(
+        self,
+        incident_id: str,
+        sid: str,
+        version: Mapping[str, Any],
+        revises: str | None = None,
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "statement_id": sid,
+            "text": version["text"],
+            "versions": [dict(version)],
+            "status": "draft",
+            "created_at": version["at"],
+            "updated_at": version["at"],
+        }
+        if revises is not None:
+            item["revises"] = revises
+        if not self._store.put_once(incident_id, f"STMT#{sid}", item):
+            raise ConflictError(f"statement {sid} was written at the same moment; reload")
+        return {**item, "pk": incident_id, "sk": f"STMT#{sid}"}
+
+    def _next_version(
+        self, incident_id: str, draft: Mapping[str, Any], version: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if draft.get("text") == version["text"]:
+            return dict(draft)  # a retried edit: nothing new to record
         return self._store.update(
             incident_id,
-            f"STMT#{sid}",
-            expect={"released_at": None}
-            if existing is None
-            else {
-                "updated_at": existing.get("updated_at"),
-                "status": existing.get("status"),
+            str(draft["sk"]),
+            {
+                "text": version["text"],
+                "versions": [*draft.get("versions", []), dict(version)],
+                "updated_at": version["at"],
             },
-            must_exist=existing is not None,
-            changes={
-                "statement_id": sid,
-                "text": text,
-                "versions": versions,
-                "status": "draft",
-                "approved_at": None,
-                "updated_at": now,
-            },
+            expect={"status": "draft", "updated_at": draft.get("updated_at")},
         )
 
+    def _revise(
+        self, incident_id: str, original: Mapping[str, Any], version: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The edit of a statement that is no longer a draft goes to the open draft revising it,
+        else to a new one whose id derives from the original and the revision's number, so a
+        retried or concurrent edit never makes two drafts of one revision."""
+        sid = str(original["sk"]).split("#", 1)[-1]
+        revisions = [
+            s
+            for s in self._store.items(incident_id)
+            if str(s["sk"]).startswith("STMT#") and s.get("revises") == sid
+        ]
+        open_draft = next((s for s in revisions if s.get("status") == "draft"), None)
+        if open_draft is not None:
+            return self._next_version(incident_id, open_draft, version)
+        digest = hashlib.sha256(f"{incident_id}#{sid}#r{len(revisions) + 1}".encode()).hexdigest()
+        return self._new_draft(incident_id, "s" + digest[:10], version, revises=sid)
+
     def approve_statement(self, incident_id: str, sid: str, who: Principal) -> dict[str, Any]:
+        """The HQ approves a draft. A draft that ``revises`` an approved, unreleased statement
+        supersedes it: only the newest approved text can be released."""
         statement = self._statement(incident_id, sid)
         if statement.get("status") != "draft":
             raise ConflictError(f"statement {sid} is {statement.get('status')}, not a draft")
@@ -328,12 +394,24 @@ class IncidentActions:
             {"status": "approved", "approved_at": now, "approved_by": who.name},
             expect={"status": "draft", "updated_at": statement["updated_at"]},
         )
-        self._timeline(incident_id, f"stmt#{sid}#approved", "批准口径", who, now)
+        revises = statement.get("revises")
+        note = ""
+        if revises:
+            note = f"修订口径 {revises}"
+            with contextlib.suppress(ConflictError):  # released meanwhile: it stays released
+                self._store.update(
+                    incident_id,
+                    f"STMT#{revises}",
+                    {"status": "superseded", "superseded_by": sid, "superseded_at": now},
+                    expect={"status": "approved"},
+                )
+        self._timeline(incident_id, f"stmt#{sid}#approved", "批准口径", who, now, note)
         return updated
 
     def release_statement(
         self, incident_id: str, sid: str, who: Principal, body: Mapping[str, Any]
     ) -> dict[str, Any]:
+        self._may_write_statements(who)
         problems: list[Problem] = []
         channel = body.get("channel")
         if not isinstance(channel, str) or not 0 < len(channel) <= 100:
@@ -346,6 +424,11 @@ class IncidentActions:
         if problems:
             raise ValidationError("invalid release", problems)
         statement = self._statement(incident_id, sid)
+        if statement.get("status") == "superseded":
+            raise ConflictError(
+                f"statement {sid} was replaced by {statement.get('superseded_by')}; release that",
+                details={"superseded_by": statement.get("superseded_by")},
+            )
         if statement.get("status") != "approved":
             raise ConflictError(f"statement {sid} must be approved by the HQ before release")
         now = iso(self._clock())

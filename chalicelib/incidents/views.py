@@ -1,8 +1,9 @@
 """HTTP routes for incidents: the board, one incident, and what people decide and do.
 
 Thin: authenticate, parse, one service call. Roles: viewers read; the HQ decides, closes and
-approves statements; members of the owning group (or the HQ) act on their tasks; members and up
-draft and release statements.
+approves statements; members of the owning group (or the HQ) act on their tasks; members of the
+publicity group (宣传组, as the current plan names it) and the HQ draft, edit and release
+statements; members and up preserve evidence. The whole table is docs/authorization.md.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from chalicelib.incidents.service import (
     TokenDesk,
 )
 from chalicelib.incidents.store import STATUSES, IncidentStore
-from chalicelib.plan.models import LEVELS
+from chalicelib.plan.models import LEVELS, publicity_group
+from chalicelib.plan.service import current_or_example
+from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
 from chalicelib.sources.factory import shared_fetcher
 from chalicelib.sources.guard import Guard
@@ -42,10 +45,19 @@ def _store() -> IncidentStore:
     return IncidentStore(get_clients().table(get_settings().tables.incidents))
 
 
+def _publicity_group() -> str | None:
+    """The current plan's publicity group (the example plan's while none is stored)."""
+    plans = PlanStore(get_clients().table(get_settings().tables.plan))
+    return publicity_group(current_or_example(plans))
+
+
 def actions() -> IncidentActions:
     store = _store()
     return IncidentActions(
-        store, TokenDesk(store, get_clients().client("stepfunctions")), alert_service()
+        store,
+        TokenDesk(store, get_clients().client("stepfunctions")),
+        alert_service(),
+        publicity=_publicity_group,
     )
 
 

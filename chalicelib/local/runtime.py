@@ -221,12 +221,17 @@ class LocalRuntime:
 
     def _issue_tokens(self, clients: AwsClients) -> None:
         """One token per role, and one group lead per working group of the example plan (so a
-        newcomer can act on a group's task); kept across restarts in local.json."""
+        newcomer can act on a group's task); kept across restarts in local.json.
+
+        A member or lead always has a group: the plain ``member`` and ``lead`` tokens act for the
+        舆情监测组 (``monitoring``), which watches around the clock, is alerted at every level and
+        keeps the sources (a lead's write) — the people who acknowledge first."""
         store = TokenStore(clients.table(get_settings().tables.tokens))
         saved = self._read_local_json()
         for role in Role:
+            group = "monitoring" if role in (Role.MEMBER, Role.LEAD) else None
             self.tokens[role.value] = self._token(
-                store, saved.get("tokens", {}).get(role.value), f"local {role.value}", role, None
+                store, saved.get("tokens", {}).get(role.value), f"local {role.value}", role, group
             )
         for group in LOCAL_GROUPS:
             self.group_tokens[group] = self._token(

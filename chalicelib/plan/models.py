@@ -7,9 +7,12 @@ its helpers can index without re-checking.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import copy
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from chalicelib.core.observability import mask_contact
 
 # Levels, most severe first (I 特别重大 红, II 重大 橙, III 较大 黄, IV 一般 蓝).
 LEVELS: tuple[str, ...] = ("I", "II", "III", "IV")
@@ -42,6 +45,7 @@ DEADLINE_LABELS: dict[str, str] = {
 DEFAULT_BRIEFING_TIME = "08:00"
 # Every SMS of a drill starts with this; templates must leave room for it.
 DRILL_PREFIX = "【演练】"
+PUBLICITY = "publicity"
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,40 @@ class PlanView:
                         endpoint=str(endpoint),
                         levels=levels,
                     )
+
+
+def publicity_group(plan: Mapping[str, Any]) -> str | None:
+    """Who answers for public statements (宣传组): the plan's setting, else the owner of the
+    information-release measure, else the group with id ``publicity`` if the plan has one.
+    The workflow alerts this group about public deadlines; only it (and the HQ) drafts, edits
+    and releases statements (口径)."""
+    configured = plan.get("workflow", {}).get("publicity_group")
+    if configured:
+        return str(configured)
+    for measure in plan.get("measures", []):
+        if measure.get("id") == "release" and measure.get("owner"):
+            return str(measure["owner"])
+    groups = {g.get("id") for g in plan.get("groups", [])}
+    return PUBLICITY if PUBLICITY in groups else None
+
+
+def masked_contacts(
+    doc: Mapping[str, Any], shown: Callable[[str], bool]
+) -> tuple[dict[str, Any], bool]:
+    """A copy of the plan document in which the phone numbers and e-mail addresses of every
+    group for which ``shown(group_id)`` is false are masked (``*******8011``,
+    ``w***@example.org``), and whether anything was masked. The stored document is untouched."""
+    copied: dict[str, Any] = copy.deepcopy(dict(doc))
+    masked = False
+    for group in copied.get("groups", []):
+        if shown(str(group.get("id"))):
+            continue
+        for member in group.get("members", []):
+            for key in ("phone", "email"):
+                if isinstance(member.get(key), str):
+                    member[key] = mask_contact(member[key])
+                    masked = True
+    return copied, masked
 
 
 def _field(channel: str) -> str:

@@ -1,8 +1,11 @@
 """Plan routes: ``GET /plan``, ``PUT /plan`` (hq), ``GET /plan/versions[/{n}]``.
 
 Reading is open to every role (viewer and above): each group needs to see the plan it works
-under. Saving is for the 指挥部 only. ``PUT`` takes the whole document; ``If-Match: <version>``
-or ``?base_version=<n>`` makes the save conditional on the version the editor started from.
+under. Contacts are not: the HQ reads every phone number and e-mail address, a lead those of
+their own group, everyone else sees them masked as ``/outbox`` shows them (``contacts_masked``
+says so). Saving is for the 指挥部 only. ``PUT`` takes the whole document; ``If-Match:
+<version>`` or ``?base_version=<n>`` makes the save conditional on the version the editor started
+from.
 """
 
 from __future__ import annotations
@@ -12,14 +15,15 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.alerts.service import alert_service
-from chalicelib.auth.models import Role
+from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
 from chalicelib.core.settings import get_settings
+from chalicelib.plan.models import masked_contacts, publicity_group
 from chalicelib.plan.service import PlanService, scoring_rule_check
-from chalicelib.plan.store import PlanStore
+from chalicelib.plan.store import PlanStore, PlanVersion
 
 bp = Blueprint(__name__)
 
@@ -42,12 +46,23 @@ def _version_number(text: str, where: str) -> int:
     return int(cleaned)
 
 
+def _shown_to(found: PlanVersion, principal: Principal) -> dict[str, Any]:
+    """A version as ``principal`` may read it: contacts masked where they may not, and the
+    group that answers for statements (口径) as the plan resolves it."""
+    doc, masked = masked_contacts(found.doc, principal.sees_contacts_of)
+    return {
+        **found.meta(),
+        "plan": doc,
+        "contacts_masked": masked,
+        "publicity_group": publicity_group(found.doc),
+    }
+
+
 @bp.route("/plan", methods=["GET"])
 @api
 def get_plan() -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
-    current = plan_service().current()
-    return {**current.meta(), "plan": current.doc}
+    principal = require(bp.current_request, Role.VIEWER)
+    return _shown_to(plan_service().current(), principal)
 
 
 @bp.route("/plan", methods=["PUT"])
@@ -78,6 +93,6 @@ def list_versions() -> dict[str, Any]:
 @bp.route("/plan/versions/{number}", methods=["GET"])
 @api
 def get_version(number: str) -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
+    principal = require(bp.current_request, Role.VIEWER)
     found = plan_service().version(_version_number(number, "/number"))
-    return {**found.meta(), "plan": found.doc}
+    return _shown_to(found, principal)

@@ -21,14 +21,13 @@ from typing import Any
 
 from chalicelib.core.clock import CHINA, iso, parse_instant
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.plan.models import LEVELS
+from chalicelib.plan.models import LEVELS, publicity_group
 
 HQ = "hq"
 # The error a rise in level fails the HQ's decision wait with (caught by ``AwaitDecision``).
 LEVEL_ROSE = "yuqing.LevelRose"
 # The public-deadline timer's token kind: a wait on the clock, not on people.
 TIMER_PUBLIC = "timer#public"
-PUBLICITY = "publicity"
 # Levels for which an unanswered 研判 ends in activation at the suggested level.
 AUTO_ACTIVATE = frozenset({"I", "II"})
 PUBLIC_DEADLINES = ("authoritative_info", "press_conference", "public_response")
@@ -190,19 +189,6 @@ def _worse(a: Any, b: Any) -> str | None:
     first = str(a) if a in LEVELS else None
     second = str(b) if b in LEVELS else None
     return first if more_severe(first, second) or second is None else second
-
-
-def publicity_group(plan: Mapping[str, Any]) -> str | None:
-    """Who answers for public statements (宣传组): the plan's setting, else the owner of the
-    information-release measure, else the group with id ``publicity`` if the plan has one."""
-    configured = plan.get("workflow", {}).get("publicity_group")
-    if configured:
-        return str(configured)
-    for measure in plan.get("measures", []):
-        if measure.get("id") == "release" and measure.get("owner"):
-            return str(measure["owner"])
-    groups = {g.get("id") for g in plan.get("groups", [])}
-    return PUBLICITY if PUBLICITY in groups else None
 
 
 def alert_groups(plan: Mapping[str, Any], level: str) -> tuple[str, ...]:

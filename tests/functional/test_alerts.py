@@ -351,8 +351,8 @@ def test_only_the_alerted_group_or_the_hq_may_acknowledge(world: World) -> None:
     with pytest.raises(ForbiddenError):
         world.service.acknowledge(ids[1], "某人", group="tech")
     assert world.service.acknowledge_incident("inc-1", "值班员", group="office") == [ids[1]]
-    assert world.service.acknowledge_incident("inc-1", "指挥部") == [ids[0]]
-    assert world.service.acknowledge_incident("inc-1", "指挥部") == []
+    assert world.service.acknowledge_incident("inc-1", "指挥部", group=None) == [ids[0]]
+    assert world.service.acknowledge_incident("inc-1", "指挥部", group=None) == []
 
 
 # -- spend guard -----------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from docx import Document as open_docx
 from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.service import AlertService
 from chalicelib.alerts.topics import SnsGateway
-from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.briefings import daily, render_html
 from chalicelib.briefings.models import DOCX_TYPE
@@ -34,6 +33,7 @@ from chalicelib.sources.models import SourceHealth, parse_definition
 from chalicelib.sources.store import SourceStore
 from chalicelib.trends.models import ClusterPage, Counted, hour_counts
 from chalicelib.trends.store import TrendStore
+from tests.auth_helpers import role_tokens
 from tests.plan_helpers import example_plan
 
 # 2026-03-02 09:30 China time: the briefing of 03-02 (08:00) covers 03-01 00:00–03-02 00:00 UTC.
@@ -359,7 +359,7 @@ def test_a_bad_briefing_time_in_the_plan_is_a_clear_400() -> None:
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    return role_tokens(store)
 
 
 def get(client: Client, path: str, token: str, accept: str = "*/*") -> Any:

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import utcnow
@@ -23,6 +22,7 @@ from chalicelib.drills import views as drill_views
 from chalicelib.drills.scenario import MAX_EVENTS, load_bundled
 from chalicelib.incidents.service import IncidentQueries
 from chalicelib.plan.models import DRILL_PREFIX
+from tests.auth_helpers import role_tokens
 from tests.functional.test_workflow_paths import HQ, Live, live
 from tests.plan_helpers import quick_plan
 
@@ -52,7 +52,7 @@ def no_pacing_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    return role_tokens(store)
 
 
 def call(client: Client, method: str, path: str, token: str | None, body: Any = None) -> Any:

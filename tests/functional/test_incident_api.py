@@ -22,6 +22,10 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.service import PlanService
+from chalicelib.plan.store import PlanStore
+from tests.auth_helpers import role_tokens
+from tests.plan_helpers import example_plan
 from tests.sources_server import FixtureServer, Route, serve
 
 REPORT = {
@@ -33,7 +37,7 @@ REPORT = {
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    made = {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    made = role_tokens(store)
     made["publicity"] = store.issue("宣传组成员", Role.MEMBER, group="publicity")
     made["office"] = store.issue("办公室成员", Role.MEMBER, group="office")
     return made
@@ -237,10 +241,119 @@ def test_statements_are_drafted_approved_then_released_in_that_order(
     )
     assert done.status_code == 200
     assert done.json_body["status"] == "released"
+    # an edit of the released statement is a new draft; the released text stays on the record
     again = call(api_client, "POST", base, tokens["publicity"], {"statement_id": sid, "text": "改"})
-    assert again.status_code == 409
+    assert again.status_code == 200
+    assert again.json_body["statement_id"] != sid
+    assert again.json_body["revises"] == sid
+    assert again.json_body["status"] == "draft"
     shown = call(api_client, "GET", f"/incidents/{incident}", tokens["viewer"]).json_body
     assert any(e["title"].startswith("发布口径") for e in shown["timeline"])
+    released = next(s for s in shown["statements"] if s["statement_id"] == sid)
+    assert (released["status"], released["text"]) == ("released", "情况说明（修订）")
+
+
+def _statements(api_client: Client, tokens: dict[str, str], incident: str) -> dict[str, Any]:
+    shown = call(api_client, "GET", f"/incidents/{incident}", tokens["viewer"]).json_body
+    return {s["statement_id"]: s for s in shown["statements"]}
+
+
+def test_only_the_publicity_group_and_the_hq_draft_edit_and_release_statements(
+    api_client: Client, tokens: dict[str, str]
+) -> None:
+    # GIVEN an incident and a statement the HQ approved
+    incident = _incident(api_client, tokens)
+    base = f"/incidents/{incident}/statements"
+    drafted = call(api_client, "POST", base, tokens["hq"], {"text": "指挥部起草的口径"})
+    assert drafted.status_code == 200
+    sid = drafted.json_body["statement_id"]
+    assert call(api_client, "POST", f"{base}/{sid}/approve", tokens["hq"]).status_code == 200
+
+    # WHEN members and leads of other groups draft, edit or release (a good body or none)
+    # THEN 403 and nothing changes
+    for who in ("office", "member", "lead"):
+        for body in ({"text": "别组改写"}, {"statement_id": sid, "text": "别组改写"}, {}):
+            assert call(api_client, "POST", base, tokens[who], body).status_code == 403, who
+        release = call(
+            api_client, "POST", f"{base}/{sid}/release", tokens[who], {"channel": "官微"}
+        )
+        assert release.status_code == 403, who
+    assert list(_statements(api_client, tokens, incident)) == [sid]
+    assert _statements(api_client, tokens, incident)[sid]["status"] == "approved"
+
+    # WHEN the publicity group releases it THEN it is released
+    done = call(
+        api_client, "POST", f"{base}/{sid}/release", tokens["publicity"], {"channel": "官微"}
+    )
+    assert done.status_code == 200
+    assert done.json_body["status"] == "released"
+
+
+def test_an_edit_of_an_approved_statement_is_a_new_draft_and_the_approved_text_stays(
+    api_client: Client, tokens: dict[str, str]
+) -> None:
+    # GIVEN a statement the HQ approved
+    incident = _incident(api_client, tokens)
+    base = f"/incidents/{incident}/statements"
+    sid = call(api_client, "POST", base, tokens["publicity"], {"text": "初稿"}).json_body[
+        "statement_id"
+    ]
+    approved = call(api_client, "POST", f"{base}/{sid}/approve", tokens["hq"]).json_body
+
+    # WHEN the publicity group edits it (and the edit is retried)
+    edit = {"statement_id": sid, "text": "改写稿"}
+    first = call(api_client, "POST", base, tokens["publicity"], edit)
+    retried = call(api_client, "POST", base, tokens["publicity"], edit)
+
+    # THEN the edit is one new draft revising it, and the approved one is as it was
+    assert first.status_code == retried.status_code == 200
+    revision = first.json_body["statement_id"]
+    assert revision != sid
+    assert retried.json_body["statement_id"] == revision
+    assert (first.json_body["status"], first.json_body["revises"]) == ("draft", sid)
+    shown = _statements(api_client, tokens, incident)
+    assert set(shown) == {sid, revision}
+    assert len(shown[revision]["versions"]) == 1
+    kept = {k: v for k, v in approved.items() if k not in ("pk", "sk")}
+    assert {k: shown[sid][k] for k in kept} == kept
+
+    # AND the old text can still be released until the HQ approves the revision
+    second = call(api_client, "POST", base, tokens["publicity"], {**edit, "text": "改写二稿"})
+    assert second.json_body["statement_id"] == revision
+    assert call(api_client, "POST", f"{base}/{revision}/approve", tokens["hq"]).status_code == 200
+    shown = _statements(api_client, tokens, incident)
+    assert (shown[sid]["status"], shown[sid]["superseded_by"]) == ("superseded", revision)
+    assert (shown[sid]["text"], shown[revision]["text"]) == ("初稿", "改写二稿")
+
+    # WHEN the replaced text is released THEN 409 naming its replacement; the revision releases
+    stale = call(
+        api_client, "POST", f"{base}/{sid}/release", tokens["publicity"], {"channel": "官微"}
+    )
+    assert stale.status_code == 409
+    assert stale.json_body["superseded_by"] == revision
+    done = call(
+        api_client, "POST", f"{base}/{revision}/release", tokens["publicity"], {"channel": "官微"}
+    )
+    assert done.status_code == 200
+
+
+def test_the_plan_names_the_group_that_writes_statements(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings
+) -> None:
+    # GIVEN a plan whose workflow names the office as the publicity group
+    doc = example_plan()
+    doc["workflow"] = {"publicity_group": "office"}
+    PlanService(PlanStore(clients.table(settings.tables.plan))).save(doc, "test")
+    incident = _incident(api_client, tokens)
+    base = f"/incidents/{incident}/statements"
+
+    # THEN the office drafts, and the owner of the release measure does not
+    assert (
+        call(api_client, "POST", base, tokens["office"], {"text": "办公室口径"}).status_code == 200
+    )
+    assert (
+        call(api_client, "POST", base, tokens["publicity"], {"text": "宣传组"}).status_code == 403
+    )
 
 
 @pytest.mark.parametrize("query", ["status=weird", "level=V", "drill=maybe"])

@@ -15,14 +15,15 @@ from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
+from tests.auth_helpers import role_tokens
 from tests.functional.test_health_probe import scheduled_event
-from tests.plan_helpers import example_plan, group, paths
+from tests.plan_helpers import contacts, example_plan, group, paths
 
 
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    made = {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    made = role_tokens(store)
     made["office"] = store.issue("陈静", Role.LEAD, group="office")
     return made
 
@@ -81,13 +82,18 @@ def test_the_plan_lifecycle(api_client: Client, tokens: dict[str, str]) -> None:
     assert second.json_body["summary"]["sections"] == {"members": {"removed": ["office/wu-lei"]}}
     assert second.json_body["reconciliation"]["unsubscribed"] == 2
 
-    # THEN every role can read the current plan and each version
-    current = api_client.http.get("/plan", headers=auth(tokens["viewer"])).json_body
+    # THEN the HQ reads the current plan and each version as saved (every role reads them;
+    # below the HQ with contacts masked: the contacts test below)
+    current = api_client.http.get("/plan", headers=auth(tokens["hq"])).json_body
     assert current["version"] == 2
     assert current["plan"] == doc
+    assert current["contacts_masked"] is False
     assert versions(api_client, tokens["member"]) == [2, 1]
-    old = api_client.http.get("/plan/versions/1", headers=auth(tokens["viewer"])).json_body
+    old = api_client.http.get("/plan/versions/1", headers=auth(tokens["hq"])).json_body
     assert old["plan"] == example_plan()
+    shown = api_client.http.get("/plan/versions/1", headers=auth(tokens["viewer"])).json_body
+    assert shown["version"] == 1
+    assert shown["contacts_masked"] is True
     assert api_client.http.get("/plan/versions/9", headers=auth(tokens["hq"])).status_code == 404
     bad = api_client.http.get("/plan/versions/x", headers=auth(tokens["hq"]))
     assert bad.status_code == 400
@@ -103,6 +109,44 @@ def test_the_plan_lifecycle(api_client: Client, tokens: dict[str, str]) -> None:
         == 409
     )
     assert versions(api_client, tokens["hq"]) == [2, 1]
+
+
+@pytest.mark.parametrize("path", ["/plan", "/plan/versions/1"])
+def test_contacts_are_shown_to_the_hq_and_to_a_lead_for_their_own_group_only(
+    api_client: Client, tokens: dict[str, str], clients: AwsClients, settings: Settings, path: str
+) -> None:
+    # GIVEN the example plan, with the phone numbers and e-mail addresses of 15 people
+    PlanService(PlanStore(clients.table(settings.tables.plan))).save(example_plan(), "test")
+    everyone = contacts(example_plan())
+
+    def read(token: str) -> tuple[dict[str, Any], str]:
+        response = api_client.http.get(path, headers=auth(token))
+        assert response.status_code == 200
+        return response.json_body, json.dumps(response.json_body, ensure_ascii=False)
+
+    # WHEN a viewer, a reporter or a member reads the plan THEN every contact is masked, as
+    # /outbox shows them, and the answer says so; names and roles are still there to call on
+    for role in ("viewer", "reporter", "member"):
+        body, text = read(tokens[role])
+        assert not [c for c in everyone if c in text], role
+        assert body["contacts_masked"] is True
+        wu_lei = group(body["plan"], "office")["members"][1]
+        assert (wu_lei["name"], wu_lei["phone"], wu_lei["email"]) == (
+            "吴磊",
+            "*********8011",
+            "w***@example.org",
+        )
+
+    # WHEN the office's lead reads it THEN the office's contacts are whole, nobody else's
+    body, text = read(tokens["office"])
+    assert {c for c in everyone if c in text} == contacts(example_plan(), "office")
+    assert body["contacts_masked"] is True
+
+    # WHEN the HQ reads it THEN the document is exactly as saved
+    body, _ = read(tokens["hq"])
+    assert body["plan"] == example_plan()
+    assert body["contacts_masked"] is False
+    assert body["publicity_group"] == "publicity"
 
 
 def test_only_the_hq_may_save(api_client: Client, tokens: dict[str, str]) -> None:

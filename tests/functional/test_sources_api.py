@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from tests.auth_helpers import role_tokens
 from tests.sources_server import FixtureServer, Route, fixture_bytes, serve
 
 
@@ -24,7 +24,7 @@ def http_server() -> Iterator[FixtureServer]:
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    return role_tokens(store)
 
 
 class Api:

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import ValidationError
+from chalicelib.plan.models import publicity_group
 from chalicelib.workflow import logic
 from chalicelib.workflow.logic import (
     KeepToken,
@@ -390,13 +391,10 @@ def test_a_dismissed_incident_stays_dismissed_when_it_ends() -> None:
 
 
 def test_the_publicity_group_comes_from_the_plan() -> None:
-    assert logic.publicity_group(PLAN) == "publicity"  # the owner of the release measure
+    assert publicity_group(PLAN) == "publicity"  # the owner of the release measure
     variant = {"groups": [{"id": "response"}], "measures": [], "workflow": {}}
-    assert logic.publicity_group(variant) is None
-    assert (
-        logic.publicity_group({**variant, "workflow": {"publicity_group": "response"}})
-        == "response"
-    )
+    assert publicity_group(variant) is None
+    assert publicity_group({**variant, "workflow": {"publicity_group": "response"}}) == "response"
 
 
 def test_public_deadlines_come_in_order_and_a_missing_statement_alerts_hq_and_publicity() -> None:

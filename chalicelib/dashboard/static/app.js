@@ -13,7 +13,7 @@ import { incidentView } from "./incident.js";
 const RANK = { viewer: 0, reporter: 1, member: 2, lead: 3, hq: 4 };
 const ROLE_TEXT = { viewer: "只读", reporter: "上报员", member: "工作组成员", lead: "组长", hq: "指挥部" };
 
-const state = { me: null, plan: null, stop: null };
+const state = { me: null, plan: null, publicity: null, stop: null };
 
 /** What a view needs to know about the person and the plan. */
 const ctx = {
@@ -23,6 +23,11 @@ const ctx = {
   /** May this person acknowledge/complete a task of `group`? (the API checks again) */
   mayActFor(group) {
     return this.isHq() || (this.atLeast("member") && state.me.group === group);
+  },
+  /** May this person draft, edit and release statements (口径)? The HQ and the plan's
+   * publicity group (GET /plan's `publicity_group`); the API checks again. */
+  mayWriteStatements() {
+    return this.isHq() || (state.publicity !== null && this.mayActFor(state.publicity));
   },
   groupName(id) {
     const g = ((state.plan && state.plan.groups) || []).find((x) => x.id === id);
@@ -114,9 +119,12 @@ async function signIn() {
     return false;
   }
   try {
-    state.plan = (await get("/plan")).plan;
+    const current = await get("/plan");
+    state.plan = current.plan;
+    state.publicity = current.publicity_group || null;
   } catch {
     state.plan = null; // names fall back to ids
+    state.publicity = null;
   }
   document.getElementById("signin").hidden = true;
   const tabs = document.getElementById("tabs");

@@ -11,7 +11,7 @@ import { drillReportButtons, messagesTable, safeLink } from "./views.js";
 
 const TASK_STATUS = { assigned: "已分派", acknowledged: "已确认", completed: "已完成", abandoned: "已放弃" };
 const OPEN_NOW = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
-const STATEMENT_STATUS = { draft: "草稿", approved: "已批准", released: "已发布" };
+const STATEMENT_STATUS = { draft: "草稿", approved: "已批准", released: "已发布", superseded: "已被修订稿替代" };
 
 export async function incidentView(view, id, ctx) {
   const body = h("div.incident-page");
@@ -178,7 +178,7 @@ export async function incidentView(view, id, ctx) {
         b.addEventListener("click", () => act(b, "批准口径", () => post(`${path}/statements/${encodeURIComponent(sid)}/approve`)));
         controls.push(b);
       }
-      if (s.status === "approved" && ctx.atLeast("member")) {
+      if (s.status === "approved" && ctx.mayWriteStatements()) {
         const channel = h("input", { type: "text", maxLength: 100, placeholder: "发布渠道，如 官方微博" });
         const link = h("input", { type: "url", placeholder: "链接（可选）" });
         const b = h("button", { type: "button" }, "登记发布");
@@ -188,12 +188,12 @@ export async function incidentView(view, id, ctx) {
       }
       return h("tr",
         h("td", STATEMENT_STATUS[s.status] || s.status),
-        h("td", h("p.statement", s.text), h("div.meta", `第 ${(s.versions || []).length} 稿 · ${when(s.updated_at)}${s.channel ? ` · 发布于 ${s.channel}` : ""}`),
+        h("td", h("p.statement", s.text), h("div.meta", `第 ${(s.versions || []).length} 稿 · ${when(s.updated_at)}${s.channel ? ` · 发布于 ${s.channel}` : ""}${s.revises ? ` · 修订自 ${s.revises}` : ""}`),
           s.link ? safeLink(s.link) : null),
         h("td", controls));
     });
     let form = null;
-    if (ctx.atLeast("member")) {
+    if (ctx.mayWriteStatements()) {
       const text = h("textarea", { rows: 3, maxLength: 5000, placeholder: "口径草稿" });
       const b = h("button", { type: "button" }, "提交草稿");
       b.addEventListener("click", () => act(b, "提交口径", () => post(`${path}/statements`, { text: text.value })));
