@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from chalicelib.sources.guard import LOCAL_SITES, Guard, LocalSite
+
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 
 
@@ -115,6 +117,16 @@ class FixtureServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    @property
+    def site(self) -> LocalSite:
+        """This server as a local site: what a guard must name to let a fetch reach it."""
+        return LocalSite("127.0.0.1", self.port)
+
+    @property
+    def reach(self) -> Guard:
+        """A guard that reaches this server (and public addresses), as local mode's would."""
+        return Guard(local_sites=frozenset({self.site}))
+
     def start(self) -> FixtureServer:
         self.thread.start()
         return self
@@ -129,4 +141,14 @@ def serve() -> Iterator[FixtureServer]:
     """A started server, stopped afterwards: ``yield from serve()`` in a module's fixture."""
     server = FixtureServer().start()
     yield server
+    server.stop()
+
+
+def serve_as_local_site() -> Iterator[FixtureServer]:
+    """A started server that local mode's API treats as its demo site while the test runs (it is
+    registered in ``LOCAL_SITES``, as the demo site registers itself)."""
+    server = FixtureServer().start()
+    LOCAL_SITES.add(server.site)
+    yield server
+    LOCAL_SITES.discard(server.site)
     server.stop()

@@ -1,10 +1,11 @@
 """Evidence (证据固定, for 法律手段): content preserved as it was, with its SHA-256 and time.
 
 Evidence is a post already crawled (by its id) or a URL fetched now through the crawler's
-guarded fetcher (SSRF guard, size cap, timeouts — the same rules as every crawl). The stored
-bytes are hashed; the evidence id is derived from the incident and the hash, and the item is
-written once and never updated, so preserving the same content twice is one item and a record
-can never be altered through the API.
+guarded fetcher (SSRF guard, size cap, timeouts — the same rules as every crawl): public
+addresses only, and in local mode the demo site, never moto or anything else on loopback
+(decision 68). The stored bytes are hashed; the evidence id is derived from the incident and
+the hash, and the item is written once and never updated, so preserving the same content twice
+is one item and a record can never be altered through the API.
 """
 
 from __future__ import annotations

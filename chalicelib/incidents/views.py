@@ -30,8 +30,7 @@ from chalicelib.incidents.service import (
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.store import PostStore
-from chalicelib.sources.factory import shared_fetcher
-from chalicelib.sources.guard import Guard
+from chalicelib.sources.factory import request_guard, shared_fetcher
 from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
 from chalicelib.workflow.wiring import rise_checker
@@ -154,7 +153,7 @@ def evidence() -> EvidenceService:
         _store(),
         PostStore(clients.table(settings.tables.posts)),
         shared_fetcher(),
-        Guard(allow_loopback=settings.local_mode, offline=settings.offline),
+        request_guard(settings),
     )
 
 

@@ -3,7 +3,8 @@
 The sink (:func:`build_sink`) and who hears about broken sources (:func:`build_alerts`) are
 chosen here and nowhere else.
 The fetcher is process-wide so its per-host rate limit and robots cache carry over between
-invocations of a warm Lambda and across the threads of local mode.
+invocations of a warm Lambda and across the threads of local mode. What a fetch may reach on
+loopback (:func:`local_sites`) is decided here too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from chalicelib.sources.alerts import (
     SourceAlerts,
 )
 from chalicelib.sources.fetcher import Fetcher
+from chalicelib.sources.guard import LOCAL_SITES, Guard, LocalSite
 from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, SourceService
 from chalicelib.sources.store import SourceStore
 
@@ -49,6 +51,17 @@ def shared_fetcher() -> Fetcher:
     return _FETCHER
 
 
+def local_sites(settings: Settings) -> frozenset[LocalSite]:
+    """What a fetch may reach on loopback: the sites local mode serves (the demo site), and
+    nothing at all outside local mode."""
+    return LOCAL_SITES.current() if settings.local_mode else frozenset()
+
+
+def request_guard(settings: Settings) -> Guard:
+    """The guard for a URL given in a request (evidence): public addresses and the local sites."""
+    return Guard(local_sites=local_sites(settings), offline=settings.offline)
+
+
 def source_store(
     settings: Settings | None = None, clients: AwsClients | None = None
 ) -> SourceStore:
@@ -64,7 +77,7 @@ def crawl_service(fetcher: Fetcher | None = None) -> CrawlService:
         fetcher or _FETCHER,
         build_sink(settings, clients),
         build_alerts(settings, clients),
-        local_mode=settings.local_mode,
+        local_sites=local_sites(settings),
         offline=settings.offline,
     )
 
@@ -76,4 +89,9 @@ def dispatcher() -> Dispatcher:
 
 
 def source_service() -> SourceService:
-    return SourceService(source_store())
+    settings = get_settings()
+    return SourceService(
+        source_store(settings),
+        local_mode=settings.local_mode,
+        local_sites=local_sites(settings),
+    )

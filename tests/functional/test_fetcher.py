@@ -19,7 +19,7 @@ from chalicelib.sources.errors import (
     TooLargeError,
 )
 from chalicelib.sources.fetcher import USER_AGENT, Fetcher, FetchPolicy, HostRateLimiter, Validators
-from chalicelib.sources.guard import Guard
+from chalicelib.sources.guard import Guard, LocalSite
 from tests.sources_server import FixtureServer, Route, serve
 
 
@@ -27,9 +27,6 @@ from tests.sources_server import FixtureServer, Route, serve
 def http_server() -> Iterator[FixtureServer]:
     """GIVEN a real HTTP server on 127.0.0.1 with no routes yet."""
     yield from serve()
-
-
-LOCAL = Guard(allow_loopback=True)
 
 
 @pytest.fixture
@@ -49,7 +46,7 @@ def fetcher() -> Fetcher:
 
 def test_a_plain_get_sends_our_user_agent(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/a"] = Route(body=b'{"ok": 1}')
-    result = fetcher.fetch(http_server.url("/a"), LOCAL)
+    result = fetcher.fetch(http_server.url("/a"), http_server.reach)
     assert result.status == 200
     assert result.body == b'{"ok": 1}'
     assert http_server.seen_headers[0]["User-Agent"] == USER_AGENT
@@ -57,9 +54,9 @@ def test_a_plain_get_sends_our_user_agent(fetcher: Fetcher, http_server: Fixture
 
 def test_conditional_get_answers_304_with_no_body(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/feed"] = Route(body=b"<rss/>", etag='"v1"')
-    first = fetcher.fetch(http_server.url("/feed"), LOCAL)
+    first = fetcher.fetch(http_server.url("/feed"), http_server.reach)
     assert first.validators.etag == '"v1"'
-    second = fetcher.fetch(http_server.url("/feed"), LOCAL, validators=first.validators)
+    second = fetcher.fetch(http_server.url("/feed"), http_server.reach, validators=first.validators)
     assert second.not_modified
     assert second.body == b""
     assert http_server.seen_headers[1]["If-None-Match"] == '"v1"'
@@ -72,7 +69,7 @@ def test_a_50_mb_body_stops_at_the_cap_without_reading_it_all(
     tracemalloc.start()
     try:
         with pytest.raises(TooLargeError):
-            fetcher.fetch(http_server.url("/huge"), LOCAL)
+            fetcher.fetch(http_server.url("/huge"), http_server.reach)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -85,27 +82,27 @@ def test_a_declared_huge_body_is_refused_before_reading(
 ):
     http_server.routes["/declared"] = Route(body=b"x" * (2 * 1024 * 1024))
     with pytest.raises(TooLargeError, match="declares"):
-        fetcher.fetch(http_server.url("/declared"), LOCAL)
+        fetcher.fetch(http_server.url("/declared"), http_server.reach)
 
 
 def test_a_hanging_server_times_out_after_retries(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/hang"] = Route(hang=True)
     with pytest.raises(FetchTimeoutError):
-        fetcher.fetch(http_server.url("/hang"), LOCAL)
+        fetcher.fetch(http_server.url("/hang"), http_server.reach)
     assert http_server.hits["/hang"] == 3
 
 
 def test_500s_are_retried_then_reported(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/broken"] = Route(status=500, body=b"oops")
     with pytest.raises(HttpStatusError) as caught:
-        fetcher.fetch(http_server.url("/broken"), LOCAL)
+        fetcher.fetch(http_server.url("/broken"), http_server.reach)
     assert caught.value.http_status == 500
     assert http_server.hits["/broken"] == 3
 
 
 def test_4xx_is_returned_once_without_retries(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/gone"] = Route(status=404, body=b"gone")
-    assert fetcher.fetch(http_server.url("/gone"), LOCAL).status == 404
+    assert fetcher.fetch(http_server.url("/gone"), http_server.reach).status == 404
     assert http_server.hits["/gone"] == 1
 
 
@@ -114,7 +111,7 @@ def test_redirects_are_followed_and_each_hop_is_checked(
 ):
     http_server.routes["/old"] = Route(status=301, headers={"Location": "/new"})
     http_server.routes["/new"] = Route(body=b"moved")
-    result = fetcher.fetch(http_server.url("/old"), LOCAL)
+    result = fetcher.fetch(http_server.url("/old"), http_server.reach)
     assert result.body == b"moved"
     assert result.url == http_server.url("/new")
 
@@ -133,7 +130,7 @@ def test_a_redirect_to_a_private_address_is_refused(
 ):
     http_server.routes["/trap"] = Route(status=302, headers={"Location": target})
     with pytest.raises(BlockedUrlError):
-        fetcher.fetch(http_server.url("/trap"), LOCAL)
+        fetcher.fetch(http_server.url("/trap"), http_server.reach)
 
 
 def test_loopback_is_refused_unless_allowed_and_nothing_is_sent(
@@ -142,10 +139,63 @@ def test_loopback_is_refused_unless_allowed_and_nothing_is_sent(
     http_server.routes["/secret"] = Route(body=b"moto")
     with pytest.raises(BlockedUrlError, match="loopback"):
         fetcher.fetch(http_server.url("/secret"), Guard())
-    # a name that resolves to loopback is refused where the socket is opened
-    with pytest.raises(BlockedUrlError, match="resolves to"):
+    # a name that resolves to loopback is refused where the socket is opened, naming no address
+    with pytest.raises(BlockedUrlError) as refused:
         fetcher.fetch(f"http://localhost:{http_server.port}/secret", Guard())
+    assert refused.value.message == "refused: localhost has no public address"
     assert http_server.hits["/secret"] == 0
+
+
+@pytest.fixture
+def neighbour() -> Iterator[FixtureServer]:
+    """GIVEN another server on loopback that is not a local site (as moto's endpoint is not)."""
+    yield from serve()
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "127.0.0.1",
+        "localhost",
+        "2130706433",
+        "0x7f.1",
+        "0177.0.0.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+    ],
+)
+def test_only_the_local_site_is_reached_on_loopback(
+    fetcher: Fetcher, http_server: FixtureServer, neighbour: FixtureServer, spelling: str
+):
+    # GIVEN a guard that reaches the local site (the demo site) and a neighbour on loopback
+    neighbour.routes["/moto-api/data.json"] = Route(body=b'{"contacts": "13800000000"}')
+    http_server.routes["/feed"] = Route(body=b"<rss/>")
+    # WHEN the neighbour is asked for, in any spelling of loopback, THEN it is refused, unasked
+    with pytest.raises(BlockedUrlError):
+        fetcher.fetch(f"http://{spelling}:{neighbour.port}/moto-api/data.json", http_server.reach)
+    assert neighbour.hits["/moto-api/data.json"] == 0
+    # AND the local site itself is reached
+    assert fetcher.fetch(http_server.url("/feed"), http_server.reach).body == b"<rss/>"
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/moto-api/data.json",
+        "http://localhost:{port}/moto-api/data.json",
+        "http://0x7f000001:{port}/moto-api/data.json",
+        "http://[::ffff:127.0.0.1]:{port}/moto-api/data.json",
+    ],
+)
+def test_a_redirect_from_the_local_site_to_another_loopback_port_is_refused(
+    fetcher: Fetcher, http_server: FixtureServer, neighbour: FixtureServer, target: str
+):
+    location = target.format(port=neighbour.port)
+    http_server.routes["/trap"] = Route(status=302, headers={"Location": location})
+    with pytest.raises(BlockedUrlError):
+        fetcher.fetch(http_server.url("/trap"), http_server.reach)
+    assert neighbour.hits["/moto-api/data.json"] == 0
 
 
 def test_offline_refuses_without_a_network_attempt(fetcher: Fetcher):
@@ -160,15 +210,18 @@ def test_robots_txt_is_honoured_for_pages(fetcher: Fetcher, http_server: Fixture
     http_server.routes["/private/page"] = Route(body=b"<p>x</p>")
     http_server.routes["/public/page"] = Route(body=b"<p>y</p>")
     with pytest.raises(RobotsDisallowedError):
-        fetcher.fetch(http_server.url("/private/page"), LOCAL, robots=True)
-    assert fetcher.fetch(http_server.url("/public/page"), LOCAL, robots=True).body == b"<p>y</p>"
+        fetcher.fetch(http_server.url("/private/page"), http_server.reach, robots=True)
+    assert (
+        fetcher.fetch(http_server.url("/public/page"), http_server.reach, robots=True).body
+        == b"<p>y</p>"
+    )
     assert http_server.hits["/private/page"] == 0
     assert http_server.hits["/robots.txt"] == 1  # cached
 
 
 def test_a_missing_robots_txt_allows_everything(fetcher: Fetcher, http_server: FixtureServer):
     http_server.routes["/page"] = Route(body=b"<p>x</p>")
-    assert fetcher.fetch(http_server.url("/page"), LOCAL, robots=True).status == 200
+    assert fetcher.fetch(http_server.url("/page"), http_server.reach, robots=True).status == 200
 
 
 def test_the_rate_limiter_spaces_requests_to_one_host():
@@ -190,7 +243,7 @@ def test_validators_from_last_modified(fetcher: Fetcher, http_server: FixtureSer
     http_server.routes["/lm"] = Route(
         body=b"x", headers={"Last-Modified": "Wed, 15 Nov 2023 10:00:00 GMT"}
     )
-    result = fetcher.fetch(http_server.url("/lm"), LOCAL)
+    result = fetcher.fetch(http_server.url("/lm"), http_server.reach)
     assert result.validators == Validators(None, "Wed, 15 Nov 2023 10:00:00 GMT")
 
 
@@ -209,7 +262,9 @@ def test_https_goes_through_the_guarded_connection_and_verifies_the_host_name(
         policy = FetchPolicy(host_interval_seconds=0, ca_bundle=str(cert), attempts=1)
         fetcher = Fetcher(policy)
         # WHEN fetched by name THEN the connection goes to the checked address and TLS verifies
-        result = fetcher.fetch(f"https://localhost:{server.port}/tls", LOCAL)
+        # (localhost may also resolve to ::1: every address must be one the guard allows)
+        both = Guard(local_sites=frozenset({server.site, LocalSite("::1", server.port)}))
+        result = fetcher.fetch(f"https://localhost:{server.port}/tls", both)
         assert result.body == b"secure"
         # AND the guard still refuses the same server to a public source
         with pytest.raises(BlockedUrlError):
