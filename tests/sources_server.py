@@ -34,6 +34,7 @@ class Route:
     etag: str | None = None  # answer 304 when If-None-Match matches
     hang: bool = False  # accept the request and never answer
     stream_bytes: int = 0  # send this many bytes without Content-Length
+    trickle: float = 0.0  # send the whole answer, status line first, one byte every this many s
 
 
 class FixtureServer:
@@ -62,6 +63,9 @@ class FixtureServer:
                 if route.hang:
                     server.stopping.wait(30)
                     return
+                if route.trickle:
+                    self._trickle(route)
+                    return
                 if route.delay:
                     time.sleep(route.delay)
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
@@ -87,6 +91,23 @@ class FixtureServer:
                 self.end_headers()
                 if body:
                     self.wfile.write(body)
+
+            def _trickle(self, route: Route) -> None:
+                """Never silent for as long as a read timeout, never done: what socket timeouts
+                alone cannot bound."""
+                answer = (
+                    f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                    f"Content-Length: {len(route.body)}\r\nConnection: close\r\n\r\n"
+                ).encode() + route.body
+                self.close_connection = True
+                try:
+                    for index in range(len(answer)):
+                        if server.stopping.wait(route.trickle):
+                            return
+                        self.wfile.write(answer[index : index + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client hung up: what a deadline should do
 
             def _stream(self, route: Route, headers: dict[str, str]) -> None:
                 self.send_response(route.status)

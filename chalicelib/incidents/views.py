@@ -30,7 +30,7 @@ from chalicelib.incidents.service import (
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.store import PostStore
-from chalicelib.sources.factory import request_guard, shared_fetcher
+from chalicelib.sources.factory import api_fetcher, request_guard
 from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
 from chalicelib.workflow.wiring import rise_checker
@@ -152,7 +152,7 @@ def evidence() -> EvidenceService:
     return EvidenceService(
         _store(),
         PostStore(clients.table(settings.tables.posts)),
-        shared_fetcher(),
+        api_fetcher(),
         request_guard(settings),
     )
 

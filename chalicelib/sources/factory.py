@@ -4,7 +4,8 @@ The sink (:func:`build_sink`) and who hears about broken sources (:func:`build_a
 chosen here and nowhere else.
 The fetcher is process-wide so its per-host rate limit and robots cache carry over between
 invocations of a warm Lambda and across the threads of local mode. What a fetch may reach on
-loopback (:func:`local_sites`) is decided here too.
+loopback (:func:`local_sites`) and how long a fetch on an API path may take
+(:data:`API_FETCH_SECONDS`) are decided here too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, Sou
 from chalicelib.sources.store import SourceStore
 
 _FETCHER = Fetcher()
+# API Gateway ends a request at 29 s: a fetch on an API path (evidence, crawl-now) ends within
+# this, everything included, leaving time to store what was fetched (decision 69).
+API_FETCH_SECONDS = 20.0
 
 
 def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
@@ -47,8 +51,13 @@ def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
 
 
 def shared_fetcher() -> Fetcher:
-    """The process-wide fetcher (rate limits and robots cache shared), e.g. for evidence."""
+    """The process-wide fetcher (rate limits and robots cache shared): scheduled crawls."""
     return _FETCHER
+
+
+def api_fetcher() -> Fetcher:
+    """The process-wide fetcher with the API paths' deadline (:data:`API_FETCH_SECONDS`)."""
+    return _FETCHER.with_deadline(API_FETCH_SECONDS)
 
 
 def local_sites(settings: Settings) -> frozenset[LocalSite]:

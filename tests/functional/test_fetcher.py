@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -10,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.sources import factory
 from chalicelib.sources.errors import (
     BlockedUrlError,
+    FetchError,
     FetchTimeoutError,
     HttpStatusError,
     OfflineError,
@@ -198,6 +203,30 @@ def test_a_redirect_from_the_local_site_to_another_loopback_port_is_refused(
     assert neighbour.hits["/moto-api/data.json"] == 0
 
 
+def test_a_dns_answer_that_changes_after_the_check_is_never_connected_to(
+    http_server: FixtureServer,
+):
+    # GIVEN a name whose DNS answer flips from a public address to loopback (DNS rebinding)
+    public: list[tuple[int, str]] = [(socket.AF_INET, "8.8.8.8")]
+    loopback: list[tuple[int, str]] = [(socket.AF_INET, "127.0.0.1")]
+    answers = iter([public] + [loopback] * 10)
+    asked: list[str] = []
+
+    def flipping(host: str, port: int) -> list[tuple[int, str]]:
+        asked.append(host)
+        return next(answers)
+
+    http_server.routes["/secret"] = Route(body=b"moto")
+    policy = FetchPolicy(connect_timeout=0.3, attempts=1, host_interval_seconds=0)
+    fetcher = Fetcher(policy, resolver=flipping)
+    # WHEN it is fetched THEN the name is resolved once, and the connection goes to the address
+    # that was checked (which does not answer here), never to the later loopback answer
+    with pytest.raises(FetchError):
+        fetcher.fetch(f"http://rebind.example:{http_server.port}/secret", Guard())
+    assert asked == ["rebind.example"]
+    assert http_server.hits["/secret"] == 0
+
+
 def test_offline_refuses_without_a_network_attempt(fetcher: Fetcher):
     with pytest.raises(OfflineError):
         fetcher.fetch("https://weibo.com/ajax/side/hotSearch", Guard(offline=True))
@@ -245,6 +274,107 @@ def test_validators_from_last_modified(fetcher: Fetcher, http_server: FixtureSer
     )
     result = fetcher.fetch(http_server.url("/lm"), http_server.reach)
     assert result.validators == Validators(None, "Wed, 15 Nov 2023 10:00:00 GMT")
+
+
+def bounded(seconds: float) -> Fetcher:
+    """Generous timeouts and retries, and a deadline of ``seconds`` for the whole fetch."""
+    return Fetcher(
+        FetchPolicy(
+            connect_timeout=5.0,
+            read_timeout=15.0,
+            deadline_seconds=seconds,
+            attempts=3,
+            backoff_seconds=0.1,
+            host_interval_seconds=0.0,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        Route(delay=10, body=b"late"),
+        Route(hang=True),
+        # a byte every 0.1 s: the read timeout never trips, the answer takes ~15 s
+        Route(trickle=0.1, body=b"x" * 40),
+    ],
+    ids=["slow", "hanging", "trickling"],
+)
+def test_one_deadline_ends_the_whole_fetch(http_server: FixtureServer, route: Route):
+    # GIVEN a page that answers after 10 s, never, or a byte at a time; and a 1 s deadline
+    http_server.routes["/slow"] = route
+    started = time.monotonic()
+    # WHEN fetched THEN it is a timeout, well before the server would have finished
+    with pytest.raises(FetchTimeoutError):
+        bounded(1.0).fetch(http_server.url("/slow"), http_server.reach)
+    assert time.monotonic() - started < 5
+
+
+def test_a_slow_robots_txt_is_within_the_deadline_and_asked_again_next_time(
+    http_server: FixtureServer,
+):
+    # GIVEN a page whose robots.txt takes 10 s
+    http_server.routes["/robots.txt"] = Route(
+        delay=10, body=b"User-agent: *\nAllow: /\n", content_type="text/plain"
+    )
+    http_server.routes["/page"] = Route(body=b"<p>x</p>")
+    fetcher = bounded(1.0)
+    started = time.monotonic()
+    # WHEN fetched with a 1 s deadline THEN robots.txt's wait is part of it, and the page is
+    # not asked for
+    with pytest.raises(FetchTimeoutError):
+        fetcher.fetch(http_server.url("/page"), http_server.reach, robots=True)
+    assert time.monotonic() - started < 5
+    assert http_server.hits["/page"] == 0
+    # AND once robots.txt answers again the page is fetched: a slow moment did not shut the site
+    # out for the hour robots.txt is kept
+    http_server.routes["/robots.txt"] = Route(
+        body=b"User-agent: *\nAllow: /\n", content_type="text/plain"
+    )
+    assert fetcher.fetch(http_server.url("/page"), http_server.reach, robots=True).status == 200
+
+
+def test_a_slow_name_resolution_is_within_the_deadline():
+    # GIVEN a resolver that takes 10 s to answer
+    release = threading.Event()
+
+    def slow(host: str, port: int) -> list[tuple[int, str]]:
+        release.wait(10)
+        return [(socket.AF_INET, "8.8.8.8")]
+
+    fetcher = Fetcher(FetchPolicy(deadline_seconds=1.0, host_interval_seconds=0), resolver=slow)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchTimeoutError):
+            fetcher.fetch("http://slow-dns.example/feed", Guard())
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+
+
+def test_the_rate_limiter_never_waits_past_a_deadline():
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = HostRateLimiter(30.0, monotonic=lambda: now[0], sleep=sleep)
+    limiter.wait("a.example.org")
+    # the next turn is in 30 s: a fetch with 5 s left gives up at once, without taking the turn
+    with pytest.raises(FetchTimeoutError):
+        limiter.wait("a.example.org", latest=now[0] + 5)
+    assert waits == []
+    assert limiter.wait("a.example.org", latest=now[0] + 60) == 30.0
+
+
+def test_api_paths_fetch_within_20_s_and_scheduled_crawls_keep_40():
+    assert factory.API_FETCH_SECONDS <= 20
+    assert factory.api_fetcher().policy.deadline_seconds == factory.API_FETCH_SECONDS
+    assert factory.shared_fetcher().policy.deadline_seconds == 40
+    # a shorter deadline, never a longer one
+    assert Fetcher(FetchPolicy(deadline_seconds=10)).with_deadline(20).policy.deadline_seconds == 10
 
 
 def test_https_goes_through_the_guarded_connection_and_verifies_the_host_name(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.sources import factory
 from tests.sources_server import FixtureServer, Route, serve, serve_as_local_site
 
 REPORT = {
@@ -344,6 +346,23 @@ def test_evidence_never_reaches_moto_or_anything_else_on_loopback(
     jumped = call(api_client, "POST", path, tokens["member"], {"url": site.url("/jump")})
     assert jumped.status_code == 400
     assert neighbour.hits == {}
+    assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
+
+
+def test_evidence_from_a_slow_page_is_a_422_within_the_api_deadline(
+    api_client: Client, tokens: dict[str, str], site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a page that answers after 10 s, and an API fetch deadline of 1 s (20 s in service)
+    monkeypatch.setattr(factory, "API_FETCH_SECONDS", 1.0, raising=False)
+    site.routes["/slow"] = Route(delay=10, body=b"<p>late</p>", content_type="text/html")
+    incident = _incident(api_client, tokens)
+    path = f"/incidents/{incident}/evidence"
+    started = time.monotonic()
+    # WHEN a member asks to preserve it THEN a 422 that says so, well before the page would answer
+    answer = call(api_client, "POST", path, tokens["member"], {"url": site.url("/slow")})
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 422, answer.body
+    assert answer.json_body["fetch_error"] == "timeout"
     assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ValidationError
 from chalicelib.core.settings import Settings
+from chalicelib.sources import factory
 from chalicelib.sources.service import SourceService
 from chalicelib.sources.store import SourceStore
 from tests.sources_server import FixtureServer, Route, fixture_bytes, serve, serve_as_local_site
@@ -202,6 +204,24 @@ def test_a_lead_cannot_point_a_local_source_anywhere_but_the_local_site(
         "/feed.xml"
     )
     assert neighbour.hits == {}
+
+
+def test_crawl_now_ends_within_its_deadline_with_a_timeout(
+    api: Api, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN a source whose site takes 10 s, and an API fetch deadline of 1 s (20 s in service)
+    monkeypatch.setattr(factory, "API_FETCH_SECONDS", 1.0, raising=False)
+    api.call("post", "/sources", demo(http_server))
+    http_server.routes["/feed.xml"] = Route(
+        delay=10, body=fixture_bytes("rss_feed.xml"), content_type="application/rss+xml"
+    )
+    started = time.monotonic()
+    # WHEN crawled now THEN the answer comes well before the site would, and says timeout
+    report = api.call("post", "/sources/demo/crawl")
+    assert time.monotonic() - started < 5
+    assert report.status_code == 200
+    assert report.json_body["outcome"] == "failed"
+    assert report.json_body["error"]["code"] == "timeout"
 
 
 def test_no_source_is_local_outside_local_mode(
