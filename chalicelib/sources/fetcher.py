@@ -224,6 +224,15 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
+def _close_instead_of_keeping(pool: HTTPConnectionPool, conn: Any) -> None:
+    """No connection is kept for a later request: an attempt's watchdog knows only the sockets
+    it saw opened, and a server could otherwise answer fast on one request and trickle on the
+    next over the same connection. (One page per source per interval: keep-alive saves little.)"""
+    if conn is not None:
+        conn.close()
+    HTTPConnectionPool._put_conn(pool, None)  # the pool's slot back, empty
+
+
 def _guarded_adapter(guard: Guard, attempt: Callable[[], _Attempt]) -> HTTPAdapter:
     """A requests adapter whose connections go only to addresses ``guard`` allows, each watched
     by the current :class:`_Attempt`."""
@@ -259,9 +268,11 @@ def _guarded_adapter(guard: Guard, attempt: Callable[[], _Attempt]) -> HTTPAdapt
 
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection
+        _put_conn = _close_instead_of_keeping
 
     class GuardedHTTPSPool(HTTPSConnectionPool):
         ConnectionCls = GuardedHTTPSConnection
+        _put_conn = _close_instead_of_keeping
 
     class GuardedAdapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
@@ -494,34 +505,41 @@ class Fetcher:
                 raise late from None
             raise _ConnectionFailed(f"cannot fetch {url}: {type(err).__name__}") from None
         with response:
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.policy.max_bytes:
-                raise TooLargeError(
-                    f"{url} declares {int(declared)} bytes; the cap is {self.policy.max_bytes}"
-                )
-            chunks: list[bytes] = []
-            total = 0
-            try:
-                for chunk in response.iter_content(_CHUNK):
-                    total += len(chunk)
-                    if total > self.policy.max_bytes:
-                        raise TooLargeError(
-                            f"{url} sent more than the cap of {self.policy.max_bytes} bytes"
-                        )
-                    if self._monotonic() > deadline:
-                        raise FetchTimeoutError(f"gave up on {url}: the body is too slow")
-                    chunks.append(chunk)
-            except requests.RequestException as err:
-                if attempt.expired:
-                    raise late from None
-                if isinstance(err, requests.ConnectionError) and (
-                    err.args and isinstance(err.args[0], ReadTimeoutError)
-                ):
-                    raise FetchTimeoutError(f"timed out reading {url}") from None
-                raise _ConnectionFailed(f"cannot read {url}: {type(err).__name__}") from None
-            if attempt.expired:  # the watchdog ended the body early: what we have is not all
-                raise late
-            return response.status_code, b"".join(chunks), response.headers
+            body = self._read_body(response, url, deadline, attempt)
+        return response.status_code, body, response.headers
+
+    def _read_body(
+        self, response: requests.Response, url: str, deadline: float, attempt: _Attempt
+    ) -> bytes:
+        late = FetchTimeoutError(f"gave up on {url}: the fetch deadline passed")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.policy.max_bytes:
+            raise TooLargeError(
+                f"{url} declares {int(declared)} bytes; the cap is {self.policy.max_bytes}"
+            )
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                total += len(chunk)
+                if total > self.policy.max_bytes:
+                    raise TooLargeError(
+                        f"{url} sent more than the cap of {self.policy.max_bytes} bytes"
+                    )
+                if self._monotonic() > deadline:
+                    raise FetchTimeoutError(f"gave up on {url}: the body is too slow")
+                chunks.append(chunk)
+        except requests.RequestException as err:
+            if attempt.expired:
+                raise late from None
+            if isinstance(err, requests.ConnectionError) and (
+                err.args and isinstance(err.args[0], ReadTimeoutError)
+            ):
+                raise FetchTimeoutError(f"timed out reading {url}") from None
+            raise _ConnectionFailed(f"cannot read {url}: {type(err).__name__}") from None
+        if attempt.expired:  # the watchdog ended the body early: what we have is not all
+            raise late
+        return b"".join(chunks)
 
 
 class _ConnectionFailed(FetchError):

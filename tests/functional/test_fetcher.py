@@ -310,6 +310,24 @@ def test_one_deadline_ends_the_whole_fetch(http_server: FixtureServer, route: Ro
     assert time.monotonic() - started < 5
 
 
+def test_a_fast_answer_then_a_trickle_on_the_same_connection_is_still_within_the_deadline(
+    http_server: FixtureServer,
+):
+    # GIVEN a server that answers robots.txt at once (keeping the connection open) and then
+    # trickles the page a byte at a time
+    http_server.routes["/robots.txt"] = Route(
+        body=b"User-agent: *\nAllow: /\n", content_type="text/plain"
+    )
+    http_server.routes["/page"] = Route(trickle=0.1, body=b"x" * 40)
+    started = time.monotonic()
+    # WHEN the page is fetched after its robots.txt THEN the deadline still holds: no connection
+    # outlives the attempt that opened it
+    with pytest.raises(FetchTimeoutError):
+        bounded(1.0).fetch(http_server.url("/page"), http_server.reach, robots=True)
+    assert time.monotonic() - started < 5
+    assert http_server.hits["/robots.txt"] == 1
+
+
 def test_a_slow_robots_txt_is_within_the_deadline_and_asked_again_next_time(
     http_server: FixtureServer,
 ):
