@@ -253,15 +253,25 @@ def test_a_missing_robots_txt_allows_everything(fetcher: Fetcher, http_server: F
     assert fetcher.fetch(http_server.url("/page"), http_server.reach, robots=True).status == 200
 
 
+class FakeTime:
+    """A monotonic clock that only sleeping moves, recording the sleeps."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
 def test_the_rate_limiter_spaces_requests_to_one_host():
-    now = [0.0]
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
-
-    limiter = HostRateLimiter(2.0, monotonic=lambda: now[0], sleep=sleep)
+    clock = FakeTime()
+    waits = clock.waits
+    limiter = HostRateLimiter(2.0, monotonic=clock.monotonic, sleep=clock.sleep)
     limiter.wait("a.example.org")
     limiter.wait("b.example.org")
     limiter.wait("a.example.org")
@@ -371,20 +381,14 @@ def test_a_slow_name_resolution_is_within_the_deadline():
 
 
 def test_the_rate_limiter_never_waits_past_a_deadline():
-    now = [100.0]
-    waits: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
-
-    limiter = HostRateLimiter(30.0, monotonic=lambda: now[0], sleep=sleep)
+    clock = FakeTime(100.0)
+    limiter = HostRateLimiter(30.0, monotonic=clock.monotonic, sleep=clock.sleep)
     limiter.wait("a.example.org")
     # the next turn is in 30 s: a fetch with 5 s left gives up at once, without taking the turn
     with pytest.raises(FetchTimeoutError):
-        limiter.wait("a.example.org", latest=now[0] + 5)
-    assert waits == []
-    assert limiter.wait("a.example.org", latest=now[0] + 60) == 30.0
+        limiter.wait("a.example.org", latest=clock.now + 5)
+    assert clock.waits == []
+    assert limiter.wait("a.example.org", latest=clock.now + 60) == 30.0
 
 
 def test_api_paths_fetch_within_20_s_and_scheduled_crawls_keep_40():
