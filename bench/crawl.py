@@ -33,6 +33,7 @@ from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.local.provision import Provisioned, TemplateProvisioner
 from chalicelib.sources.factory import crawl_service, source_store
+from chalicelib.sources.guard import LOCAL_SITES, LocalSite
 from chalicelib.sources.models import parse_definition
 from chalicelib.sources.service import CrawlQueue, Dispatcher
 
@@ -150,6 +151,7 @@ def main() -> int:
         created = "2023-11-15T00:00:00+00:00"
         for i, server in enumerate(servers):
             port = server.server_address[1]
+            LOCAL_SITES.add(LocalSite("127.0.0.1", port))  # as local mode's demo site is
             body = {"id": f"bench-{i}", "kind": "rss", "local": True, "interval_minutes": 5,
                     "url": f"http://127.0.0.1:{port}/feed.xml"}  # fmt: skip
             store.create(parse_definition(body), created)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from chalicelib.sources.guard import LOCAL_SITES, Guard, LocalSite
+
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 
 
@@ -32,6 +34,7 @@ class Route:
     etag: str | None = None  # answer 304 when If-None-Match matches
     hang: bool = False  # accept the request and never answer
     stream_bytes: int = 0  # send this many bytes without Content-Length
+    trickle: float = 0.0  # send the whole answer, status line first, one byte every this many s
 
 
 class FixtureServer:
@@ -60,6 +63,9 @@ class FixtureServer:
                 if route.hang:
                     server.stopping.wait(30)
                     return
+                if route.trickle:
+                    self._trickle(route)
+                    return
                 if route.delay:
                     time.sleep(route.delay)
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
@@ -85,6 +91,23 @@ class FixtureServer:
                 self.end_headers()
                 if body:
                     self.wfile.write(body)
+
+            def _trickle(self, route: Route) -> None:
+                """Never silent for as long as a read timeout, never done: what socket timeouts
+                alone cannot bound."""
+                answer = (
+                    f"HTTP/1.1 {route.status} OK\r\nContent-Type: {route.content_type}\r\n"
+                    f"Content-Length: {len(route.body)}\r\nConnection: close\r\n\r\n"
+                ).encode() + route.body
+                self.close_connection = True
+                try:
+                    for index in range(len(answer)):
+                        if server.stopping.wait(route.trickle):
+                            return
+                        self.wfile.write(answer[index : index + 1])
+                        self.wfile.flush()
+                except OSError:
+                    pass  # the client hung up: what a deadline should do
 
             def _stream(self, route: Route, headers: dict[str, str]) -> None:
                 self.send_response(route.status)
@@ -115,6 +138,16 @@ class FixtureServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    @property
+    def site(self) -> LocalSite:
+        """This server as a local site: what a guard must name to let a fetch reach it."""
+        return LocalSite("127.0.0.1", self.port)
+
+    @property
+    def reach(self) -> Guard:
+        """A guard that reaches this server (and public addresses), as local mode's would."""
+        return Guard(local_sites=frozenset({self.site}))
+
     def start(self) -> FixtureServer:
         self.thread.start()
         return self
@@ -129,4 +162,14 @@ def serve() -> Iterator[FixtureServer]:
     """A started server, stopped afterwards: ``yield from serve()`` in a module's fixture."""
     server = FixtureServer().start()
     yield server
+    server.stop()
+
+
+def serve_as_local_site() -> Iterator[FixtureServer]:
+    """A started server that local mode's API treats as its demo site while the test runs (it is
+    registered in ``LOCAL_SITES``, as the demo site registers itself)."""
+    server = FixtureServer().start()
+    LOCAL_SITES.add(server.site)
+    yield server
+    LOCAL_SITES.discard(server.site)
     server.stop()

@@ -1,10 +1,13 @@
 """Evidence (证据固定, for 法律手段): content preserved as it was, with its SHA-256 and time.
 
 Evidence is a post already crawled (by its id) or a URL fetched now through the crawler's
-guarded fetcher (SSRF guard, size cap, timeouts — the same rules as every crawl). The stored
-bytes are hashed; the evidence id is derived from the incident and the hash, and the item is
-written once and never updated, so preserving the same content twice is one item and a record
-can never be altered through the API.
+guarded fetcher (SSRF guard, size cap, timeouts — the same rules as every crawl): public
+addresses only, and in local mode the demo site, never moto or anything else on loopback
+(decision 68). The fetch happens inside an API request, so it has the API paths' deadline
+(20 s, everything included): a slower page is a 422 ``timeout``, not API Gateway's bare 504
+(decision 69). The stored bytes are hashed; the evidence id is derived from the incident and
+the hash, and the item is written once and never updated, so preserving the same content twice
+is one item and a record can never be altered through the API.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.posts.store import PostStore
-from chalicelib.sources.errors import BlockedUrlError, FetchError
+from chalicelib.sources.errors import BlockedUrlError, FetchError, FetchTimeoutError
 from chalicelib.sources.fetcher import Fetcher
 from chalicelib.sources.guard import Guard
 
@@ -80,6 +83,12 @@ class EvidenceService:
                 fetched = self._fetcher.fetch(url, self._guard)
             except BlockedUrlError:
                 raise
+            except FetchTimeoutError as err:
+                raise UnprocessableError(
+                    "the page did not answer within the time an API request allows; try again,"
+                    " or preserve the crawled post by its id",
+                    details={"fetch_error": err.code},
+                ) from err
             except FetchError as err:
                 raise UnprocessableError(
                     f"could not fetch the evidence URL: {err.message}",

@@ -32,8 +32,7 @@ from chalicelib.plan.models import LEVELS, publicity_group
 from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
-from chalicelib.sources.factory import shared_fetcher
-from chalicelib.sources.guard import Guard
+from chalicelib.sources.factory import api_fetcher, request_guard
 from chalicelib.workflow.service import WorkflowStarter
 from chalicelib.workflow.steps import execution_name
 from chalicelib.workflow.wiring import rise_checker
@@ -164,8 +163,8 @@ def evidence() -> EvidenceService:
     return EvidenceService(
         _store(),
         PostStore(clients.table(settings.tables.posts)),
-        shared_fetcher(),
-        Guard(allow_loopback=settings.local_mode, offline=settings.offline),
+        api_fetcher(),
+        request_guard(settings),
     )
 
 

@@ -6,6 +6,10 @@ few complaints, one story reposted many times (a small repost storm: ``//@`` cha
 complaint) and ordinary news; and a forum's JSON API (``/forum.json``) for the generic JSON
 adapter. Timestamps are minutes before the site started; ids are fixed, so re-crawling writes
 nothing new. The example sources (``examples/sources.json``) point at it through ``{demo}``.
+
+While it runs it is a *local site* (:data:`chalicelib.sources.guard.LOCAL_SITES`): the one
+address on loopback that local sources and evidence may reach; moto, the API and everything
+else on the machine stay out of reach (decision 68).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
+
+from chalicelib.sources.guard import LOCAL_SITES, LocalSite
 
 ORIGINAL = "滨江市第一人民医院急诊排队三个小时没人管，孩子高烧一直哭，护士还态度恶劣！"
 # (minutes ago, author, text) — fictional people and events.
@@ -126,9 +132,16 @@ class DemoSite:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
         )
 
+    @property
+    def site(self) -> LocalSite:
+        ip, port = self._server.server_address[:2]
+        return LocalSite.at(str(ip), int(port))
+
     def start(self) -> None:
         self._thread.start()
+        LOCAL_SITES.add(self.site)
 
     def stop(self) -> None:
+        LOCAL_SITES.discard(self.site)
         self._server.shutdown()
         self._server.server_close()

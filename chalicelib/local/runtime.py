@@ -38,6 +38,7 @@ from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.local import lambda_hook
 from chalicelib.local.demo_site import DemoSite
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
+from chalicelib.local.moto_cors import disable_global_cors
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
 from chalicelib.local.snapshot import Snapshot
@@ -122,6 +123,7 @@ class LocalRuntime:
         # moto's server logs every request; the console is for people.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         _check_port_free(opts.host, opts.moto_port)
+        disable_global_cors()  # no web page may read moto's tables (decision 68)
         self._moto = ThreadedMotoServer(ip_address=opts.host, port=opts.moto_port, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()

@@ -3,7 +3,9 @@
 The sink (:func:`build_sink`) and who hears about broken sources (:func:`build_alerts`) are
 chosen here and nowhere else.
 The fetcher is process-wide so its per-host rate limit and robots cache carry over between
-invocations of a warm Lambda and across the threads of local mode.
+invocations of a warm Lambda and across the threads of local mode. What a fetch may reach on
+loopback (:func:`local_sites`) and how long a fetch on an API path may take
+(:data:`API_FETCH_SECONDS`) are decided here too.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ from chalicelib.sources.alerts import (
     SourceAlerts,
 )
 from chalicelib.sources.fetcher import Fetcher
+from chalicelib.sources.guard import LOCAL_SITES, Guard, LocalSite
 from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher, SourceService
 from chalicelib.sources.store import SourceStore
 
 _FETCHER = Fetcher()
+# API Gateway ends a request at 29 s: a fetch on an API path (evidence, crawl-now) ends within
+# this, everything included, leaving time to store what was fetched (decision 69).
+API_FETCH_SECONDS = 20.0
 
 
 def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
@@ -45,8 +51,24 @@ def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
 
 
 def shared_fetcher() -> Fetcher:
-    """The process-wide fetcher (rate limits and robots cache shared), e.g. for evidence."""
+    """The process-wide fetcher (rate limits and robots cache shared): scheduled crawls."""
     return _FETCHER
+
+
+def api_fetcher() -> Fetcher:
+    """The process-wide fetcher with the API paths' deadline (:data:`API_FETCH_SECONDS`)."""
+    return _FETCHER.with_deadline(API_FETCH_SECONDS)
+
+
+def local_sites(settings: Settings) -> frozenset[LocalSite]:
+    """What a fetch may reach on loopback: the sites local mode serves (the demo site), and
+    nothing at all outside local mode."""
+    return LOCAL_SITES.current() if settings.local_mode else frozenset()
+
+
+def request_guard(settings: Settings) -> Guard:
+    """The guard for a URL given in a request (evidence): public addresses and the local sites."""
+    return Guard(local_sites=local_sites(settings), offline=settings.offline)
 
 
 def source_store(
@@ -64,7 +86,7 @@ def crawl_service(fetcher: Fetcher | None = None) -> CrawlService:
         fetcher or _FETCHER,
         build_sink(settings, clients),
         build_alerts(settings, clients),
-        local_mode=settings.local_mode,
+        local_sites=local_sites(settings),
         offline=settings.offline,
     )
 
@@ -76,4 +98,9 @@ def dispatcher() -> Dispatcher:
 
 
 def source_service() -> SourceService:
-    return SourceService(source_store())
+    settings = get_settings()
+    return SourceService(
+        source_store(settings),
+        local_mode=settings.local_mode,
+        local_sites=local_sites(settings),
+    )

@@ -20,7 +20,7 @@ from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.posts.models import Platform
 from chalicelib.sources.adapters.generic import check_html_mapping, check_json_mapping
 from chalicelib.sources.adapters.hotlists import HOTLISTS
-from chalicelib.sources.guard import address_problem, literal_address
+from chalicelib.sources.guard import address_problem, literal_address, plain
 
 SOURCE_ID = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")  # \Z: "$" would take a final newline
 # Aggregators refresh every 2–60 minutes; polling a public platform faster is rude and useless.
@@ -28,6 +28,7 @@ MIN_PUBLIC_INTERVAL_MINUTES = 2
 MIN_LOCAL_INTERVAL_MINUTES = 1
 MAX_INTERVAL_MINUTES = 24 * 60
 DEFAULT_INTERVAL_MINUTES = 10
+LOCAL_HINT = "only a source marked local, in local mode, reaches loopback: the local demo site"
 
 
 class SourceKind(StrEnum):
@@ -86,7 +87,7 @@ class SourceDefinition:
     platform: Platform
     interval_minutes: int = DEFAULT_INTERVAL_MINUTES
     enabled: bool = True
-    local: bool = False  # demo and test sources on loopback; reachable only in local mode
+    local: bool = False  # on loopback: the local demo site, in local mode only (decision 68)
     credibility: float = 0.5
     url: str | None = None
     base: str | None = None  # rsshub / newsnow instance
@@ -120,6 +121,10 @@ class SourceDefinition:
 
 
 def _url_problems(value: Any, path: str, local: bool) -> list[Problem]:
+    """What is wrong with a source's URL before any network use: the form, and where an IP
+    literal (in any spelling the resolver accepts, ``0x7f.1`` included) points. A local source
+    must name a loopback address; whether it is the demo site is the service's check, against
+    what local mode serves (:meth:`SourceService.check_reach`)."""
     if not isinstance(value, str) or not value.strip():
         return [Problem(path, "required: an http(s) URL")]
     if len(value) > 2000:
@@ -134,12 +139,17 @@ def _url_problems(value: Any, path: str, local: bool) -> list[Problem]:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         return [Problem(path, "invalid port")]
-    address = literal_address(parts.hostname)
-    if address is not None and (problem := address_problem(address, allow_loopback=local)):
-        extra = (
-            " (mark the source local to use loopback in local mode)" if address.is_loopback else ""
-        )
-        return [Problem(path, f"refused: {parts.hostname} is {problem}{extra}")]
+    host = parts.hostname
+    address = literal_address(host)
+    if local:
+        if address is None or not plain(address).is_loopback:
+            return [
+                Problem(path, "a local source names the local demo site by its loopback address")
+            ]
+        return []
+    if address is not None and (problem := address_problem(address)):
+        extra = f" ({LOCAL_HINT})" if plain(address).is_loopback else ""
+        return [Problem(path, f"refused: {host} is {problem}{extra}")]
     return []
 
 

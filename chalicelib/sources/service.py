@@ -35,7 +35,7 @@ from chalicelib.sources.alerts import SourceAlerts
 from chalicelib.sources.challenge import challenge_reason
 from chalicelib.sources.errors import FetchError, OfflineError, SourceParseError
 from chalicelib.sources.fetcher import Fetcher, FetchResult
-from chalicelib.sources.guard import Guard
+from chalicelib.sources.guard import Guard, LocalSite
 from chalicelib.sources.health import CrawlOutcome, Outcome, assess
 from chalicelib.sources.models import SOURCE_ID, SourceDefinition, SourceKind, parse_definition
 from chalicelib.sources.store import SourceRecord, SourceStore
@@ -107,7 +107,7 @@ class CrawlService:
         sink: ItemSink,
         alerts: SourceAlerts,
         *,
-        local_mode: bool,
+        local_sites: frozenset[LocalSite] = frozenset(),
         offline: bool,
         clock: Clock = utcnow,
     ) -> None:
@@ -115,12 +115,14 @@ class CrawlService:
         self._fetcher = fetcher
         self._sink = sink
         self._alerts = alerts
-        self._local_mode = local_mode
+        self._local_sites = local_sites  # what local mode serves on loopback; none in AWS
         self._offline = offline
         self._clock = clock
 
     def guard_for(self, definition: SourceDefinition) -> Guard:
-        return Guard(allow_loopback=definition.local and self._local_mode, offline=self._offline)
+        """Public addresses; and the local sites, for a source marked local."""
+        sites = self._local_sites if definition.local else frozenset()
+        return Guard(local_sites=sites, offline=self._offline)
 
     def crawl(self, source_id: str) -> CrawlReport:
         return self.crawl_record(self._store.require(source_id))
@@ -351,18 +353,48 @@ class Dispatcher:
 
 
 class SourceService:
-    """Definitions through the API: every write validated first, nothing partial."""
+    """Definitions through the API: every write validated first, nothing partial.
 
-    def __init__(self, store: SourceStore, clock: Clock = utcnow) -> None:
+    ``local`` is a deployment fact, not a wish: a source may be marked local only in local mode,
+    and then only to reach a site local mode serves (the demo site), never moto's endpoint, the
+    API or anything else on the machine (decision 68). The guard enforces the same at every
+    connect; this check says so at once, with a 400.
+    """
+
+    def __init__(
+        self,
+        store: SourceStore,
+        clock: Clock = utcnow,
+        *,
+        local_mode: bool = False,
+        local_sites: frozenset[LocalSite] = frozenset(),
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._local_mode = local_mode
+        self._local_sites = local_sites
 
     def create(self, body: dict[str, Any]) -> SourceRecord:
-        return self._store.create(parse_definition(body), iso(self._clock()))
+        definition = self.check_reach(parse_definition(body))
+        return self._store.create(definition, iso(self._clock()))
 
     def replace(self, source_id: str, body: dict[str, Any]) -> SourceRecord:
         self._store.require(source_id)
-        return self._store.replace_definition(parse_definition(body, source_id), iso(self._clock()))
+        definition = self.check_reach(parse_definition(body, source_id))
+        return self._store.replace_definition(definition, iso(self._clock()))
+
+    def check_reach(self, definition: SourceDefinition) -> SourceDefinition:
+        if not definition.local:
+            return definition
+        if not self._local_mode:
+            problem = Problem("/local", "only in local mode (its demo site is what local reaches)")
+            raise ValidationError("invalid source definition", [problem])
+        if LocalSite.of_url(definition.fetch_url) not in self._local_sites:
+            path = "/url" if definition.url else "/base"
+            served = ", ".join(site.url for site in sorted(self._local_sites)) or "none running"
+            problem = Problem(path, f"a local source points at the local demo site ({served})")
+            raise ValidationError("invalid source definition", [problem])
+        return definition
 
     def get(self, source_id: str) -> SourceRecord:
         return self._store.require(source_id)

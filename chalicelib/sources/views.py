@@ -14,7 +14,7 @@ from chalice import Blueprint, Response
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.http import api, json_body, json_response
-from chalicelib.sources.factory import crawl_service, source_service
+from chalicelib.sources.factory import api_fetcher, crawl_service, source_service
 from chalicelib.sources.service import check_source_id
 
 bp = Blueprint(__name__)
@@ -62,9 +62,10 @@ def delete_source(source_id: str) -> dict[str, Any]:
 @api
 def crawl_now(source_id: str) -> dict[str, Any]:
     """Crawl now, synchronously; the answer has the counts and any error (status 200 either way:
-    the request worked, the source may not have)."""
+    the request worked, the source may not have). The fetch has the API paths' deadline, so a
+    slow site is a ``timeout`` in the answer, not API Gateway's own 504."""
     require(bp.current_request, Role.LEAD)
-    return crawl_service().crawl(check_source_id(source_id)).as_dict()
+    return crawl_service(api_fetcher()).crawl(check_source_id(source_id)).as_dict()
 
 
 @bp.route("/sources/{source_id}/health", methods=["GET"])

@@ -21,13 +21,14 @@ from chalicelib.sources.health import FAILURES_BEFORE_UNHEALTHY
 from chalicelib.sources.models import parse_definition
 from chalicelib.sources.service import CrawlQueue, CrawlService, Dispatcher
 from chalicelib.sources.store import SourceStore
-from tests.sources_server import FixtureServer, Route, fixture_bytes, serve
+from tests.sources_server import FixtureServer, Route, fixture_bytes, serve_as_local_site
 
 
 @pytest.fixture
 def http_server() -> Iterator[FixtureServer]:
-    """GIVEN a real HTTP server on 127.0.0.1 with no routes yet."""
-    yield from serve()
+    """GIVEN a real HTTP server on 127.0.0.1 with no routes yet, that local mode serves as its
+    demo site (the worker's handler reaches it as it reaches the demo site)."""
+    yield from serve_as_local_site()
 
 
 NOW = datetime(2023, 11, 15, 12, 0, tzinfo=UTC)
@@ -54,7 +55,7 @@ class Env:
             self.fetcher,
             StoreOnlySink(PostStore(self.posts)),
             self.alerts,
-            local_mode=True,
+            local_sites=frozenset({server.site}),
             offline=False,
             clock=lambda: NOW,
         )
@@ -234,8 +235,28 @@ def test_a_public_source_pointed_at_loopback_is_refused_at_crawl_time(env):
     report = env.service.crawl("sneaky")
     assert report.error
     assert report.error["code"] == "blocked_address"
-    assert "loopback" in report.error["message"]
+    # the answer and the stored error say no more than that: the address goes to the log only
+    assert report.error["message"] == "refused: localhost has no public address"
+    assert env.store.require("sneaky").health.last_error == report.error["message"]
     assert env.server.hits["/f"] == 0
+
+
+def test_a_local_source_reaches_the_local_site_and_nothing_else_on_loopback(env):
+    # GIVEN a stored source marked local that points at another loopback port (moto's, say) —
+    # stored before this rule, or restored from a snapshot
+    neighbour = FixtureServer().start()
+    try:
+        neighbour.routes["/moto-api/data.json"] = Route(body=fixture_bytes("rss_feed.xml"))
+        url = f"http://127.0.0.1:{neighbour.port}/moto-api/data.json"
+        body = {"id": "moto", "kind": "rss", "local": True, "url": url}
+        env.store.create(parse_definition(body), "2023-11-15T11:00:00+00:00")
+        # WHEN it is crawled THEN the guard refuses it: local reaches the local site only
+        report = env.service.crawl("moto")
+        assert report.error
+        assert report.error["code"] == "blocked_address"
+        assert neighbour.hits["/moto-api/data.json"] == 0
+    finally:
+        neighbour.stop()
 
 
 def test_the_dispatcher_queues_due_sources_once_and_spaces_one_host(env):

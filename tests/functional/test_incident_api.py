@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +25,10 @@ from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
+from chalicelib.sources import factory
 from tests.auth_helpers import role_tokens
 from tests.plan_helpers import example_plan
-from tests.sources_server import FixtureServer, Route, serve
+from tests.sources_server import FixtureServer, Route, serve, serve_as_local_site
 
 REPORT = {
     "title": "滨江一院急诊科患者家属维权",
@@ -363,6 +365,13 @@ def test_a_bad_board_query_is_400(api_client: Client, tokens: dict[str, str], qu
 
 @pytest.fixture
 def site() -> Iterator[FixtureServer]:
+    """GIVEN a server that local mode serves as its demo site (a local site)."""
+    yield from serve_as_local_site()
+
+
+@pytest.fixture
+def neighbour() -> Iterator[FixtureServer]:
+    """GIVEN another server on loopback that local mode does not serve (as moto's endpoint)."""
     yield from serve()
 
 
@@ -409,7 +418,7 @@ def test_evidence_is_preserved_once_with_its_hash_and_never_changed(
         ({"url": "file:///etc/passwd"}, 400),
         ({"url": "http://10.0.0.8/secret"}, 400),
         ({"post_id": "pnosuch"}, 404),
-        ({"url": "http://127.0.0.1:9/closed"}, 422),
+        ({"url": "http://127.0.0.1:9/closed"}, 400),  # loopback, and not the demo site
     ],
 )
 def test_bad_evidence_requests_write_nothing(
@@ -418,6 +427,55 @@ def test_bad_evidence_requests_write_nothing(
     incident = _incident(api_client, tokens)
     path = f"/incidents/{incident}/evidence"
     assert call(api_client, "POST", path, tokens["member"], body).status_code == status
+    assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
+
+
+def test_evidence_never_reaches_moto_or_anything_else_on_loopback(
+    api_client: Client, tokens: dict[str, str], site: FixtureServer, neighbour: FixtureServer
+) -> None:
+    # GIVEN local mode's moto endpoint on loopback (every table, every contact) beside the demo
+    # site, and an incident
+    neighbour.routes["/moto-api/data.json"] = Route(body=b'{"contacts": ["13800000000"]}')
+    incident = _incident(api_client, tokens)
+    path = f"/incidents/{incident}/evidence"
+    port = neighbour.port
+    # WHEN a member asks to preserve it, in any spelling THEN 400, nothing asked, nothing kept
+    for url in (
+        f"http://127.0.0.1:{port}/moto-api/data.json",
+        f"http://2130706433:{port}/moto-api/data.json",
+        f"http://0x7f.0.0.1:{port}/moto-api/data.json",
+        f"http://[::ffff:127.0.0.1]:{port}/moto-api/data.json",
+        f"http://localhost:{port}/moto-api/data.json",
+    ):
+        refused = call(api_client, "POST", path, tokens["member"], {"url": url})
+        assert refused.status_code == 400, (url, refused.body)
+        assert refused.json_body["error"] == "blocked_address"
+    # ... and a name is refused in words that do not say what it resolved to
+    assert refused.json_body["message"] == "refused: localhost has no public address"
+    # ... nor through a redirect from the demo site
+    site.routes["/jump"] = Route(
+        status=302, headers={"Location": f"http://127.0.0.1:{port}/moto-api/data.json"}
+    )
+    jumped = call(api_client, "POST", path, tokens["member"], {"url": site.url("/jump")})
+    assert jumped.status_code == 400
+    assert neighbour.hits == {}
+    assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
+
+
+def test_evidence_from_a_slow_page_is_a_422_within_the_api_deadline(
+    api_client: Client, tokens: dict[str, str], site: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a page that answers after 10 s, and an API fetch deadline of 1 s (20 s in service)
+    monkeypatch.setattr(factory, "API_FETCH_SECONDS", 1.0, raising=False)
+    site.routes["/slow"] = Route(delay=10, body=b"<p>late</p>", content_type="text/html")
+    incident = _incident(api_client, tokens)
+    path = f"/incidents/{incident}/evidence"
+    started = time.monotonic()
+    # WHEN a member asks to preserve it THEN a 422 that says so, well before the page would answer
+    answer = call(api_client, "POST", path, tokens["member"], {"url": site.url("/slow")})
+    assert time.monotonic() - started < 5
+    assert answer.status_code == 422, answer.body
+    assert answer.json_body["fetch_error"] == "timeout"
     assert call(api_client, "GET", path, tokens["viewer"]).json_body["evidence"] == []
 
 

@@ -62,7 +62,7 @@ def test_the_demo_sources_crawl_offline_into_posts(
         Fetcher(FetchPolicy(host_interval_seconds=0)),
         StoreOnlySink(PostStore(posts)),
         RecordingAlerts(),
-        local_mode=True,
+        local_sites=frozenset({demo_site.site}),
         offline=True,
     )
     weibo = service.crawl("demo-weibo")

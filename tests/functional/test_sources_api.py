@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,13 +12,24 @@ from chalice.test import Client
 
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients
+from chalicelib.core.errors import ValidationError
 from chalicelib.core.settings import Settings
+from chalicelib.sources import factory
+from chalicelib.sources.service import SourceService
+from chalicelib.sources.store import SourceStore
 from tests.auth_helpers import role_tokens
-from tests.sources_server import FixtureServer, Route, fixture_bytes, serve
+from tests.sources_server import FixtureServer, Route, fixture_bytes, serve, serve_as_local_site
 
 
 @pytest.fixture
 def http_server() -> Iterator[FixtureServer]:
+    """GIVEN a server that local mode serves as its demo site (a local site)."""
+    yield from serve_as_local_site()
+
+
+@pytest.fixture
+def neighbour() -> Iterator[FixtureServer]:
+    """GIVEN another server on loopback that local mode does not serve (as moto's endpoint)."""
     yield from serve()
 
 
@@ -153,7 +165,76 @@ def test_a_source_pointed_at_a_private_address_is_refused_with_a_clear_error(
     report = api.call("post", "/sources/sneaky/crawl").json_body
     assert report["outcome"] == "failed"
     assert report["error"]["code"] == "blocked_address"
-    assert "resolves to 127.0.0.1, a loopback address" in report["error"]["message"]
+    # a generic reason: what the name resolved to is not for the API (it would map internal DNS)
+    assert report["error"]["message"] == "refused: localhost has no public address"
     assert http_server.hits["/feed.xml"] == 0
     health = api.call("get", "/sources/sneaky/health", role="viewer").json_body
     assert health["last_error_code"] == "blocked_address"
+    assert health["last_error"] == "refused: localhost has no public address"
+
+
+def test_a_lead_cannot_point_a_local_source_anywhere_but_the_local_site(
+    api: Api, http_server: FixtureServer, neighbour: FixtureServer
+):
+    # GIVEN a lead in local mode, with the demo site running and an existing demo source
+    assert api.call("post", "/sources", demo(http_server)).status_code == 201
+    elsewhere = [
+        f"http://127.0.0.1:{neighbour.port}/moto-api/data.json",  # moto's endpoint
+        f"http://0x7f.1:{neighbour.port}/moto-api/data.json",
+        f"http://[::ffff:127.0.0.1]:{neighbour.port}/moto-api/data.json",
+        f"http://localhost:{http_server.port}/feed.xml",  # a name: not looked up, not the site
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.8/feed.xml",
+        "https://weibo.com/ajax/side/hotSearch",  # public: never "local" (it polls every minute)
+    ]
+    for url in elsewhere:
+        body = {"id": "sneaky", "kind": "rss", "local": True, "url": url}
+        # WHEN a source marked local points elsewhere THEN 400 on its URL
+        created = api.call("post", "/sources", body)
+        assert created.status_code == 400, (url, created.body)
+        assert [p["path"] for p in created.json_body["problems"]] == ["/url"], url
+        # AND an existing source cannot be turned into one either
+        replaced = api.call("put", "/sources/demo", body | {"id": "demo"})
+        assert replaced.status_code == 400, (url, replaced.body)
+    # AND nothing was written, and nothing was asked of the neighbour
+    assert [s["id"] for s in api.call("get", "/sources", role="viewer").json_body["sources"]] == [
+        "demo"
+    ]
+    assert api.call("get", "/sources/demo", role="viewer").json_body["url"] == http_server.url(
+        "/feed.xml"
+    )
+    assert neighbour.hits == {}
+
+
+def test_crawl_now_ends_within_its_deadline_with_a_timeout(
+    api: Api, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+):
+    # GIVEN a source whose site takes 10 s, and an API fetch deadline of 1 s (20 s in service)
+    monkeypatch.setattr(factory, "API_FETCH_SECONDS", 1.0, raising=False)
+    api.call("post", "/sources", demo(http_server))
+    http_server.routes["/feed.xml"] = Route(
+        delay=10, body=fixture_bytes("rss_feed.xml"), content_type="application/rss+xml"
+    )
+    started = time.monotonic()
+    # WHEN crawled now THEN the answer comes well before the site would, and says timeout
+    report = api.call("post", "/sources/demo/crawl")
+    assert time.monotonic() - started < 5
+    assert report.status_code == 200
+    assert report.json_body["outcome"] == "failed"
+    assert report.json_body["error"]["code"] == "timeout"
+
+
+def test_no_source_is_local_outside_local_mode(
+    clients: AwsClients, settings: Settings, http_server: FixtureServer
+):
+    # GIVEN a deployment that is not local mode (in AWS there is no demo site)
+    store = SourceStore(clients.table(settings.tables.sources))
+    service = SourceService(store, local_mode=False, local_sites=frozenset({http_server.site}))
+    # WHEN a source is marked local THEN it is refused on that field, and nothing is written
+    with pytest.raises(ValidationError) as refused:
+        service.create(demo(http_server))
+    assert [p.path for p in refused.value.problems] == ["/local"]
+    assert list(store.all()) == []
+    # AND the same source unmarked is refused for its loopback URL
+    with pytest.raises(ValidationError):
+        service.create(demo(http_server) | {"local": False})
