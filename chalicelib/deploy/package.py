@@ -1,8 +1,9 @@
 """``make package``: the deployable CloudFormation/SAM template for a stage, checked by cfn-lint.
 
 Steps: render ``infra/`` for the stage → ``chalice package --merge-template`` into ``build/<stage>``
-→ ``cfn-lint`` on the result (errors fail the build; warnings are printed) → report the Lambda
-bundle's size against Lambda's limit.
+→ ``cfn-lint`` on the result (errors fail the build; warnings are printed) → each function's role
+holds exactly its own policy file, pinned to the stack's region and account
+(:mod:`chalicelib.deploy.iam`) → report the Lambda bundle's size against Lambda's limit.
 
 ``chalice package`` pip-downloads the Lambda requirements. Offline, point pip at a wheelhouse
 (``PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels``), built where an index is reachable — jieba's
@@ -30,7 +31,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from chalicelib.deploy.functions import function_specs
+from chalicelib.deploy.functions import FunctionSpec, function_specs
+from chalicelib.deploy.iam import template_problems
 from chalicelib.deploy.template import PROJECT_DIR, STAGES, render
 
 # Lambda: 250 MB for the unzipped function code, layers included.
@@ -85,6 +87,12 @@ def _project_copy_without_requirements(tmp: Path) -> Path:
     return copy
 
 
+def _specs(stage: str) -> list[FunctionSpec]:
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    return function_specs(importlib.import_module("app").app, stage)
+
+
 def merge_template(stage: str) -> dict[str, Any]:
     """``infra/`` rendered for ``stage``, plus each Chalice function's deployed name.
 
@@ -92,11 +100,8 @@ def merge_template(stage: str) -> dict[str, Any]:
     pinning ``yuqing-<stage>-<name>`` keeps them equal to local mode's and to what the code and
     the runbooks call them. The merge deep-merges these partial resources into Chalice's.
     """
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
-    app = importlib.import_module("app").app
     template = render(stage)
-    for spec in function_specs(app, stage):
+    for spec in _specs(stage):
         template["Resources"][spec.logical_id] = {"Properties": {"FunctionName": spec.name}}
     return template
 
@@ -162,9 +167,18 @@ def package(stage: str, out: Path, allow_offline: bool) -> int:
     if lint.returncode & CFN_LINT_ERROR_BIT:
         print(f"cfn-lint found errors in {template}", file=sys.stderr)
         return 1
+    built = json.loads(template.read_text(encoding="utf-8"))
+    problems = template_problems(built, [(s.function, s.logical_id) for s in _specs(stage)])
+    if problems:
+        print(
+            "IAM: the roles are not the functions' own least-privilege policies:", file=sys.stderr
+        )
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
     bundle = out / "deployment.zip"
     size = unzipped_size(bundle)
-    print(f"template: {template} (cfn-lint: no errors)")
+    print(f"template: {template} (cfn-lint: no errors; IAM: one pinned policy per function)")
     print(
         f"bundle: {bundle} {bundle.stat().st_size / 1e6:.1f} MB zipped, "
         f"{size / 1e6:.1f} MB unzipped (limit {UNZIPPED_LIMIT / 1e6:.0f} MB)"

@@ -1,4 +1,5 @@
-"""``make package``: the merged CloudFormation/SAM template is generated and passes cfn-lint."""
+"""``make package``: the merged CloudFormation/SAM template is generated and passes cfn-lint,
+and each function runs under a role of its own holding the policy docs/iam.md lists."""
 
 from __future__ import annotations
 
@@ -6,18 +7,20 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from chalicelib.deploy.functions import function_specs
+from chalicelib.deploy.iam import document_problems
 from chalicelib.deploy.template import PROJECT_DIR
+from tests.iam_audit import documented_permissions, policy_permissions
 
 
-@pytest.mark.package
-def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
-    # GIVEN the dev stage (offline allowed: the template does not need the wheels)
-    out = tmp_path / "dev"
-
-    # WHEN it is packaged
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """GIVEN the dev stage packaged once (offline allowed: the template needs no wheels)."""
+    out = tmp_path_factory.mktemp("package") / "dev"
     result = subprocess.run(
         [
             sys.executable,
@@ -35,6 +38,13 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
         timeout=600,
         check=False,
     )
+    return result, out
+
+
+@pytest.mark.package
+def test_package_dev_produces_a_linted_template(packaged: tuple[Any, Path]) -> None:
+    # WHEN the dev stage is packaged
+    result, out = packaged
 
     # THEN it succeeds, cfn-lint found no errors, and the template holds the state machine
     # with its definition inline
@@ -74,3 +84,44 @@ def test_package_dev_produces_a_linted_template(tmp_path: Path) -> None:
     assert invoke["Resource"] == [{"Fn::GetAtt": ["WorkflowStep", "Arn"]}]
     assert template["Parameters"]["Stage"]["Default"] == "dev"
     assert (out / "deployment.zip").exists()
+
+
+def _template(packaged: tuple[Any, Path]) -> dict[str, Any]:
+    result, out = packaged
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded: dict[str, Any] = json.loads((out / "sam.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def _role_policies(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Function logical id → the policy documents of the role it runs under."""
+    resources = template["Resources"]
+    found = {}
+    for logical, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            role = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+            found[logical] = [
+                p["PolicyDocument"] for p in resources[role]["Properties"]["Policies"]
+            ]
+    return found
+
+
+@pytest.mark.package
+def test_each_function_runs_with_the_policy_docs_iam_md_lists(packaged: tuple[Any, Path]) -> None:
+    # GIVEN the packaged template and the table of docs/iam.md
+    template = _template(packaged)
+    documented = documented_permissions()
+    from app import app
+
+    logical = {spec.function: spec.logical_id for spec in function_specs(app, "dev")}
+    policies = _role_policies(template)
+
+    # THEN every function has one role of its own with one policy, pinned and scoped
+    assert set(policies) == {logical[name] for name in documented}
+    roles = [template["Resources"][f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in policies]
+    assert len(set(roles)) == len(roles)
+    for name, documents in ((n, policies[logical[n]]) for n in documented):
+        assert len(documents) == 1, name
+        assert document_problems(documents[0]) == [], name
+        # AND it grants exactly what docs/iam.md lists for the function: no more, no less
+        assert policy_permissions(documents[0]) == documented[name], name
