@@ -87,6 +87,13 @@ def _project_copy_without_requirements(tmp: Path) -> Path:
     return copy
 
 
+# What a throttled client gets: our error shape (``ThrottledError``'s code) and when to retry,
+# instead of API Gateway's bare ``{"message": "Too Many Requests"}``.
+THROTTLED_BODY = json.dumps(
+    {"error": "throttled", "message": "too many requests to the API; retry in a few seconds"}
+)
+
+
 def _specs(stage: str) -> list[FunctionSpec]:
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
@@ -94,16 +101,48 @@ def _specs(stage: str) -> list[FunctionSpec]:
 
 
 def merge_template(stage: str) -> dict[str, Any]:
-    """``infra/`` rendered for ``stage``, plus each Chalice function's deployed name.
+    """``infra/`` rendered for ``stage``, plus each Chalice function's deployed name and the API
+    stage's throttling.
 
     Chalice's SAM output leaves ``FunctionName`` unset, so CloudFormation would invent names;
     pinning ``yuqing-<stage>-<name>`` keeps them equal to local mode's and to what the code and
-    the runbooks call them. The merge deep-merges these partial resources into Chalice's.
+    the runbooks call them. Chalice has no setting for throttling: the stage's rate and burst
+    (``ApiThrottleRate``, ``ApiThrottleBurst`` in ``infra/``) apply to every method, and the
+    ``THROTTLED`` gateway response answers 429 in our error shape with ``Retry-After``. The merge
+    deep-merges these partial resources into Chalice's.
     """
     template = render(stage)
     for spec in _specs(stage):
         template["Resources"][spec.logical_id] = {"Properties": {"FunctionName": spec.name}}
+        if spec.logical_id == "APIHandler":
+            template["Resources"]["RestAPI"] = {"Properties": api_throttling()}
     return template
+
+
+def api_throttling() -> dict[str, Any]:
+    """The ``AWS::Serverless::Api`` properties that throttle the API stage."""
+    return {
+        "MethodSettings": [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": {"Ref": "ApiThrottleRate"},
+                "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurst"},
+            }
+        ],
+        "DefinitionBody": {
+            "x-amazon-apigateway-gateway-responses": {
+                "THROTTLED": {
+                    "statusCode": 429,
+                    "responseParameters": {
+                        "gatewayresponse.header.Retry-After": "'5'",
+                        "gatewayresponse.header.Cache-Control": "'no-store'",
+                    },
+                    "responseTemplates": {"application/json": THROTTLED_BODY},
+                }
+            }
+        },
+    }
 
 
 def unzipped_size(zip_path: Path) -> int:

@@ -1,5 +1,6 @@
 """``make package``: the merged CloudFormation/SAM template is generated and passes cfn-lint,
-and each function runs under a role of its own holding the policy docs/iam.md lists."""
+each function runs under a role of its own holding the policy docs/iam.md lists, and the API
+stage is throttled."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from chalicelib.deploy.functions import function_specs
 from chalicelib.deploy.iam import document_problems
+from chalicelib.deploy.package import THROTTLED_BODY
 from chalicelib.deploy.template import PROJECT_DIR
 from tests.iam_audit import documented_permissions, policy_permissions
 
@@ -125,3 +127,24 @@ def test_each_function_runs_with_the_policy_docs_iam_md_lists(packaged: tuple[An
         assert document_problems(documents[0]) == [], name
         # AND it grants exactly what docs/iam.md lists for the function: no more, no less
         assert policy_permissions(documents[0]) == documented[name], name
+
+
+@pytest.mark.package
+def test_the_api_stage_is_throttled_and_answers_429_in_our_error_shape(
+    packaged: tuple[Any, Path],
+) -> None:
+    template = _template(packaged)
+    api = template["Resources"]["RestAPI"]["Properties"]
+    (settings,) = api["MethodSettings"]
+    assert settings["ResourcePath"] == "/*"
+    assert settings["HttpMethod"] == "*"
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ApiThrottleRate"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ApiThrottleBurst"}
+    parameters = template["Parameters"]
+    assert 0 < parameters["ApiThrottleRate"]["Default"] <= parameters["ApiThrottleBurst"]["Default"]
+    throttled = api["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]["THROTTLED"]
+    assert throttled["statusCode"] == 429
+    assert throttled["responseParameters"]["gatewayresponse.header.Retry-After"] == "'5'"
+    body = json.loads(throttled["responseTemplates"]["application/json"])
+    assert body == json.loads(THROTTLED_BODY)
+    assert body["error"] == "throttled"
