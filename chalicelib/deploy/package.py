@@ -3,15 +3,16 @@
 Steps: render ``infra/`` for the stage → ``chalice package --merge-template`` into ``build/<stage>``
 → ``cfn-lint`` on the result (errors fail the build; warnings are printed) → each function's role
 holds exactly its own policy file, pinned to the stack's region and account
-(:mod:`chalicelib.deploy.iam`) → report the Lambda bundle's size against Lambda's limit.
+(:mod:`chalicelib.deploy.iam`) → the bundle holds exactly the lock's packages and versions
+(:mod:`chalicelib.deploy.bundle`) → report its size against Lambda's limit.
 
-``chalice package`` pip-downloads the Lambda requirements. Offline, point pip at a wheelhouse
-(``PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels``), built where an index is reachable — jieba's
-wheel first, since jieba is published only as an sdist::
+``chalice package`` pip-downloads ``requirements.txt``, the lock: every package pinned, every file
+hash-checked. Offline, point pip at a wheelhouse (``PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels``)
+downloaded from the same lock where an index is reachable; the hashes still apply, and jieba,
+published only as an sdist, comes as its sdist and is built by ``chalice package``::
 
-    pip wheel jieba==0.42.1 --no-deps -w wheels
-    pip download -r requirements.txt -d wheels --find-links wheels \
-        --platform manylinux2014_x86_64 --python-version 3.11 --only-binary=:all:
+    pip download --require-hashes --no-deps -r requirements.txt -d wheels \
+        --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp
 
 With neither an index nor a wheelhouse, ``--allow-offline`` packages without third-party
 requirements so the template is still generated and linted, and says so.
@@ -31,6 +32,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from chalicelib.deploy.bundle import bundle_problems
 from chalicelib.deploy.functions import FunctionSpec, function_specs
 from chalicelib.deploy.iam import template_problems
 from chalicelib.deploy.template import PROJECT_DIR, STAGES, render
@@ -75,6 +77,7 @@ def index_reachable() -> bool:
 
 def _project_copy_without_requirements(tmp: Path) -> Path:
     copy = tmp / "project"
+    copy.mkdir()
     for name in ("app.py", "chalicelib", ".chalice"):
         src = PROJECT_DIR / name
         if src.is_dir():
@@ -225,6 +228,16 @@ def package(stage: str, out: Path, allow_offline: bool) -> int:
     if size > UNZIPPED_LIMIT:
         print("the Lambda bundle exceeds Lambda's unzipped size limit", file=sys.stderr)
         return 1
+    if project_dir != PROJECT_DIR:
+        print("OFFLINE: the bundle holds no third-party packages; not compared with the lock")
+        return 0
+    drift = bundle_problems(bundle)
+    if drift:
+        print("the bundle is not the lock (requirements.txt):", file=sys.stderr)
+        for problem in drift:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print("bundle: exactly the packages and versions of requirements.txt")
     return 0
 
 
