@@ -1,11 +1,15 @@
-"""Which AWS calls each function makes, and whether its IAM policy allows them.
+"""Which AWS calls each function makes, whether its IAM policy allows them, and what
+docs/iam.md says it may do — the three views of least privilege the tests compare.
 
-A botocore ``before-parameter-build`` hook on the session the application's clients are built from
-records every call with the function it was made for (a context variable that the caller sets
-around a handler) and the IAM action and resource ARNs the call needs. :func:`denied` then
-evaluates each call against the function's policy document, resolved for one account, region
-and stage the way CloudFormation would resolve it. Used by the functional test that walks an
-incident through every function and by nothing that ships.
+- :class:`CallLog`: a botocore ``before-parameter-build`` hook on the session the application's
+  clients are built from records every call with the function it was made for (a context
+  variable set around a handler) and the IAM action and resource ARNs the call is checked
+  against; :func:`denied` evaluates each against the function's policy, resolved for one
+  account, region and stage as CloudFormation would resolve it.
+- :func:`documented_permissions` and :func:`policy_permissions`: the (action, resource) pairs of
+  the tables in docs/iam.md and of a policy document, resources as ARN tails with ``<stage>``.
+
+moto does not enforce IAM, which is why these exist; nothing here ships.
 """
 
 from __future__ import annotations
