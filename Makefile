@@ -6,14 +6,27 @@ STAMP  := $(VENV)/.installed
 STAGE  ?= dev
 STATE_DIR ?= .yuqing
 
-.PHONY: setup run test lint typecheck unit package fire clean screenshots
+.PHONY: setup run test lint typecheck unit package lock fire clean screenshots
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The Lambda bundle first, exactly as locked in requirements.txt (every file checked against its
+# hash), then the dev tools held to the bundle's versions (the lock without its hashes as
+# constraints), so that what the tests import is what Lambda runs.
+$(STAMP): requirements.txt requirements.in requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--require-hashes --no-deps -r requirements.txt
+	sed -e '/--hash=/d' -e 's/ *\\$$//' requirements.txt > $(VENV)/bundle-constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-r requirements-dev.txt -c $(VENV)/bundle-constraints.txt
 	@touch $(STAMP)
+
+## Resolve requirements.in again into the lock requirements.txt (exact versions, hashes); commit both.
+lock: setup
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --output-file requirements.txt requirements.in
 
 ## Start the whole system in local embedded mode (moto + Chalice local server + schedules).
 ## PLAN=file.json: the plan stored on the first start instead of examples/plan.json.

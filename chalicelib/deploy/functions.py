@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalice import Chalice
+from chalice.constants import DEFAULT_HANDLER_NAME
 from chalice.utils import to_cfn_resource_name
 
 
@@ -20,6 +21,7 @@ class FunctionSpec:
     """One deployable function of the app."""
 
     name: str  # deployed name, yuqing-<stage>[-<function>]
+    function: str  # Chalice's name: ``api_handler`` or the decorator's; config.json keys on it
     logical_id: str  # CloudFormation logical id chalice package gives it
     handler: Callable[[Any, Any], Any]
     handler_string: str
@@ -30,13 +32,14 @@ def function_specs(app: Chalice, stage: str) -> list[FunctionSpec]:
     prefix = f"{app.app_name}-{stage}"
     specs: list[FunctionSpec] = []
     if app.routes:
-        specs.append(FunctionSpec(prefix, "APIHandler", app, "app.app"))
+        specs.append(FunctionSpec(prefix, DEFAULT_HANDLER_NAME, "APIHandler", app, "app.app"))
     # A pure ``@lambda_function`` has no event source; every other kind is its own source.
     sources = [(f, None) for f in app.pure_lambda_functions] + [(e, e) for e in app.event_sources]
     for function, source in sources:
         specs.append(
             FunctionSpec(
                 f"{prefix}-{function.name}",
+                function.name,
                 to_cfn_resource_name(function.name),
                 app.handler_map[function.name],
                 function.handler_string,
