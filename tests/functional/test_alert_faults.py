@@ -8,7 +8,8 @@ once its own retries are spent. SNS publishes are counted at the same seam (``af
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,7 +35,12 @@ ALERT = {
     "event": "opened",
     "level": "III",
     "template_id": "incident_alert",
-    "variables": {"level": "III", "subject": "滨江一院", "summary": "网传纠纷", "deadline": "2小时"},
+    "variables": {
+        "level": "III",
+        "subject": "滨江一院",
+        "summary": "网传纠纷",
+        "deadline": "2小时",
+    },
     "groups": ["office"],
 }
 
@@ -87,9 +93,7 @@ class Faulty:
 
 
 @pytest.fixture
-def faulty(
-    api_client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Faulty]:
+def faulty(api_client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Faulty:
     """GIVEN the app's clients built from a session with the outbox fault and an SNS counter,
     the example plan saved, and an HQ token."""
     session = boto3.session.Session(region_name=settings.region)
@@ -99,21 +103,26 @@ def faulty(
     session.events.register("before-parameter-build.sns.Publish", published)
     clients = AwsClients(settings, session=session)
     aws.set_clients(clients)
-    monkeypatch.setattr(alert_module, "MARK_PAUSE_S", 0.0, raising=False)  # the mark's retries, without sleeping
+    # The mark's retries without sleeping between them.
+    monkeypatch.setattr(alert_module, "MARK_PAUSE_S", 0.0, raising=False)
     alerts = alert_service(settings, clients)
     PlanService(
         PlanStore(clients.table(settings.tables.plan)), after_save=alerts.reconcile_plan
     ).save(example_plan(), "test")
     token = TokenStore(clients.table(settings.tables.tokens)).issue("值班", Role.HQ)
-    yield Faulty(clients, throttle, published, {"Authorization": f"Bearer {token}"})
+    return Faulty(clients, throttle, published, {"Authorization": f"Bearer {token}"})
 
 
 def _schedule_runs(settings: Settings, clients: AwsClients, minutes: int) -> None:
-    """``alert_dispatch`` once a minute from 2 minutes on (past any lease), as EventBridge runs it."""
+    """``alert_dispatch`` once a minute from 2 minutes on (past any lease), as EventBridge would."""
     start = datetime.now(UTC)
     for minute in range(2, 2 + minutes):
         moment = start + timedelta(minutes=minute)
-        alert_service(settings, clients, clock=lambda m=moment: m).dispatch_due()
+        alert_service(settings, clients, clock=functools.partial(_at, moment)).dispatch_due()
+
+
+def _at(moment: datetime) -> datetime:
+    return moment
 
 
 # The outbox calls of one alert to one group: read, write, lease, mark sent. Three refusals in a
@@ -152,8 +161,6 @@ def test_a_throttled_outbox_loses_no_alert_sends_none_twice_and_answers_no_5xx(
 
 
 def _json(body: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(body, ensure_ascii=False)
 
 
