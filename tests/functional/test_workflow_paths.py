@@ -345,6 +345,41 @@ def test_a_step_that_always_fails_ends_in_the_failure_path_and_alerts_the_hq(liv
     assert ("failed", "hq") in live.outbox_events(incident)
 
 
+def test_a_step_that_crashes_once_after_alerting_is_retried_and_alerts_once(live: Live) -> None:
+    # GIVEN the report step's first invocation crashes after doing its work (recorded the
+    # timeline, alerted the HQ), as a Lambda killed before it answers, or a bug on the way out
+    live.save_plan(quick_plan())
+    real = live.registry.get(STEP_FUNCTION)
+    assert real is not None
+    crashes: list[str] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        answer = real(event, context)
+        if event.get("step") == "report" and not crashes:
+            crashes.append("report")
+            raise RuntimeError("worker crashed after the step's effects (injected)")
+        return answer
+
+    live.registry.register(STEP_FUNCTION, handler)
+
+    # WHEN an incident is opened
+    incident = live.open("crashed", level="II")
+
+    # THEN Step Functions retries the step and the incident goes on to the HQ's decision
+    live.wait(lambda: live.waiting(incident, "decision"), seconds=30)
+    assert crashes == ["report"]
+    assert live.execution(incident)["status"] == "RUNNING"
+    assert "failed" not in live.timeline_keys(incident)
+    # AND the HQ's alert went out once: one message, published on its first attempt
+    reported = [
+        i for i in live.outbox() if i["incident_id"] == incident and i["event"] == "reported"
+    ]
+    assert [(i["group"], i["attempts"], i["status"]) for i in reported] == [
+        ("hq", 1, "awaiting_ack")
+    ]
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
 def _slow_triage(doc: dict[str, Any]) -> dict[str, Any]:
     """研判 within 600 minutes at IV and 300 at II: 36 s and 18 s at this time scale, so a
     shortened wait is told apart from the first one without racing either."""
