@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
+from chalicelib.alerts import service as service_module
 from chalicelib.alerts.models import AlertRequest, Status, filter_policy
 from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.service import AlertService
@@ -339,6 +340,25 @@ def test_during_an_outage_one_send_tries_sns_once_and_leaves_the_rest_due(world:
     world.sns.down = False
     world.clock.advance(60)
     assert world.service.dispatch_due().published == len(ids)
+
+
+def test_a_run_publishes_at_most_its_limit_and_the_next_runs_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a limit of 2 a run, and a level I alert left pending by an outage, SNS now back
+    monkeypatch.setattr(service_module, "MAX_PUBLISH_PER_RUN", 2)
+    world.sns.down = True
+    ids = world.service.send(alert(level="I"))
+    world.sns.down = False
+    world.clock.advance(60)
+
+    # WHEN the schedule runs THEN each run publishes 2 and says it held the rest back
+    runs = [world.service.dispatch_due() for _ in range(len(ids) // 2 + 1)]
+    assert [r.published for r in runs] == [2] * (len(ids) // 2) + [len(ids) % 2]
+    assert runs[0].held_back == "run limit"
+    assert runs[-1].held_back is None
+    assert world.service.backlog().pending == 0
+    assert len(world.sns.delivered) == len(set(world.sns.delivered)) == len(ids)
 
 
 def test_the_same_event_twice_gives_one_message(world: World) -> None:
