@@ -106,11 +106,18 @@ class Live:
     def meta(self, incident: str) -> dict[str, Any]:
         return self.store.require(incident)
 
+    def items(self, incident: str) -> list[dict[str, Any]]:
+        """An incident's items, read as :meth:`outbox` reads (the workflow may be writing)."""
+        for _ in range(5):
+            try:
+                return self.store.items(incident)
+            except RuntimeError:  # "dictionary changed size during iteration", in moto
+                continue
+        return self.store.items(incident)
+
     def tasks(self, incident: str) -> dict[str, dict[str, Any]]:
         return {
-            str(i["task_id"]): i
-            for i in self.store.items(incident)
-            if str(i["sk"]).startswith("TASK#")
+            str(i["task_id"]): i for i in self.items(incident) if str(i["sk"]).startswith("TASK#")
         }
 
     def timeline_keys(self, incident: str | None = None) -> list[str]:
@@ -118,7 +125,7 @@ class Live:
         return [
             str(i["sk"])[3:]
             for each in incidents
-            for i in self.store.items(each)
+            for i in self.items(each)
             if str(i["sk"]).startswith("TL#")
         ]
 
