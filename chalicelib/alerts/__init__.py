@@ -14,8 +14,10 @@ Public API (the workflow, scoring and sources packages call only this):
   - ``acknowledge(message_id, by, *, group) -> list[str]`` and
     ``acknowledge_incident(incident_key, by, *, group) -> list[str]``: stop repeats and
     escalation of ``group``'s alerts (None: every group's, as the 指挥部 may).
-  - ``dispatch_due() -> DispatchReport``: the ``alert_dispatch`` schedule (retries with backoff,
-    repeats of unacknowledged alerts, escalation, catching up a failed reconciliation).
+  - ``dispatch_due() -> DispatchReport``: the ``alert_dispatch`` schedule (retries with backoff
+    capped at 2 minutes, repeats of unacknowledged alerts, escalation, catching up a failed
+    reconciliation; the backlog left).
+  - ``backlog() -> Backlog``: messages not yet published, and the oldest one's time.
 - :class:`chalicelib.alerts.topics.Reconciler` ``reconcile(plan, previous)``: topics and
   subscriptions from the plan; :class:`chalicelib.plan.service.PlanService` calls it on save.
 

@@ -13,9 +13,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.core.clock import iso, parse_instant
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.plan.models import LEVELS, Contact
 
@@ -66,6 +68,36 @@ class AlertRequest:
             problems.append(Problem("/level", f"must be one of {', '.join(LEVELS)}"))
         if problems:
             raise ValidationError("invalid alert", problems)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages written to the outbox and not yet published (积压): how many, and since when.
+
+    What ``/health``, the dashboard and the ``OldestPendingAlertAge`` metric show, so that an
+    SNS outage is seen without SNS (decision 72).
+    """
+
+    pending: int = 0
+    oldest_created_at: str | None = None
+
+    @classmethod
+    def of(cls, created: Sequence[str]) -> Backlog:
+        return cls(len(created), min(created, key=parse_instant) if created else None)
+
+    def oldest_age_seconds(self, now: datetime) -> float:
+        """How long the oldest pending message has waited (0 without a backlog)."""
+        if self.oldest_created_at is None:
+            return 0.0
+        return max((now - parse_instant(self.oldest_created_at)).total_seconds(), 0.0)
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "oldest_pending_at": self.oldest_created_at,
+            "oldest_age_seconds": round(self.oldest_age_seconds(now)),
+            "as_of": iso(now),
+        }
 
 
 def message_id(incident_key: str, event: str, level: str, group: str) -> str:

@@ -12,10 +12,10 @@ The SMS counter lives in the system table (``pk=sms#<day>``), one atomic ``ADD``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from chalicelib.alerts.models import Status
+from chalicelib.alerts.models import Backlog, Status
 from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
@@ -136,16 +136,37 @@ class OutboxStore:
             ExpressionAttributeValues={":pending": Status.PENDING.value, ":by": by, ":at": at},
         )
 
-    def due(self, status: Status, now: str, limit: int = 100) -> list[dict[str, Any]]:
-        with aws_errors("outbox table"):
-            items = self._table.query(
-                IndexName="by_status",
-                KeyConditionExpression="#s = :s AND next_attempt_at <= :now",
-                ExpressionAttributeNames=_STATUS,
-                ExpressionAttributeValues={":s": status.value, ":now": now},
-                Limit=limit,
-            ).get("Items", [])
-        return [from_item(i) for i in items]
+    def due(self, status: Status, now: str, page: int = 100) -> Iterator[dict[str, Any]]:
+        """Messages in ``status`` whose ``next_attempt_at`` has come, oldest first, read a page
+        at a time as the caller consumes them (a dispatcher that stops early reads no more)."""
+        request: dict[str, Any] = {
+            "IndexName": "by_status",
+            "KeyConditionExpression": "#s = :s AND next_attempt_at <= :now",
+            "ExpressionAttributeNames": _STATUS,
+            "ExpressionAttributeValues": {":s": status.value, ":now": now},
+            "Limit": page,
+        }
+        while True:
+            with aws_errors("outbox table"):
+                answer = self._table.query(**request)
+            yield from (from_item(i) for i in answer.get("Items", []))
+            if not answer.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def backlog(self) -> Backlog:
+        """Every pending message's creation time, read through the ``by_status`` index (only
+        the two attributes): normally none, a few hundred after an hour without SNS."""
+        items = query_all(
+            self._table,
+            "outbox table",
+            IndexName="by_status",
+            KeyConditionExpression="#s = :s",
+            ProjectionExpression="pk, created_at",
+            ExpressionAttributeNames=_STATUS,
+            ExpressionAttributeValues={":s": Status.PENDING.value},
+        )
+        return Backlog.of([str(i["created_at"]) for i in items if i.get("created_at")])
 
     def by_incident(self, incident_key: str, limit: int = 500) -> list[dict[str, Any]]:
         return self._query("by_incident", "incident_id = :k", {":k": incident_key}, limit)

@@ -4,10 +4,20 @@ Alertmanager / PagerDuty behaviour over SNS:
 
 - **Outbox first.** ``send`` writes one pending message per group (id = hash of incident, event,
   level, group; a repeated event writes nothing), then tries to publish at once. A publish that
-  fails stays pending with ``attempts`` and a backed-off ``next_attempt_at``; the
-  ``alert_dispatch`` schedule retries it. An SNS outage delays alerts but loses none; a message
-  is leased before publishing and marked sent conditionally, so it is not published twice
-  (except if a process dies between publishing and marking, after which the lease expires).
+  fails stays pending with ``attempts`` and a backed-off ``next_attempt_at`` (30 s doubling to
+  at most 2 minutes, every level); the ``alert_dispatch`` schedule retries it. Once a message is
+  in the outbox, nothing that goes wrong while publishing fails ``send``: the schedule owns it.
+  An SNS outage delays alerts but loses none; a message is leased before publishing and marked
+  sent conditionally (that mark retried, DynamoDB may be throttling), so it is not published
+  twice — except if a process dies, or the outbox stays unwritable, between publishing and
+  marking, after which the lease expires: at least once, never lost (decision 72).
+- **An outage costs one attempt, not one per message.** After SNS answers "unavailable" or
+  "throttled", the same service instance (one request, one workflow step, one dispatch run)
+  publishes nothing more: the rest stay pending and due, so a workflow step is not held up by
+  one timeout per group, and the next run's first attempt is the probe. The run that finds SNS
+  back publishes every due message (up to ``MAX_PUBLISH_PER_RUN``). The backlog — how many are
+  pending and since when — is what ``/health``, the dashboard and the ``OldestPendingAlertAge``
+  metric show.
 - **Grouping per incident, repeat, escalate.** An alert that needs an ack is ``awaiting_ack``
   after publishing; while unacknowledged it is repeated to its group every
   ``repeat_interval_minutes`` (at most ``max_repeats``) and escalated to the groups of each
@@ -20,14 +30,16 @@ Alertmanager / PagerDuty behaviour over SNS:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.alerts import render
 from chalicelib.alerts.models import (
     AlertRequest,
+    Backlog,
     Kind,
     Status,
     filter_policy,
@@ -43,6 +55,7 @@ from chalicelib.core.errors import (
     ForbiddenError,
     NotFoundError,
     Problem,
+    ThrottledError,
     UnavailableError,
     ValidationError,
     YuqingError,
@@ -54,25 +67,42 @@ from chalicelib.plan.store import PlanStore
 
 LEASE = timedelta(seconds=60)
 BACKOFF_BASE_S = 30.0
-BACKOFF_MAX_S = 900.0
+# The longest wait between two attempts at one message, for every level (decision 72): after SNS
+# comes back, every alert is out within this (plus one schedule tick for those the outage
+# breaker held back, which are due all along).
+BACKOFF_MAX_S = 120.0
+# One dispatch run publishes at most this many messages (~4 calls each): well inside the
+# function's 60 s even after an hour's backlog; the next minute's run takes the rest.
+MAX_PUBLISH_PER_RUN = 500
+# Marking a published message sent is retried this many times (after botocore's own retries),
+# sleeping 0.2 s, 0.4 s … between: a throttled outbox must not turn into a second SMS.
+MARK_ATTEMPTS = 5
+MARK_PAUSE_S = 0.2
 ALL_CHANNELS = ("sms", "email")
 SYSTEM_INCIDENT = "system"
+# SNS errors that say the service, not this message, is the problem: stop publishing for now.
+OUTAGE_ERRORS = (UnavailableError, ThrottledError)
+OUTAGE_HOLD = timedelta(seconds=60)
 
 
 @dataclass
 class DispatchReport:
     published: int = 0
     failed: int = 0
+    # Why the run stopped publishing before the end ("unavailable", "throttled": SNS failing,
+    # or the outbox refusing a lease); the messages not tried stay pending and due.
+    held_back: str | None = None
     follow_ups: int = 0
     reconciled: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    backlog: dict[str, Any] | None = None  # Backlog.as_dict after the run (None: unreadable)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def backoff(attempts: int, time_scale: float) -> timedelta:
-    """30 s, 60 s, 120 s … capped at 15 min, × the time scale (at least 1 s)."""
+    """30 s, 60 s, then 120 s for every further attempt, × the time scale (at least 1 s)."""
     seconds = min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S) * time_scale
     return timedelta(seconds=max(seconds, 1.0))
 
@@ -110,6 +140,7 @@ class AlertService:
         counter: SmsCounter,
         marks: SystemMarks,
         clock: Clock = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self.outbox = outbox
@@ -118,8 +149,13 @@ class AlertService:
         self._counter = counter
         self._marks = marks
         self._clock = clock
+        self._sleep = sleep
         self.reconciler = Reconciler(settings, gateway)
         self._plan_cache: dict[int, PlanView] = {}
+        # Set when SNS answered "unavailable" or "throttled": this instance publishes nothing
+        # more until OUTAGE_HOLD has passed (or a dispatch run starts, which probes afresh).
+        self._sns_outage: str | None = None
+        self._sns_outage_until = datetime.min.replace(tzinfo=UTC)
 
     # -- plans -------------------------------------------------------------------------------
     def _current_plan(self) -> PlanView:
@@ -241,7 +277,7 @@ class AlertService:
         if capped:
             created += self._cap_notice(plan, now)
         for item in created:
-            self._publish(item, now)
+            self._publish_or_leave(item, now)
 
     def _cap_notice(self, plan: PlanView, now: datetime) -> list[dict[str, Any]]:
         """Tell the 指挥部 by e-mail, once per day, that SMS now goes by e-mail."""
@@ -286,11 +322,26 @@ class AlertService:
         )
         if not self.outbox.put_new(notice):
             return None
-        self._publish(notice, now)
+        self._publish_or_leave(notice, now)
         return str(notice["pk"])
 
+    def _publish_or_leave(self, item: Mapping[str, Any], now: datetime) -> str:
+        """Publish a message just written; whatever fails, it stays in the outbox for the
+        schedule, and the caller (an API request, a workflow step) is not failed for it."""
+        try:
+            return self._publish(item, now)
+        except YuqingError as err:  # the outbox refused the lease or the mark
+            logger.warning(
+                "alert left for the dispatcher",
+                extra={"message_id": item["pk"], "error": err.code},
+            )
+            return "deferred"
+
     def _publish(self, item: Mapping[str, Any], now: datetime) -> str:
-        """Lease, publish, mark. Returns "published", "failed" or "skipped"."""
+        """Lease, publish, mark: "published", "failed", "skipped" or "deferred" (not tried:
+        SNS is known to be failing). Raises only if the outbox refuses the lease."""
+        if self._sns_outage is not None and now < self._sns_outage_until:
+            return "deferred"
         mid = str(item["pk"])
         claimed = self.outbox.claim(mid, str(item["next_attempt_at"]), iso(now + LEASE))
         if claimed is None:
@@ -304,14 +355,17 @@ class AlertService:
                 attributes=_attributes(claimed),
             )
         except YuqingError as err:
+            if isinstance(err, OUTAGE_ERRORS):
+                self._sns_outage, self._sns_outage_until = err.code, now + OUTAGE_HOLD
             attempts = int(claimed.get("attempts", 0)) + 1
             next_at = now + backoff(attempts, self._settings.time_scale)
-            self.outbox.mark_failed(mid, error=err.code, next_at=iso(next_at))
             logger.warning(
                 "alert publish failed; will retry",
                 extra={"message_id": mid, "attempts": attempts, "error": err.code},
             )
+            self.outbox.mark_failed(mid, error=err.code, next_at=iso(next_at))
             return "failed"
+        self._sns_outage = None
         needs_ack = bool(claimed.get("requires_ack")) and not claimed.get("acked_at")
         follow = self._next_follow_up(claimed, now) if needs_ack else None
         if needs_ack and follow is not None:
@@ -320,10 +374,26 @@ class AlertService:
             status, next_at = Status.ACKED, now
         else:
             status, next_at = Status.SENT, now
-        self.outbox.mark_published(
+        self._mark_published(
             mid, status=status, sns_message_id=sns_id, sent_at=iso(now), next_at=iso(next_at)
         )
         return "published"
+
+    def _mark_published(self, mid: str, **mark: Any) -> None:
+        """Record a publish that happened. SNS cannot take a message back, so this write is
+        retried: left unwritten, the lease would expire and the message go out again."""
+        for attempt in range(1, MARK_ATTEMPTS + 1):
+            try:
+                self.outbox.mark_published(mid, **mark)
+                return
+            except OUTAGE_ERRORS as err:
+                if attempt == MARK_ATTEMPTS:
+                    logger.error(
+                        "alert published but not marked; it may go out once more",
+                        extra={"message_id": mid, "error": err.code},
+                    )
+                    return
+                self._sleep(MARK_PAUSE_S * 2 ** (attempt - 1))
 
     # -- repeats and escalation --------------------------------------------------------------
     def _policy_seconds(self, minutes: Any) -> timedelta:
@@ -444,22 +514,52 @@ class AlertService:
 
     # -- the schedule ------------------------------------------------------------------------
     def dispatch_due(self) -> DispatchReport:
+        """The ``alert_dispatch`` schedule: publish what is due (all of it when SNS answers,
+        one probe when it does not), repeat and escalate, and say what is left (the backlog)."""
         now = self._clock()
         report = DispatchReport()
+        self._sns_outage = None  # every run's first attempt is the probe
         try:
             report.reconciled = self.catch_up_reconciliation()
         except YuqingError as err:
             report.errors.append(f"reconcile: {err.code}")
-        for item in self.outbox.due(Status.PENDING, iso(now)):
-            outcome = self._publish(item, now)
+        try:
+            self._publish_due(now, report)
+        except YuqingError as err:  # the outbox unreadable: the next run tries again
+            report.errors.append(f"publish: {err.code}")
+        try:
+            for root in self.outbox.due(Status.AWAITING_ACK, iso(now)):
+                try:
+                    report.follow_ups += self._follow_up(root, now)
+                except YuqingError as err:
+                    report.errors.append(f"follow-up {root['pk']}: {err.code}")
+        except YuqingError as err:
+            report.errors.append(f"follow-ups: {err.code}")
+        try:
+            report.backlog = self.backlog().as_dict(now)
+        except YuqingError as err:
+            report.errors.append(f"backlog: {err.code}")
+        return report
+
+    def _publish_due(self, now: datetime, report: DispatchReport) -> None:
+        for tried, item in enumerate(self.outbox.due(Status.PENDING, iso(now))):
+            if tried >= MAX_PUBLISH_PER_RUN:
+                report.held_back = "run limit"
+                return
+            try:
+                outcome = self._publish(item, now)
+            except YuqingError as err:  # the outbox refused the lease or a mark: next run
+                report.held_back = err.code
+                return
+            if outcome == "deferred":  # SNS failed just before: the rest wait for the next run
+                report.held_back = self._sns_outage
+                return
             report.published += outcome == "published"
             report.failed += outcome == "failed"
-        for root in self.outbox.due(Status.AWAITING_ACK, iso(now)):
-            try:
-                report.follow_ups += self._follow_up(root, now)
-            except YuqingError as err:
-                report.errors.append(f"follow-up {root['pk']}: {err.code}")
-        return report
+
+    def backlog(self) -> Backlog:
+        """The messages not yet published (积压): how many, and the oldest one's time."""
+        return self.outbox.backlog()
 
     def retry_now(self, message_id: str) -> str:
         """Publish one pending message now (tests, operators); "published"/"failed"/"skipped"."""

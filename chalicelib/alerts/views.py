@@ -11,7 +11,7 @@
   only that group's alerts — another group's alert is a 403, the incident-wide ack leaves other
   groups' alerts alone; the hq acknowledges any.
 - ``alert_dispatch`` every minute: publish due messages, repeat, escalate, catch up a failed
-  reconciliation.
+  reconciliation, and emit the backlog (``PendingAlerts``, ``OldestPendingAlertAge``).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
+from chalicelib.core.observability import record_alert_backlog
 
 bp = Blueprint(__name__)
 
@@ -152,5 +153,10 @@ def ack_incident(incident_key: str) -> dict[str, Any]:
 
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="alert_dispatch")
 def alert_dispatch(event: Any) -> dict[str, Any]:
-    """Every minute: retries with backoff, repeats, escalation, reconciliation catch-up."""
-    return alert_service().dispatch_due().as_dict()
+    """Every minute: retries with backoff, repeats, escalation, reconciliation catch-up; then
+    the backlog as metrics (``AlertBacklogAlarm``; none when the outbox could not be read, which
+    the alarm counts as breaching)."""
+    report = alert_service().dispatch_due()
+    if report.backlog is not None:
+        record_alert_backlog(report.backlog["pending"], report.backlog["oldest_age_seconds"])
+    return report.as_dict()

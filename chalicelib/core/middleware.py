@@ -29,6 +29,9 @@ def observe(event: Any, get_response: Callable[[Any], Any]) -> Any:
     finally:
         if metrics.metric_set:
             metrics.flush_metrics()
+            # A disabled flush (local mode) keeps the values, and at 100 of one metric Powertools
+            # prints them anyway: forget them, each invocation reports its own.
+            metrics.clear_metrics()
         logger.thread_safe_remove_keys(list(keys))
 
 

@@ -1,4 +1,11 @@
-"""``GET /health`` (no auth) and the scheduled health probe."""
+"""``GET /health`` and the scheduled health probe.
+
+Anyone may ask ``/health`` whether the deployment is well (a load balancer, an uptime checker,
+the HQ's phone when SMS stays silent): without a token the answer is the status alone, 200
+``{"status": "ok"}`` or 503 ``{"status": "degraded"}``. What is wrong — components, queue depths,
+subscriptions, the alert backlog — names the deployment's resources and is for viewer and up,
+with a bearer token (decision 73). Both answers come from the process's cached report.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,18 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Blueprint, Rate, Response
 
+from chalicelib.auth.models import Role
+from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.http import api, json_response
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.settings import get_settings
-from chalicelib.health.service import HealthService
+from chalicelib.health.service import HealthReport, HealthService, report_cache
 
 bp = Blueprint(__name__)
+
+# Intermediaries must not keep a health answer: its value is being current.
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def health_service() -> HealthService:
@@ -23,19 +35,20 @@ def health_service() -> HealthService:
 @bp.route("/health", methods=["GET"])
 @api
 def health() -> Response:
-    """200 when every component answers, 503 naming the ones that do not.
+    """200 when every component answers and no alert waits too long, else 503.
 
-    Also says when the scheduled probe last ran (``last_probe``), so a stalled schedule shows.
+    With a token (viewer and up): the components, the alert backlog and when the scheduled probe
+    last ran (``last_probe``, so a stalled schedule shows); without one, the status alone.
     """
-    service = health_service()
-    report = service.check()
-    body = report.as_dict()
-    if report.ok:
-        last = service.last_recorded()
-        body["last_probe"] = (
-            {"checked_at": last["checked_at"], "status": last["status"]} if last else None
-        )
-    return json_response(body, status=200 if report.ok else 503)
+    request = bp.current_request
+    assert request is not None
+    detailed = bool(request.headers.get("authorization"))
+    if detailed:
+        require(request, Role.VIEWER)
+    body = report_cache.get(get_clients(), lambda: health_service().answer())
+    status = 200 if body["status"] == "ok" else 503
+    shown = body if detailed else {"status": body["status"]}
+    return json_response(shown, status=status, headers=NO_STORE)
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES), name="health_probe")
@@ -51,4 +64,12 @@ def health_probe(event: Any) -> dict[str, Any]:
     if down:
         logger.error("components down", extra={"components": down})
     service.record(report)
+    _refresh_cache(report)
     return {"ok": report.ok, "down": down}
+
+
+def _refresh_cache(report: HealthReport) -> None:
+    """The probe's report is the freshest this process has: /health answers from it."""
+    body = report.as_dict()
+    body["last_probe"] = {"checked_at": report.checked_at, "status": body["status"]}
+    report_cache.put(get_clients(), body)

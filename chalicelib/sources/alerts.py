@@ -22,18 +22,27 @@ TECH_GROUP = "tech"
 
 class SourceAlerts(Protocol):
     def source_unhealthy(
-        self, source: SourceDefinition, reason: str, health: SourceHealth
-    ) -> None: ...
+        self, source: SourceDefinition, reason: str, health: SourceHealth, *, streak: str
+    ) -> None:
+        """Tell the tech group; ``streak`` (:func:`chalicelib.sources.health.outage_key`) names
+        the failure streak, the same for every delivery of the crawl that found it."""
+        ...
 
 
 class OpsTopicAlerts:
-    """Publishes one message per unhealthy transition to the ops SNS topic."""
+    """Publishes one message per unhealthy transition to the ops SNS topic.
+
+    The last resort, when the outbox cannot be used: a plain publish has no de-duplication, so a
+    redelivered crawl message may publish twice here (better twice than not at all).
+    """
 
     def __init__(self, sns: Any, topic_arn: str) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
 
-    def source_unhealthy(self, source: SourceDefinition, reason: str, health: SourceHealth) -> None:
+    def source_unhealthy(
+        self, source: SourceDefinition, reason: str, health: SourceHealth, *, streak: str
+    ) -> None:
         text = (
             f"【技术保障】监测来源异常: {source.name} ({source.id})\n"
             f"原因: {reason}\n"
@@ -68,12 +77,13 @@ class AlertServiceSourceAlerts:
         self._fallback = fallback
         self._group = group
 
-    def source_unhealthy(self, source: SourceDefinition, reason: str, health: SourceHealth) -> None:
-        stamp = (health.unhealthy_since or health.last_attempt_at or "now").replace("+00:00", "Z")
+    def source_unhealthy(
+        self, source: SourceDefinition, reason: str, health: SourceHealth, *, streak: str
+    ) -> None:
         request = AlertRequest(
             incident_key=f"source-{source.id}"[:64],
-            # One alert per transition to unhealthy: the time it became unhealthy is in the key.
-            event=f"source_unhealthy:{stamp}"[:80],
+            # One alert per failure streak, however often the crawl that found it is delivered.
+            event=f"source_unhealthy:{streak}"[:80],
             level="IV",
             template_id="source_unhealthy",
             variables={"source": source.name, "reason": reason},
@@ -92,7 +102,7 @@ class AlertServiceSourceAlerts:
             self._alerts.send(request)
         except YuqingError as err:  # no plan stored yet, or the outbox unreachable
             logger.warning("source alert falls back to the ops topic", extra={"error": err.code})
-            self._fallback.source_unhealthy(source, reason, health)
+            self._fallback.source_unhealthy(source, reason, health, streak=streak)
 
 
 class RecordingAlerts:
@@ -100,6 +110,10 @@ class RecordingAlerts:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.streaks: list[str] = []
 
-    def source_unhealthy(self, source: SourceDefinition, reason: str, health: SourceHealth) -> None:
+    def source_unhealthy(
+        self, source: SourceDefinition, reason: str, health: SourceHealth, *, streak: str
+    ) -> None:
         self.sent.append((source.id, reason))
+        self.streaks.append(streak)

@@ -4,8 +4,9 @@ A source turns unhealthy when it answers with a login wall or an anti-bot challe
 fails ``FAILURES_BEFORE_UNHEALTHY`` crawls in a row, or parses zero items where its recent
 successful crawls averaged at least ``ZERO_ITEMS_BASELINE``. It turns healthy again on the next
 crawl that yields items (or, after failures, on a 304). The alert goes out only on the transition
-to unhealthy, never on every failure. An "offline" refusal is the operator's switch, not the
-source's fault: it is recorded but changes nothing else.
+to unhealthy, never on every failure, keyed on the streak's number (:func:`outage_key`). An
+"offline" refusal is the operator's switch, not the source's fault: it is recorded but changes
+nothing else.
 """
 
 from __future__ import annotations
@@ -106,9 +107,22 @@ def assess(previous: SourceHealth, result: CrawlOutcome) -> Assessment:
     )
 
 
+def outage_key(created_at: str | None, outages: int) -> str:
+    """Which failure streak of which source an alert is about: the source's creation stamp
+    (digits; a source deleted and created again starts a new count) and the streak's number.
+
+    Both come from the stored record, never from the crawl that noticed the streak: a crawl
+    message delivered twice (the first delivery's record write failed) gives the same key, where
+    ``unhealthy_since`` — that crawl's own time — would differ.
+    """
+    stamp = "".join(ch for ch in (created_at or "") if ch.isdigit())[:20] or "0"
+    return f"{stamp}#{outages}"
+
+
 def _unhealthy(health: SourceHealth, code: str, reason: str, at: str) -> None:
     if health.healthy:
         health.unhealthy_since = at
+        health.outages += 1
     health.unhealthy_code = code
     health.unhealthy_reason = reason
     health.healthy = False

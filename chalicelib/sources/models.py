@@ -294,6 +294,9 @@ class SourceHealth:
     unhealthy_code: str | None = None  # challenge | failures | zero_items
     unhealthy_reason: str | None = None
     unhealthy_since: str | None = None
+    # How many times the source has turned unhealthy: numbers its failure streaks (the alert of
+    # streak n is keyed on n, so a redelivered crawl message alerts once; decision 74).
+    outages: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,7 +36,7 @@ from chalicelib.sources.challenge import challenge_reason
 from chalicelib.sources.errors import FetchError, OfflineError, SourceParseError
 from chalicelib.sources.fetcher import Fetcher, FetchResult
 from chalicelib.sources.guard import Guard, LocalSite
-from chalicelib.sources.health import CrawlOutcome, Outcome, assess
+from chalicelib.sources.health import CrawlOutcome, Outcome, assess, outage_key
 from chalicelib.sources.models import SOURCE_ID, SourceDefinition, SourceKind, parse_definition
 from chalicelib.sources.store import SourceRecord, SourceStore
 from chalicelib.sources.text import decode_body
@@ -143,7 +143,12 @@ class CrawlService:
         if assessment.became_unhealthy:
             # Alert before recording: if the alert cannot be sent, nothing is recorded and the
             # redelivered message makes the same transition and tries again.
-            self._alerts.source_unhealthy(definition, health.unhealthy_reason or "", health)
+            self._alerts.source_unhealthy(
+                definition,
+                health.unhealthy_reason or "",
+                health,
+                streak=outage_key(record.created_at, health.outages),
+            )
             report.alerted = True
         self._store.record_crawl(definition.id, health, validators)
         report.outcome = outcome.outcome.value

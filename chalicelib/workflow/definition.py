@@ -29,9 +29,10 @@ The shape follows the plan, step by step:
 
 Every duration is data: the ``report`` step computes ``$.timers`` from the plan (times the
 deployment's time scale) and token waits read ``TimeoutSecondsPath``, Wait states
-``SecondsPath``. Every Lambda Task retries transient errors and catches the rest into
-``ReportFailure``, which alerts the HQ. Choices branch on one field, ``$.next``, that the pure step
-code sets, so the decisions live in Python where they are unit-tested.
+``SecondsPath``. Every Lambda Task retries transient errors (a plain step also retries a crash
+twice) and catches the rest into ``ReportFailure``, which alerts the HQ. Choices branch on one
+field, ``$.next``, that the pure step code sets, so the decisions live in Python where they are
+unit-tested.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ from chalicelib.workflow.logic import LEVEL_ROSE
 
 FUNCTION = "${WorkflowStepArn}"
 TASK_TIMEOUT_SECONDS = 60
-# Errors worth another attempt: Lambda's own transient failures and our 503/429 errors.
+# Errors worth another attempt: Lambda's own transient failures (Lambda.Unknown: the sandbox died,
+# out of memory or time) and our 503/429 errors.
 TRANSIENT = [
+    "Lambda.Unknown",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
@@ -65,13 +68,20 @@ def _payload(step: str, *, token: bool) -> dict[str, Any]:
 
 
 def _retry(*, attempts: int = 3) -> list[dict[str, Any]]:
+    """Transient errors ``attempts`` times; then any other failure of the step — a crash (an
+    exception of ours we did not expect, ``Lambda.Unknown`` for a killed sandbox) — twice more,
+    so one bad invocation does not end the incident's workflow in ``ReportFailure``. Steps are
+    safe to run again: timeline entries are written once, alerts deduplicated in the outbox."""
     return [
         {
             "ErrorEquals": [*TRANSIENT, "States.Timeout"],
             "IntervalSeconds": 1,
             "MaxAttempts": attempts,
             "BackoffRate": 2,
-        }
+        },
+        # States.TaskFailed: every error but States.Timeout (handled above). Only plain steps
+        # get it: a wait's task may be failed on purpose (yuqing.LevelRose), which must be caught.
+        {"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 1, "MaxAttempts": 2},
     ]
 
 

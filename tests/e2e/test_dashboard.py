@@ -2,16 +2,16 @@
 
 Debian's chromium (``tools/ensure_browser.sh`` installs it; ``make test`` runs that first) driven
 headless by Playwright — never Playwright's own browser downloads. The HQ signs in through the
-URL ``make run`` prints; with the demo site's crawled story, realistic reports of three levels and
-a drill on the board, the HQ
-opens one and activates it, and the page speaks the plan's language (group and measure names,
-platforms, the workflow's state in Chinese; the public 权威信息 deadline counting down on the
-board); the daily briefing and the drill report download, or say in Chinese why not; the
-briefing e-mail's link (``#/briefing/<date>``) asks a new tab to sign in, then shows that day's
-summary and risk line and downloads the Word document. Then the
-owning group's lead signs in with the form, acknowledges and completes the group's task, and
-watches the timeline record both. Text from the API stays text: a report whose title and content
-carry ``<img src=x onerror=alert(1)>`` shows those characters and creates no element.
+URL ``make run`` prints (the header saying that alerts get out); with the demo site's crawled
+story, realistic reports of three levels and a drill on the board, the HQ opens one and activates
+it, and the page speaks the plan's language (group and measure names, platforms, the workflow's
+state in Chinese; the public 权威信息 deadline counting down on the board); the daily briefing and
+the drill report download, or say in Chinese why not; the briefing e-mail's link
+(``#/briefing/<date>``) asks a new tab to sign in, then shows that day's summary and risk line and
+downloads the Word document. Then the owning group's lead signs in with the form, acknowledges and
+completes the group's task, and watches the timeline record both. Text from the API stays text: a
+report whose title and content carry ``<img src=x onerror=alert(1)>`` shows those characters and
+creates no element.
 
 Screenshots go to ``build/test-artefacts/``; with ``YUQING_README_SCREENSHOTS=1`` (``make
 screenshots``) the board and the clean incident page are also written to ``docs/`` for the README,
@@ -222,6 +222,20 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     )
     assert soon == [False, True, True]
     expect(page.locator("#tabs a[data-tab=outbox]")).to_be_visible()
+    # ... and the header says the alerts get out (from /health's details), and would say in
+    # red how many are stuck and since when, without any SMS
+    expect(page.locator("#health")).to_have_attribute("data-kind", "ok", timeout=WAIT_MS)
+    expect(page.locator("#health")).to_have_text("告警通道正常")
+    stuck = page.evaluate(
+        """async () => (await import("/assets/app.js")).healthSummary({
+            status: "degraded", components: [],
+            alerts: {ok: false, pending: 3, oldest_age_seconds: 725},
+        })"""
+    )
+    assert stuck == {
+        "kind": "bad",
+        "text": "告警积压：3 条未发出，最早一条已等 12 分钟（短信/邮件可能未送达，请电话通知）",
+    }
 
     # WHEN reporters report three stories of different levels and the HQ starts a drill
     reporter = {"Authorization": f"Bearer {tokens['reporter']}"}

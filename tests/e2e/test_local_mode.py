@@ -94,9 +94,13 @@ def test_local_mode_runs_restarts_and_keeps_its_data(local_mode: LocalMode) -> N
     api = info["api_url"]
     hq = {"Authorization": f"Bearer {info['tokens']['hq']}"}
 
-    health = requests.get(f"{api}/health", timeout=10).json()
+    # /health says only ok to anyone, and what it checked to a viewer
+    assert requests.get(f"{api}/health", timeout=10).json() == {"status": "ok"}
+    viewer = {"Authorization": f"Bearer {info['tokens']['viewer']}"}
+    health = requests.get(f"{api}/health", headers=viewer, timeout=10).json()
     assert health["status"] == "ok"
     assert {c["kind"] for c in health["components"]} == {"table", "queue", "topic", "state_machine"}
+    assert health["alerts"]["ok"] is True
     who = requests.get(f"{api}/whoami", headers=hq, timeout=10)
     assert who.status_code == 200
     assert who.json()["role"] == "hq"

@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from chalice.test import Client
 
+from chalicelib.alerts import service as service_module
 from chalicelib.alerts.models import AlertRequest, Status, filter_policy
 from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.service import AlertService
 from chalicelib.alerts.topics import Reconciler, SnsGateway, group_topic_name
+from chalicelib.alerts.views import alert_dispatch
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ForbiddenError
+from chalicelib.core.observability import OLDEST_PENDING_ALERT_AGE, PENDING_ALERTS, metrics
 from chalicelib.core.settings import Settings
 from chalicelib.plan.models import Contact, PlanView
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
+from tests.functional.test_health_probe import scheduled_event
 from tests.plan_helpers import example_plan, group
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+METRIC_NAMES = (PENDING_ALERTS, OLDEST_PENDING_ALERT_AGE)
 
 
 class FakeClock:
@@ -36,18 +43,32 @@ class FakeClock:
 
 
 class FlakySns:
-    """The real (moto) SNS client, except that the next ``failures`` publishes cannot connect."""
+    """The real (moto) SNS client, except that the next ``failures`` publishes cannot connect,
+    nor any while ``down``. ``delivered`` lists (topic, incident, event) of each publish that
+    went through; ``attempts`` counts every publish tried."""
 
     def __init__(self, real: Any, failures: int = 0) -> None:
         self._real = real
         self.failures = failures
+        self.down = False
         self.published = 0
+        self.attempts = 0
+        self.delivered: list[tuple[str, str, str]] = []
 
     def publish(self, **kwargs: Any) -> Any:
-        if self.failures:
-            self.failures -= 1
+        self.attempts += 1
+        if self.failures or self.down:
+            self.failures = max(self.failures - 1, 0)
             raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
         self.published += 1
+        attributes = kwargs["MessageAttributes"]
+        self.delivered.append(
+            (
+                str(kwargs["TopicArn"]).rsplit(":", 1)[-1],
+                attributes["incident"]["StringValue"],
+                attributes["event"]["StringValue"],
+            )
+        )
         return self._real.publish(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -245,6 +266,101 @@ def test_a_publish_that_raises_is_retried_later_and_sent_once(world: World) -> N
     assert len(world.received(probe)) == 1
 
 
+def test_an_hour_without_sns_loses_no_alert_and_each_goes_out_once_soon_after_recovery(
+    clients: AwsClients, settings: Settings
+) -> None:
+    # GIVEN production durations (time scale 1) and SNS unreachable from the start
+    world = World(replace(settings, time_scale=1.0), clients)
+    world.save(example_plan())
+    world.sns.down = True
+    raised = {
+        0: alert(incident_key="inc-a", level="II"),
+        7: alert(incident_key="inc-b", level="I"),
+        23: alert(incident_key="inc-c", level="III", groups=["office"]),
+        41: alert(incident_key="inc-d", level="IV", groups=["tech"]),
+        59: alert(incident_key="inc-e", level="II", event="rose"),
+    }
+    ids: list[str] = []
+
+    # WHEN, for an hour, alerts of every level are raised while the schedule runs every minute
+    for minute in range(60):
+        if minute in raised:
+            ids += world.service.send(raised[minute])
+        assert world.service.dispatch_due().published == 0
+        world.clock.advance(60)
+
+    # THEN nothing was lost: every message waits in the outbox, and the backlog says since when
+    assert all(world.service.outbox.get(mid)["status"] == Status.PENDING for mid in ids)  # type: ignore[index]
+    backlog = world.service.backlog()
+    assert backlog.pending == len(ids) > 10
+    assert backlog.oldest_age_seconds(world.clock.now) == 3600
+    # AND the outage cost about one attempt a minute, not one per message per minute
+    assert world.sns.attempts <= 60 + len(raised)
+
+    # WHEN SNS comes back 17 s into a minute and the schedule goes on every minute
+    world.clock.advance(17)
+    recovered = world.clock.now
+    world.sns.down = False
+    world.clock.advance(43)
+    for _ in range(3):
+        world.service.dispatch_due()
+        world.clock.advance(60)
+
+    # THEN every alert is out, within 2 minutes of the recovery, and none went out twice
+    for mid in ids:
+        item = world.service.outbox.get(mid)
+        assert item is not None
+        assert item["status"] != Status.PENDING
+        assert datetime.fromisoformat(item["sent_at"]) - recovered <= timedelta(minutes=2)
+    assert world.service.backlog().pending == 0
+    assert len(world.sns.delivered) == len(set(world.sns.delivered)) == len(ids)
+
+
+def test_during_an_outage_one_send_tries_sns_once_and_leaves_the_rest_due(world: World) -> None:
+    # GIVEN SNS unreachable
+    world.sns.down = True
+
+    # WHEN a level I alert is sent (the HQ and every group of level I)
+    ids = world.service.send(alert(level="I"))
+
+    # THEN SNS was tried once, not once per group (each try may cost a connect timeout)
+    assert len(ids) > 3
+    assert world.sns.attempts == 1
+    items = [world.service.outbox.get(mid) for mid in ids]
+    assert all(i is not None and i["status"] == Status.PENDING for i in items)
+    # AND the untried ones are due at once for the schedule, whose first attempt is the probe
+    untried = [i for i in items if i is not None and i["attempts"] == 0]
+    assert len(untried) == len(ids) - 1
+    assert all(i["next_attempt_at"] == i["created_at"] for i in untried)
+    report = world.service.dispatch_due()
+    assert (report.published, report.failed, report.held_back) == (0, 1, "unavailable")
+    assert world.sns.attempts == 2
+
+    # WHEN SNS is back THEN the next run publishes every due one
+    world.sns.down = False
+    world.clock.advance(60)
+    assert world.service.dispatch_due().published == len(ids)
+
+
+def test_a_run_publishes_at_most_its_limit_and_the_next_runs_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a limit of 2 a run, and a level I alert left pending by an outage, SNS now back
+    monkeypatch.setattr(service_module, "MAX_PUBLISH_PER_RUN", 2)
+    world.sns.down = True
+    ids = world.service.send(alert(level="I"))
+    world.sns.down = False
+    world.clock.advance(60)
+
+    # WHEN the schedule runs THEN each run publishes 2 and says it held the rest back
+    runs = [world.service.dispatch_due() for _ in range(len(ids) // 2 + 1)]
+    assert [r.published for r in runs] == [2] * (len(ids) // 2) + [len(ids) % 2]
+    assert runs[0].held_back == "run limit"
+    assert runs[-1].held_back is None
+    assert world.service.backlog().pending == 0
+    assert len(world.sns.delivered) == len(set(world.sns.delivered)) == len(ids)
+
+
 def test_the_same_event_twice_gives_one_message(world: World) -> None:
     probe = world.queue_on("publicity", None)
     first = world.service.send(alert())
@@ -379,3 +495,57 @@ def test_above_the_daily_sms_cap_alerts_go_by_email_and_the_hq_is_told_once(
     notices = world.service.outbox.by_incident("system")
     assert [(n["group"], n["channels"]) for n in notices] == [("hq", ["email"])]
     assert world.service._counter.spent("2026-03-02") == 2
+
+
+# -- the backlog as metrics ------------------------------------------------------------------
+
+
+def test_the_dispatch_schedule_emits_the_backlog_as_metrics(
+    api_client: Client,
+    clients: AwsClients,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN metrics switched on, and two messages waiting, the older written 10 minutes ago
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    outbox = OutboxStore(clients.table(settings.tables.outbox))
+    now = datetime.now(UTC)
+    for pk, age in (("m-old", 600), ("m-new", 5)):
+        outbox.put_new(
+            {
+                "pk": pk,
+                "status": Status.PENDING.value,
+                "created_at": (now - timedelta(seconds=age)).isoformat(),
+                "next_attempt_at": (now + timedelta(hours=1)).isoformat(),  # not retried now
+                "incident_id": "inc-1",
+            }
+        )
+    metrics.clear_metrics()  # what earlier calls left (a disabled flush keeps them)
+    capsys.readouterr()
+
+    # WHEN the alert_dispatch schedule runs (called as Lambda calls it: chalice.test.Client
+    # would put back the local stage's POWERTOOLS_METRICS_DISABLED for the call)
+    event = scheduled_event(api_client)
+    result = alert_dispatch(event, None)
+
+    assert result["backlog"]["pending"] == 2
+    emitted = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("{") and "_aws" in line
+    ]
+    # (EMF gives one value as a number or a one-element list)
+    values = {
+        k: v if isinstance(v, list) else [v]
+        for doc in emitted
+        for k, v in doc.items()
+        if k in METRIC_NAMES
+    }
+    assert values[PENDING_ALERTS] == [2]
+    [age] = values[OLDEST_PENDING_ALERT_AGE]
+    assert 600 <= age <= 660
+    declared = [
+        m for doc in emitted for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
+    ]
+    assert {"Name": OLDEST_PENDING_ALERT_AGE, "Unit": "Seconds"} in declared

@@ -1,13 +1,31 @@
-"""Health (技术保障): every component answers, or the report names those that do not."""
+"""Health (技术保障): every component answers and no alert waits too long, or the report says
+what does not — to a viewer; to anyone else, the status alone, from a half-minute cache."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import boto3
+import pytest
 from chalice.test import Client
 
+from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.auth.models import Role
+from chalicelib.auth.service import TokenStore
+from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
-from chalicelib.health.service import HealthService
+from chalicelib.health.service import HealthService, report_cache
+
+
+@pytest.fixture
+def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
+    store = TokenStore(clients.table(settings.tables.tokens))
+    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def component(report: dict[str, object], name: str) -> dict[str, object]:
@@ -81,30 +99,116 @@ def test_record_and_read_back(clients: AwsClients, settings: Settings) -> None:
 
 
 def test_get_health_answers_200_when_everything_answers(api_client: Client) -> None:
-    # GIVEN a healthy deployment WHEN GET /health (no token needed)
+    # GIVEN a healthy deployment WHEN GET /health without a token
     response = api_client.http.get("/health")
 
-    # THEN 200 with a JSON report
+    # THEN 200 with the status alone: nothing that names a resource, a depth or a subscription
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/json")
-    assert response.json_body["status"] == "ok"
-    assert response.json_body["stage"] == "local"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json_body == {"status": "ok"}
 
 
-def test_get_health_answers_503_naming_the_failing_component(
+def test_anonymous_health_is_503_degraded_and_says_no_more(
     api_client: Client, settings: Settings
+) -> None:
+    # GIVEN the incidents table is gone WHEN GET /health without a token
+    boto3.client("dynamodb").delete_table(TableName=settings.tables.incidents)
+    response = api_client.http.get("/health")
+
+    # THEN 503, and still the status alone
+    assert response.status_code == 503
+    assert response.json_body == {"status": "degraded"}
+
+
+def test_get_health_with_a_token_names_the_failing_component(
+    api_client: Client, settings: Settings, tokens: dict[str, str]
 ) -> None:
     # GIVEN the incidents table is gone
     boto3.client("dynamodb").delete_table(TableName=settings.tables.incidents)
 
-    # WHEN GET /health
-    response = api_client.http.get("/health")
+    # WHEN a viewer asks GET /health
+    response = api_client.http.get("/health", headers=bearer(tokens["viewer"]))
 
     # THEN 503, and the failing component is named while the others are ok
     assert response.status_code == 503
     body = response.json_body
     assert body["status"] == "degraded"
+    assert body["stage"] == "local"
     failing = component(body, "yuqing-local-incidents")
     assert failing["ok"] is False
     assert failing["kind"] == "table"
     assert component(body, "yuqing-local-plan")["ok"] is True
+    assert body["alerts"]["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    ("token", "status"), [("reporter", 200), ("hq", 200), ("nonsense", 401)], ids=str
+)
+def test_details_are_for_viewer_and_up_and_a_bad_token_is_401(
+    api_client: Client, tokens: dict[str, str], token: str, status: int
+) -> None:
+    response = api_client.http.get("/health", headers=bearer(tokens.get(token, token)))
+    assert response.status_code == status
+    if status == 200:
+        assert {"components", "alerts", "last_probe", "checked_at"} <= set(response.json_body)
+    else:
+        assert "components" not in response.json_body
+
+
+def test_an_alert_waiting_more_than_5_minutes_degrades_health_and_shows_in_the_details(
+    api_client: Client, clients: AwsClients, settings: Settings, tokens: dict[str, str]
+) -> None:
+    # GIVEN an alert written 6 minutes ago and still not published (SNS failing)
+    written = datetime.now(UTC) - timedelta(minutes=6)
+    OutboxStore(clients.table(settings.tables.outbox)).put_new(
+        {
+            "pk": "m-stuck",
+            "status": "pending",
+            "created_at": written.isoformat(),
+            "next_attempt_at": (written + timedelta(hours=1)).isoformat(),
+            "incident_id": "inc-1",
+        }
+    )
+
+    # WHEN anyone asks GET /health THEN it is degraded, though every component answers
+    assert api_client.http.get("/health").json_body == {"status": "degraded"}
+    # AND a viewer sees the backlog: how many, since when, and that it is too old
+    body = api_client.http.get("/health", headers=bearer(tokens["viewer"])).json_body
+    assert all(c["ok"] for c in body["components"])
+    alerts = body["alerts"]
+    assert (alerts["ok"], alerts["pending"], alerts["oldest_pending_at"]) == (
+        False,
+        1,
+        written.isoformat(),
+    )
+    assert 360 <= alerts["oldest_age_seconds"] <= 420
+    assert alerts["stale_after_seconds"] == 300
+
+
+def test_a_flood_of_anonymous_calls_costs_one_check_per_half_minute(
+    api_client: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the app's clients counting every AWS call, and the cache's clock in our hands
+    session = boto3.session.Session(region_name=settings.region)
+    calls: list[str] = []
+    session.events.register("before-call", lambda model, **_: calls.append(model.name))
+    aws.set_clients(AwsClients(settings, session=session))
+    seconds = [1000.0]
+    monkeypatch.setattr(report_cache, "clock", lambda: seconds[0])
+
+    # WHEN /health is asked once, then 50 more times within the half minute
+    assert api_client.http.get("/health").status_code == 200
+    one_check = len(calls)
+    for _ in range(50):
+        seconds[0] += 0.5
+        assert api_client.http.get("/health").json_body == {"status": "ok"}
+
+    # THEN only the first call cost AWS calls (one check: every component, backlog, probe)
+    assert 10 <= one_check <= 25
+    assert len(calls) == one_check
+    # AND once the half minute has passed, the next call checks again (without the lookups of
+    # account id and queue URLs, which the clients keep)
+    seconds[0] += 30
+    api_client.http.get("/health")
+    assert one_check - 6 <= len(calls) - one_check <= one_check

@@ -88,6 +88,7 @@ def test_topics_and_state_machine_with_substituted_function(aws: Any) -> None:
     assert "${" not in definition
     assert STEP_ARN in definition
     assert sorted(provisioner.skipped) == [
+        "AlertBacklogAlarm",
         "ComponentsDownAlarm",
         "CrawlDeadLettersAlarm",
         "WorkflowFailuresAlarm",

@@ -9,24 +9,33 @@ scale of 1/1000, so a 30-minute 研判 deadline passes in about two seconds.
 from __future__ import annotations
 
 import functools
+import json
+import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
+from chalice.test import Client
 
+import app as app_module
 from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Principal, Role
+from chalicelib.auth.service import TokenStore
 from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core import aws
-from chalicelib.core.aws import get_clients
+from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import ConflictError, UnavailableError
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
-from chalicelib.deploy.template import render
+from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.incidents.service import (
     IncidentActions,
     IncidentQueries,
@@ -48,6 +57,13 @@ from tests.waiting import wait_for
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 HQ = Principal("指挥部值班", Role.HQ)
+REPORT = {
+    "title": "滨江一院急诊科患者家属聚集维权",
+    "content": "微博多条视频显示滨江一院急诊科门口有家属拉横幅，称患者抢救不及时。",
+    "platform": "weibo",
+    "subject": "hospital",
+    "level": "II",
+}
 STEP_FUNCTION = "yuqing-local-workflow_step"
 
 
@@ -90,11 +106,18 @@ class Live:
     def meta(self, incident: str) -> dict[str, Any]:
         return self.store.require(incident)
 
+    def items(self, incident: str) -> list[dict[str, Any]]:
+        """An incident's items, read as :meth:`outbox` reads (the workflow may be writing)."""
+        for _ in range(5):
+            try:
+                return self.store.items(incident)
+            except RuntimeError:  # "dictionary changed size during iteration", in moto
+                continue
+        return self.store.items(incident)
+
     def tasks(self, incident: str) -> dict[str, dict[str, Any]]:
         return {
-            str(i["task_id"]): i
-            for i in self.store.items(incident)
-            if str(i["sk"]).startswith("TASK#")
+            str(i["task_id"]): i for i in self.items(incident) if str(i["sk"]).startswith("TASK#")
         }
 
     def timeline_keys(self, incident: str | None = None) -> list[str]:
@@ -102,7 +125,7 @@ class Live:
         return [
             str(i["sk"])[3:]
             for each in incidents
-            for i in self.store.items(each)
+            for i in self.items(each)
             if str(i["sk"]).startswith("TL#")
         ]
 
@@ -345,6 +368,41 @@ def test_a_step_that_always_fails_ends_in_the_failure_path_and_alerts_the_hq(liv
     assert ("failed", "hq") in live.outbox_events(incident)
 
 
+def test_a_step_that_crashes_once_after_alerting_is_retried_and_alerts_once(live: Live) -> None:
+    # GIVEN the report step's first invocation crashes after doing its work (recorded the
+    # timeline, alerted the HQ), as a Lambda killed before it answers, or a bug on the way out
+    live.save_plan(quick_plan())
+    real = live.registry.get(STEP_FUNCTION)
+    assert real is not None
+    crashes: list[str] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        answer = real(event, context)
+        if event.get("step") == "report" and not crashes:
+            crashes.append("report")
+            raise RuntimeError("worker crashed after the step's effects (injected)")
+        return answer
+
+    live.registry.register(STEP_FUNCTION, handler)
+
+    # WHEN an incident is opened
+    incident = live.open("crashed", level="II")
+
+    # THEN Step Functions retries the step and the incident goes on to the HQ's decision
+    live.wait(lambda: live.waiting(incident, "decision"), seconds=30)
+    assert crashes == ["report"]
+    assert live.execution(incident)["status"] == "RUNNING"
+    assert "failed" not in live.timeline_keys(incident)
+    # AND the HQ's alert went out once: one message, published on its first attempt
+    reported = [
+        i for i in live.outbox() if i["incident_id"] == incident and i["event"] == "reported"
+    ]
+    assert [(i["group"], i["attempts"], i["status"]) for i in reported] == [
+        ("hq", 1, "awaiting_ack")
+    ]
+    live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
 def _slow_triage(doc: dict[str, Any]) -> dict[str, Any]:
     """研判 within 600 minutes at IV and 300 at II: 36 s and 18 s at this time scale, so a
     shortened wait is told apart from the first one without racing either."""
@@ -498,3 +556,97 @@ def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_on
     ]
     assert row["next_deadline"]["kind"] == "public#authoritative_info"
     live.sfn.stop_execution(executionArn=live.execution(incident)["executionArn"])
+
+
+# -- no contact in the logs ------------------------------------------------------------------
+
+
+class Collected(logging.Handler):
+    """Every log record of the process, as the Powertools formatter writes it (JSON with the
+    extra keys and any traceback) and as its raw attributes (arguments, exception)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logger.registered_formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        self.lines.append(repr(record.__dict__))
+
+
+def _contacts(doc: dict[str, Any]) -> set[str]:
+    """Every phone number (also without +86) and e-mail address in a plan document."""
+    text = json.dumps(doc, ensure_ascii=False)
+    phones = set(re.findall(r"\+\d{8,15}", text))
+    emails = set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.-]+", text))
+    return phones | {p.removeprefix("+86") for p in phones} | emails
+
+
+def test_an_incident_walk_with_alert_retries_logs_no_contact_of_the_plan(
+    live: Live, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN every log line collected at production's level (INFO), and SNS refusing the first
+    # three publishes, so that alerts fail, are retried and logged
+    collected = Collected()
+    logging.getLogger().addHandler(collected)
+    monkeypatch.setattr(logging.getLogger(), "level", logging.INFO)
+    previous = logging.getLogger(logger.name).level
+    logger.setLevel(logging.INFO)
+    session = boto3.session.Session(region_name=REGION)
+    refused: list[str] = []
+
+    def refuse(**_: Any) -> None:
+        if len(refused) < 3:
+            refused.append("Publish")
+            raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com")
+
+    session.events.register("before-call.sns.Publish", refuse)
+    aws.set_clients(AwsClients(live.settings, session=session))
+    doc = quick_plan()
+    contacts = _contacts(doc)
+    assert len(contacts) > 20  # the plan's phones, national numbers and e-mail addresses
+    try:
+        # WHEN the plan is saved (subscriptions made), a reporter reports through the API, the
+        # HQ decides, every group acknowledges and completes its task, a statement is drafted,
+        # approved and released, the failed alerts are retried, and the HQ closes the incident
+        live.save_plan(doc)
+        token = TokenStore(live.clients.table(live.settings.tables.tokens)).issue(
+            "上报员", Role.REPORTER
+        )
+        with Client(app_module.app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+            answer = client.http.post(
+                "/reports",
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                body=json.dumps(REPORT, ensure_ascii=False),
+            )
+        assert answer.status_code == 201, answer.body
+        incident = str(answer.json_body["incident_id"])
+        live.wait(lambda: live.waiting(incident, "decision"))
+        live.actions.decide(incident, HQ, {"action": "activate", "level": "II", "note": "启动"})
+        live.wait(lambda: live.tasks(incident))
+        draft = live.actions.draft_statement(incident, HQ, {"text": "关于网传情况的说明"})
+        live.actions.approve_statement(incident, draft["statement_id"], HQ)
+        live.actions.release_statement(incident, draft["statement_id"], HQ, {"channel": "官方微博"})
+        live.all_tasks_done(incident)
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        retried = alert_service(clock=lambda: later).dispatch_due()
+        live.wait(lambda: live.waiting(incident, "close"), seconds=40)
+        live.actions.close(incident, HQ, {"note": "处置完毕"})
+        assert live.finished(incident)["status"] == "SUCCEEDED"
+    finally:
+        logging.getLogger().removeHandler(collected)
+        logger.setLevel(previous)
+
+    # THEN the walk was logged — subscriptions, the failed publishes and their retry — …
+    assert refused == ["Publish"] * 3
+    assert retried.published >= 1
+    printed = capsys.readouterr()
+    lines = [*collected.lines, *printed.out.splitlines(), *printed.err.splitlines()]
+    text = "\n".join(lines)
+    assert "alert publish failed; will retry" in text
+    assert "subscribed" in text
+    # … and no line holds a phone number or an e-mail address of the plan (masked forms may)
+    leaks = sorted({c for c in contacts if c in text})
+    assert leaks == [], [line for line in lines if any(c in line for c in leaks)][:5]
+    assert "*******8000" in text  # the HQ commander's phone, masked, as the subscription log

@@ -156,7 +156,8 @@ def test_recipients_of_a_message_are_the_matching_contacts_of_its_group() -> Non
 
 
 def test_backoff_doubles_is_capped_and_scaled() -> None:
-    assert [backoff(n, 1.0).total_seconds() for n in (1, 2, 3, 10)] == [30, 60, 120, 900]
+    # 30 s, 60 s, then at most 2 minutes, for every level (decision 72)
+    assert [backoff(n, 1.0).total_seconds() for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 120, 120]
     assert backoff(3, 0.01).total_seconds() == 1.2
     assert backoff(1, 0.0001).total_seconds() == 1.0
 

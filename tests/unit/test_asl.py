@@ -1,9 +1,10 @@
 """Rules every state of the response workflow's ASL must follow, at every nesting level.
 
-Tasks retry transient failures, cannot hang, and end in the failure path when they fail for good
-(their own Catch, or the enclosing Parallel's: Catch cannot leave a branch); waits are data
-(``SecondsPath`` / ``TimestampPath`` / ``TimeoutSecondsPath``) so local mode and tests scale them
-instead of patching the interpreter. The committed file is what the builder generates.
+Tasks retry transient failures (and a plain step a crash), cannot hang, and end in the failure
+path when they fail for good (their own Catch, or the enclosing Parallel's: Catch cannot leave a
+branch); waits are data (``SecondsPath`` / ``TimestampPath`` / ``TimeoutSecondsPath``) so local
+mode and tests scale them instead of patching the interpreter. The committed file is what the
+builder generates.
 """
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ def test_every_task_retries_ends_in_the_failure_path_and_cannot_hang(
     else:
         assert isinstance(state.get("TimeoutSeconds"), int)
         assert state["TimeoutSeconds"] > 0
+
+
+@pytest.mark.parametrize(("file", "name", "state", "caught"), TASKS, ids=ids(TASKS))
+def test_a_crashed_step_is_retried_but_an_interrupted_wait_is_caught(
+    file: str, name: str, state: dict[str, Any], caught: bool
+) -> None:
+    # GIVEN a Task THEN a killed sandbox (Lambda.Unknown) is retried; a plain step also retries
+    # any other failure (an exception we did not expect), after the transient ones and last;
+    # a wait never does, or the error a rise fails it with (yuqing.LevelRose) would be retried
+    names = [r["ErrorEquals"] for r in state["Retry"]]
+    assert "Lambda.Unknown" in names[0]
+    crash = [r for r in state["Retry"] if r["ErrorEquals"] == ["States.TaskFailed"]]
+    if state["Resource"].endswith(".waitForTaskToken"):
+        assert crash == []
+    else:
+        assert state["Retry"][-1] == crash[0]
+        assert 1 <= crash[0]["MaxAttempts"] <= 3
 
 
 @pytest.mark.parametrize(("file", "name", "state", "caught"), WAITS, ids=ids(WAITS))

@@ -55,3 +55,25 @@ def test_text_without_contacts_is_unchanged() -> None:
     # Short numbers (counts, levels) are not phone numbers.
     text = "二级预警: 3 个平台, 120 条帖子"
     assert mask_contact(text) == text
+
+
+def test_an_invocation_with_metrics_disabled_leaves_none_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN metrics disabled (local mode), and a handler that records the alert backlog
+    from chalicelib.core.middleware import observe
+    from chalicelib.core.observability import PENDING_ALERTS, metrics, record_alert_backlog
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics.clear_metrics()
+
+    def handler(event: object) -> str:
+        record_alert_backlog(3, 42.0)
+        assert PENDING_ALERTS in metrics.metric_set
+        return "done"
+
+    # WHEN it runs through the middleware 150 times (Powertools prints 100 values of one
+    # metric even when disabled) THEN each invocation's metrics are gone after it
+    for _ in range(150):
+        assert observe(object(), handler) == "done"
+        assert metrics.metric_set == {}

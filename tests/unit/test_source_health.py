@@ -7,6 +7,7 @@ from chalicelib.sources.health import (
     CrawlOutcome,
     Outcome,
     assess,
+    outage_key,
 )
 from chalicelib.sources.models import SourceHealth
 
@@ -82,3 +83,27 @@ def test_a_304_ends_a_failure_streak_but_not_a_zero_items_alarm():
     empty, _ = run(SourceHealth(), ok(30), ok(0))
     still = assess(empty, CrawlOutcome(Outcome.NOT_MODIFIED, "t4"))
     assert not still.health.healthy
+
+
+def test_each_failure_streak_is_numbered_once_and_the_number_outlives_recovery():
+    # GIVEN a source that breaks, recovers, and breaks again (a challenge: at once)
+    challenge = CrawlOutcome(Outcome.CHALLENGE, "2023-11-15T00:02:00+00:00", error="验证")
+    health, transitions = run(SourceHealth(), challenge, challenge, ok(3), challenge)
+    # THEN two streaks, each counted on its transition only
+    assert transitions == [True, False, False, True]
+    assert health.outages == 2
+
+
+def test_the_same_stored_record_gives_the_same_streak_whenever_the_crawl_runs():
+    # GIVEN one stored health WHEN the same transition is assessed at two different times (a
+    # redelivered crawl message) THEN the streak number, and so the key, is the same
+    stored = SourceHealth(consecutive_failures=FAILURES_BEFORE_UNHEALTHY - 1)
+    first = assess(stored, FAILED).health
+    later = assess(stored, CrawlOutcome(Outcome.FAILED, "2023-11-15T09:00:00+00:00")).health
+    assert first.unhealthy_since != later.unhealthy_since  # what the old key was made of
+    created = "2023-11-01T08:00:00.123456+00:00"
+    assert outage_key(created, first.outages) == outage_key(created, later.outages)
+    assert outage_key(created, 1) == "20231101080000123456#1"
+    # AND a source deleted and created again counts its streaks anew under another key
+    assert outage_key("2023-12-01T00:00:00+00:00", 1) != outage_key(created, 1)
+    assert outage_key(None, 1) == "0#1"

@@ -63,3 +63,19 @@ def test_only_long_form_intrinsics_are_used() -> None:
     assert "!Sub" not in text
     assert "!GetAtt" not in text
     assert "!Ref" not in text
+
+
+def test_the_alert_backlog_alarm_watches_the_metric_the_dispatcher_emits() -> None:
+    # GIVEN the metric names and namespace the code emits
+    from chalicelib.core.observability import OLDEST_PENDING_ALERT_AGE, SERVICE, metrics
+
+    # WHEN the template is rendered THEN the alarm watches that metric, in that namespace and
+    # dimension, beyond the 2-minute retry cap plus a tick, and a dispatcher that stops
+    # emitting (not running, outbox unreadable) counts as breaching
+    alarm = render("prod")["Resources"]["AlertBacklogAlarm"]["Properties"]
+    assert alarm["MetricName"] == OLDEST_PENDING_ALERT_AGE
+    assert alarm["Namespace"] == metrics.namespace
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert 120 + 60 <= alarm["Threshold"] <= 300
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]

@@ -6,7 +6,7 @@
 // first and then shows that route: signing in keeps the address's fragment.
 
 import { ApiError, download, get, setToken, token } from "./api.js";
-import { clear, h, setTimeScale } from "./dom.js";
+import { clear, h, setTimeScale, when } from "./dom.js";
 import { boardView, briefingView, feedView, outboxView, sourcesView, trendsView } from "./views.js";
 import { incidentView } from "./incident.js";
 
@@ -98,6 +98,8 @@ function takeTokenFromFragment() {
 
 function showSignin(message) {
   state.me = null;
+  clearInterval(healthTimer);
+  document.getElementById("health").hidden = true;
   document.getElementById("tabs").hidden = true;
   clear(document.getElementById("who"));
   clear(document.getElementById("view"));
@@ -150,10 +152,61 @@ async function signIn() {
     h("span.me", { id: "me" }, `${me.name}（${ROLE_TEXT[me.role] || me.role}${me.group ? " · " + ctx.groupName(me.group) : ""}）`),
     h("button.link", { type: "button", onclick: signOut }, "退出"),
   ].filter(Boolean));
+  watchHealth();
   return true;
 }
 
+// -- health, in the header of every page: alerts that have not gone out -----------------------
+// The HQ must see it here, not by SMS: when SNS is down, no alarm about SNS arrives by SMS.
+
+const HEALTH_EVERY_MS = 30000; // the server checks at most every 30 s anyway
+let healthTimer = null;
+
+/** What the header says about /health's details: {kind: ok|warn|bad|unknown, text}. */
+export function healthSummary(body) {
+  if (!body || !body.status) return { kind: "unknown", text: "系统状态未知" };
+  const alerts = body.alerts || {};
+  const down = (body.components || []).filter((c) => !c.ok).map((c) => c.name);
+  const pending = alerts.pending || 0;
+  if (alerts.error) return { kind: "bad", text: "告警发件箱无法读取：告警可能未发出" };
+  if (alerts.ok === false) {
+    const minutes = Math.floor((alerts.oldest_age_seconds || 0) / 60);
+    return { kind: "bad", text: `告警积压：${pending} 条未发出，最早一条已等 ${minutes} 分钟（短信/邮件可能未送达，请电话通知）` };
+  }
+  if (down.length) return { kind: "bad", text: `系统组件异常：${down.join("、")}` };
+  if (pending) return { kind: "warn", text: `告警发送中：${pending} 条待发送` };
+  return { kind: "ok", text: "告警通道正常" };
+}
+
+async function showHealth() {
+  let body = null;
+  let why = "";
+  try {
+    body = await get("/health");
+  } catch (err) {
+    // 503 is an answer: degraded, with the details of what is wrong.
+    if (err instanceof ApiError && err.status === 503 && err.body && err.body.status) body = err.body;
+    else why = err instanceof ApiError ? err.describe() : err.message;
+  }
+  const box = document.getElementById("health");
+  if (!state.me) { box.hidden = true; return; }
+  const summary = healthSummary(body);
+  box.className = `health ${summary.kind}`;
+  box.dataset.kind = summary.kind;
+  box.textContent = summary.text;
+  box.title = body ? `检查于 ${when(body.checked_at)}` : why;
+  box.hidden = false;
+}
+
+function watchHealth() {
+  clearInterval(healthTimer);
+  showHealth();
+  healthTimer = setInterval(showHealth, HEALTH_EVERY_MS);
+}
+
 function signOut() {
+  clearInterval(healthTimer);
+  document.getElementById("health").hidden = true;
   setToken(null);
   document.getElementById("notice").hidden = true;
   location.hash = "";
