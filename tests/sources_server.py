@@ -32,6 +32,9 @@ class Route:
     etag: str | None = None  # answer 304 when If-None-Match matches
     hang: bool = False  # accept the request and never answer
     stream_bytes: int = 0  # send this many bytes without Content-Length
+    # Hold each request until this many are waiting on the path (at most 2 s): requests that
+    # were sent together are then answered together, so they overlap however fast each is.
+    gather: int = 0
 
 
 class FixtureServer:
@@ -41,6 +44,8 @@ class FixtureServer:
         self.seen_headers: list[dict[str, str]] = []
         self.bytes_sent = 0
         self.stopping = threading.Event()
+        self._gathered: dict[str, int] = {}
+        self._gathering = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,6 +65,8 @@ class FixtureServer:
                 if route.hang:
                     server.stopping.wait(30)
                     return
+                if route.gather:
+                    server.gather(path, route.gather)
                 if route.delay:
                     time.sleep(route.delay)
                 if route.etag and self.headers.get("If-None-Match") == route.etag:
@@ -111,6 +118,12 @@ class FixtureServer:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def gather(self, path: str, count: int) -> None:
+        with self._gathering:
+            self._gathered[path] = self._gathered.get(path, 0) + 1
+            self._gathering.notify_all()
+            self._gathering.wait_for(lambda: self._gathered[path] >= count, timeout=2.0)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
