@@ -5,9 +5,10 @@ execution on) → environment for the stage → import the Chalice app and bind 
 hook (behind the work gate), moto's write guard, and functions → resources from ``infra/`` → saved
 tables and the journal replayed on top → event sources (after the restore, so restored rows are
 not replayed into stream handlers) → tokens → the plan (the example on first start; SNS
-subscriptions reconciled) → saved queue messages → SQS pollers and scheduler → saved running
-executions, and the workflow of every incident still open → API server, periodic snapshots →
-``.yuqing/local.json``.
+subscriptions reconciled) → saved queue messages → SQS pollers and scheduler → API server →
+``.yuqing/local.json`` → on a thread, the saved running executions and the workflow of every
+incident still open (a second or so each: the API must not wait for them), then periodic
+snapshots.
 
 :meth:`LocalRuntime.stop` must be quick however busy local mode is (a person pressed Ctrl-C; a
 supervisor sends SIGTERM and kills a few seconds later): it holds the work gate (:mod:`.gate`) so
@@ -18,6 +19,7 @@ restoring, so a start that fails early never overwrites a snapshot with empty ta
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
@@ -38,6 +40,7 @@ from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
+from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
@@ -152,6 +155,7 @@ class LocalRuntime:
     _save_lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: WorkGate = field(default_factory=WorkGate)
     _journal: Journal | None = None
+    _pending: list[dict[str, str]] = field(default_factory=list)  # saved, not started again yet
     _restored: bool = False
     _state_machine_arn: str = ""
     _queues: dict[str, str] = field(default_factory=dict)
@@ -241,11 +245,10 @@ class LocalRuntime:
         self._start_pollers(clients)
         if opts.run_schedules:
             self._start_scheduler(clients, account)
-        snapshot.restore_executions(self._state_machine_arn)
-        self._resume_workflows(clients)
+        self._pending = snapshot.saved_executions()
         self._start_api()
-        self._start_snapshots()
         self._write_local_json(port, account)
+        self._start_resuming(clients)
 
     def _lock_state_dir(self) -> None:
         """One local mode per state directory: two would overwrite each other's snapshots."""
@@ -265,19 +268,51 @@ class LocalRuntime:
         directory = self.options.state_dir / "state"
         return Snapshot(directory, get_clients().client, cancelled, moto_guard.execution_inputs())
 
-    def _resume_workflows(self, clients: AwsClients) -> None:
-        """Start the workflow of every incident the tables say is still in progress.
+    def _start_resuming(self, clients: AwsClients) -> None:
+        """Start the saved executions again, then the workflow of every incident in progress —
+        on a thread, after the API is up: moto parses the state machine for every start and
+        each resumed workflow runs its first steps at once, about a second per execution on a
+        busy machine, and the HQ must not wait minutes for the dashboard after a restart. The
+        periodic snapshots begin once this is done (the journal keeps every write meanwhile)."""
 
-        Running executions are saved with the tables, but after a kill the last save can be
-        older than an incident (its items come back from the journal): without this its
-        workflow would never run again. Starting is idempotent by execution name, so the
-        executions restored just before are left as they are.
-        """
+        def resume() -> None:
+            try:
+                self._resume(clients)
+            except Exception:
+                logger.exception("resuming workflows failed; the incident sweep starts open ones")
+            if not self._stop_snapshots.is_set():
+                self._start_snapshots()
+
+        threading.Thread(target=resume, name="resume", daemon=True).start()
+
+    def _resume(self, clients: AwsClients) -> None:
+        """Saved running executions, then every incident the tables say is in progress: after a
+        kill the last save can be older than an incident (its items come back from the
+        journal). Starting is idempotent by execution name."""
+        sfn = clients.client("stepfunctions")
+        for execution in list(self._pending):
+            if self._stop_snapshots.is_set():
+                return  # stopping: the save lists what is left as still to resume
+            try:
+                with contextlib.suppress(ConflictError), aws_errors("state machine"):
+                    sfn.start_execution(
+                        stateMachineArn=self._state_machine_arn,
+                        name=execution["name"],
+                        input=execution["input"],
+                    )
+            except YuqingError as err:  # kept as pending: the next save lists it again
+                logger.warning(
+                    "execution not resumed", extra={"name": execution["name"], "error": err.code}
+                )
+                continue
+            self._pending.remove(execution)
         settings = get_settings()
         store = IncidentStore(clients.table(settings.tables.incidents))
         starter = WorkflowStarter(settings, clients)
         for status in OPEN_STATUSES:
             for item in store.by_status(status, limit=10_000):
+                if self._stop_snapshots.is_set():
+                    return
                 if not item.get("workflow_error"):
                     starter.start(str(item["pk"]), bool(item.get("drill", False)))
 
@@ -437,7 +472,7 @@ class LocalRuntime:
             items, since = moto_guard.snapshot_tables(tables)
             read = time.monotonic()
             snapshot = self._snapshot(cancellable=periodic)
-            running = snapshot.save_executions(self._state_machine_arn)
+            running = snapshot.save_executions(self._state_machine_arn, list(self._pending))
             listed = time.monotonic()
             saved = snapshot.save_tables(tables, items)
             if self._journal and since is not None:

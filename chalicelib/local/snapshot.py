@@ -174,7 +174,11 @@ class Snapshot:
         return changed
 
     # -- executions ----------------------------------------------------------------------------
-    def save_executions(self, state_machine_arn: str) -> int:
+    def save_executions(
+        self, state_machine_arn: str, pending: Iterable[Mapping[str, str]] = ()
+    ) -> int:
+        """Write the name and input of every RUNNING execution, and of the ``pending`` ones (saved
+        before, not started again yet: local mode resumes them after its API is up)."""
         sfn = self._client("stepfunctions")
         running: list[dict[str, str]] = []
         for page in sfn.get_paginator("list_executions").paginate(
@@ -187,22 +191,35 @@ class Snapshot:
                     described = sfn.describe_execution(executionArn=arn)
                     self._inputs[arn] = described.get("input", "{}")
                 running.append({"name": execution["name"], "input": self._inputs[arn]})
+        named = {e["name"] for e in running}
+        running.extend(
+            {"name": e["name"], "input": e["input"]} for e in pending if e["name"] not in named
+        )
         self._write(self._dir / "executions.json", {"running": running})
         return len(running)
 
+    def saved_executions(self) -> list[dict[str, str]]:
+        """The executions the last save found running (name, input); none if it cannot be read
+        (the file is then set aside)."""
+        found: list[dict[str, str]] = []
+
+        def read(data: dict[str, Any]) -> int:
+            running = data["running"]
+            found.extend({"name": str(e["name"]), "input": str(e["input"])} for e in running)
+            return len(found)
+
+        self._restore_file(self._dir / "executions.json", read)
+        return found
+
     def restore_executions(self, state_machine_arn: str) -> int:
+        """Start every saved execution again under its name; returns how many."""
         sfn = self._client("stepfunctions")
-
-        def restore(data: dict[str, Any]) -> int:
-            for execution in data["running"]:
-                sfn.start_execution(
-                    stateMachineArn=state_machine_arn,
-                    name=execution["name"],
-                    input=execution["input"],
-                )
-            return len(data["running"])
-
-        return self._restore_file(self._dir / "executions.json", restore)
+        saved = self.saved_executions()
+        for execution in saved:
+            sfn.start_execution(
+                stateMachineArn=state_machine_arn, name=execution["name"], input=execution["input"]
+            )
+        return len(saved)
 
     # -- queues --------------------------------------------------------------------------------
     def _queue_path(self, queue: str) -> Path:

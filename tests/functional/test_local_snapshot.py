@@ -249,3 +249,24 @@ def test_a_journal_line_cut_short_by_a_kill_is_skipped(tmp_path: Path) -> None:
     with next(tmp_path.glob("*.jsonl")).open("a", encoding="utf-8") as cut:
         cut.write('{"table": "t", "key": {"pk": {"S"')
     assert [e["key"] for e in Journal(tmp_path).entries()] == [{"pk": {"S": "a"}}]
+
+
+def test_executions_not_yet_resumed_at_a_stop_are_saved_with_the_running_ones(
+    client: Any, tmp_path: Path
+) -> None:
+    # GIVEN one execution running again and two saved ones not started yet (a stop came while
+    # local mode was still resuming them after its API was up)
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    arn = sfn.create_state_machine(
+        name="m3", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=arn, name="incident-a", input='{"incident_id": "a"}')
+    pending = [
+        {"name": "incident-a", "input": '{"incident_id": "a"}'},
+        {"name": "incident-b", "input": '{"incident_id": "b"}'},
+    ]
+    # WHEN it saves THEN each is listed once, so the next start resumes all of them
+    snapshot = Snapshot(tmp_path, client)
+    assert snapshot.save_executions(arn, pending) == 2
+    assert {e["name"] for e in snapshot.saved_executions()} == {"incident-a", "incident-b"}
