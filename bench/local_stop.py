@@ -33,7 +33,9 @@ from tests.waiting import wait_for
 WORDS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土日月星辰山川河海风云雷电"
 
 
-def start(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+def start(
+    state_dir: Path, started: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     env = {
         **os.environ,
         "PORT": str(free_port()),
@@ -48,6 +50,7 @@ def start(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    started.append(process)  # stopped by main() whatever happens
     return process, wait_healthy(state_dir, process)
 
 
@@ -84,27 +87,32 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp)
-        process, info = start(state)
-        opened = time.perf_counter()
-        with ThreadPoolExecutor(8) as pool:
-            list(pool.map(lambda i: report(info, i), range(args.incidents)))
-        opening = time.perf_counter() - opened
-        wait_for(lambda: running(info) >= args.incidents, timeout=600, every=1)
-        before = running(info)
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            process, info = start(state, processes)
+            opened = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda i: report(info, i), range(args.incidents)))
+            opening = time.perf_counter() - opened
+            wait_for(lambda: running(info) >= args.incidents, timeout=600, every=1)
+            before = running(info)
 
-        asked = time.perf_counter()
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=600)
-        stop = time.perf_counter() - asked
-        saved = json.loads((state / "state" / "executions.json").read_text(encoding="utf-8"))
+            asked = time.perf_counter()
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=600)
+            stop = time.perf_counter() - asked
+            saved = json.loads((state / "state" / "executions.json").read_text(encoding="utf-8"))
 
-        started = time.perf_counter()
-        process, info = start(state)
-        healthy = time.perf_counter() - started
-        wait_for(lambda: running(info) >= before, timeout=600, every=1)
-        resumed = time.perf_counter() - started
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=600)
+            started = time.perf_counter()
+            process, info = start(state, processes)
+            healthy = time.perf_counter() - started
+            wait_for(lambda: running(info) >= before, timeout=600, every=1)
+            resumed = time.perf_counter() - started
+        finally:
+            for each in processes:
+                if each.poll() is None:
+                    each.send_signal(signal.SIGTERM)
+                    each.wait(timeout=600)
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"{args.incidents} reports → incidents in {opening:.1f} s; {before} workflows running")
