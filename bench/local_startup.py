@@ -45,6 +45,10 @@ def wait_healthy(state_dir: Path, process: subprocess.Popen[bytes]) -> dict[str,
             raise SystemExit("local mode exited before it was healthy")
         if local_json.exists():
             info: dict[str, Any] = json.loads(local_json.read_text())
+            # A restart on the same state directory finds the last run's file first.
+            if info.get("pid") != process.pid:
+                time.sleep(0.05)
+                continue
             if requests.get(f"{info['api_url']}/health", timeout=5).status_code == 200:
                 return info
         time.sleep(0.05)

@@ -35,6 +35,9 @@ class Route:
     hang: bool = False  # accept the request and never answer
     stream_bytes: int = 0  # send this many bytes without Content-Length
     trickle: float = 0.0  # send the whole answer, status line first, one byte every this many s
+    # Hold each request until this many are waiting on the path (at most 2 s): requests that
+    # were sent together are then answered together, so they overlap however fast each is.
+    gather: int = 0
 
 
 class FixtureServer:
@@ -44,6 +47,8 @@ class FixtureServer:
         self.seen_headers: list[dict[str, str]] = []
         self.bytes_sent = 0
         self.stopping = threading.Event()
+        self._gathered: dict[str, int] = {}
+        self._gathering = threading.Condition()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +68,8 @@ class FixtureServer:
                 if route.hang:
                     server.stopping.wait(30)
                     return
+                if route.gather:
+                    server.gather(path, route.gather)
                 if route.trickle:
                     self._trickle(route)
                     return
@@ -134,6 +141,12 @@ class FixtureServer:
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def gather(self, path: str, count: int) -> None:
+        with self._gathering:
+            self._gathered[path] = self._gathered.get(path, 0) + 1
+            self._gathering.notify_all()
+            self._gathering.wait_for(lambda: self._gathered[path] >= count, timeout=2.0)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

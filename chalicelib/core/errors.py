@@ -33,6 +33,8 @@ class YuqingError(Exception):
 
     status: int = 500
     code: str = "internal_error"
+    # Seconds after which a retry can succeed; the API sends it as ``Retry-After``.
+    retry_after: int | None = None
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)

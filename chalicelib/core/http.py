@@ -50,7 +50,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(err: YuqingError) -> Response:
-    return json_response(err.as_dict(), status=err.status)
+    headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else None
+    return json_response(err.as_dict(), status=err.status, headers=headers)
 
 
 def api(view: Callable[P, Any]) -> Callable[P, Response]:

@@ -28,6 +28,7 @@ def _run(args: argparse.Namespace) -> int:
         time_scale=float(time_scale) if time_scale else None,
         run_schedules=not args.no_schedules,
         plan_file=args.plan,
+        log_level=os.environ.get("POWERTOOLS_LOG_LEVEL") or None,
     )
     runtime = LocalRuntime(options)
     stopping = threading.Event()
@@ -70,7 +71,11 @@ def _run(args: argparse.Namespace) -> int:
     )
     for problem in runtime.functions.unsupported if runtime.functions else []:
         print(f"  not run locally: {problem}", flush=True)
-    stopping.wait()
+    # Wake up now and then: Python runs a signal handler only when the main thread runs
+    # Python code again, and a process-wide signal may be delivered to any thread. A plain
+    # wait() was seen to sleep through a SIGTERM for minutes with dozens of workflow threads.
+    while not stopping.wait(0.5):
+        pass
     print("stopping: saving tables…", flush=True)
     runtime.stop()
     print("stopped", flush=True)
@@ -117,4 +122,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything is saved and the state directory unlocked by now. Tearing the interpreter
+    # down would free moto's whole in-memory world (every item, execution and deep-copied state
+    # machine) object by object — seconds on a busy machine, for nothing: leave at once.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -8,7 +8,8 @@ handler instead. It is a private API: moto is pinned exactly, and
 
 Handlers get a Lambda-like context object and their result or exception is shaped exactly like
 Lambda's (``errorType`` is the exception class name), so Step Functions Retry/Catch match on our
-own error names as they do in AWS.
+own error names as they do in AWS. Every invocation passes the runtime's :class:`WorkGate`, so a
+stop lets the running ones finish and holds the rest back unstarted (:mod:`.gate`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from chalicelib.local.gate import LocalModeStopping, WorkGate
 
 Handler = Callable[[Any, Any], Any]
 
@@ -89,6 +93,11 @@ class HandlerRegistry:
 
 _original_invoke = LambdaFunction._invoke_lambda
 _registry: HandlerRegistry | None = None
+_gate: WorkGate | None = None
+
+
+def _error(error_type: str, message: str) -> str:
+    return json.dumps({"errorMessage": message, "errorType": error_type}, ensure_ascii=False)
 
 
 def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
@@ -98,11 +107,19 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
     handler = registry.get(self.function_name)
     if handler is None:
         # Not one of the app's functions: there is no code to run here, and no Docker to run it.
-        missing = {
-            "errorMessage": f"{self.function_name} has no in-process handler in local mode",
-            "errorType": "LocalHandlerNotFound",
-        }
-        return json.dumps(missing), True, ""
+        message = f"{self.function_name} has no in-process handler in local mode"
+        return _error("LocalHandlerNotFound", message), True, ""
+    gate: AbstractContextManager[None] = _gate.work() if _gate is not None else nullcontext()
+    try:
+        with gate:
+            return _run(self, registry, handler, event)
+    except LocalModeStopping as err:
+        return _error(type(err).__name__, str(err)), True, ""
+
+
+def _run(
+    self: Any, registry: HandlerRegistry, handler: Handler, event: Any
+) -> tuple[str, bool, str]:
     if event is None or event == "{}":
         # moto decodes the payload before this point, except an empty one, which it passes as
         # the string "{}"; any other string is a JSON string payload and stays a string.
@@ -136,17 +153,20 @@ def _no_docker(self: Any) -> None:
     return None
 
 
-def install(registry: HandlerRegistry) -> None:
-    """Route every invocation to ``registry``; a function it does not know answers an error."""
-    global _registry
+def install(registry: HandlerRegistry, gate: WorkGate | None = None) -> None:
+    """Route every invocation to ``registry``; a function it does not know answers an error.
+    With ``gate``, each invocation is one unit of its work."""
+    global _registry, _gate
     _registry = registry
+    _gate = gate
     LambdaFunction._invoke_lambda = _invoke_in_process  # type: ignore[method-assign]
     LambdaFunction.docker_client = property(_no_docker)  # type: ignore[assignment,method-assign]
 
 
 def uninstall() -> None:
-    global _registry
+    global _registry, _gate
     _registry = None
+    _gate = None
     LambdaFunction._invoke_lambda = _original_invoke  # type: ignore[method-assign]
     if "docker_client" in LambdaFunction.__dict__:
         del LambdaFunction.docker_client

@@ -2,23 +2,31 @@
 
 Order matters and is the same every start: lock the state directory → moto server (Step Functions
 execution on) → environment for the stage → import the Chalice app and bind the API port → Lambda
-hook and functions → resources from ``infra/`` → saved tables → event sources (after the restore,
-so restored rows are not replayed into stream handlers) → tokens → the plan (the
-example on first start; SNS subscriptions reconciled) → saved queue messages → SQS
-pollers and scheduler → saved running executions → API server, periodic snapshots →
-``.yuqing/local.json``. :meth:`LocalRuntime.stop` undoes it in reverse and saves last — but only
-once a start got as far as restoring, so a start that fails early never overwrites a snapshot with
-empty tables.
+hook (behind the work gate), moto's write guard, and functions → resources from ``infra/`` → saved
+tables and the journal replayed on top → event sources (after the restore, so restored rows are
+not replayed into stream handlers) → tokens → the plan (the example on first start; SNS
+subscriptions reconciled) → saved queue messages → SQS pollers and scheduler → API server →
+``.yuqing/local.json`` → on a thread, the saved running executions and the workflow of every
+incident still open (a second or so each: the API must not wait for them), then periodic
+snapshots.
+
+:meth:`LocalRuntime.stop` must be quick however busy local mode is (a person pressed Ctrl-C; a
+supervisor sends SIGTERM and kills a few seconds later): it holds the work gate (:mod:`.gate`) so
+nothing new starts, gives what is running a few seconds, saves while everything holds still,
+then lets the held work unwind and stops moto. It saves only once a start got as far as
+restoring, so a start that fails early never overwrites a snapshot with empty tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,27 +40,37 @@ from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
+from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
-from chalicelib.local import lambda_hook
+from chalicelib.incidents.service import OPEN_STATUSES
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.local import lambda_hook, moto_guard
 from chalicelib.local.demo_site import DemoSite
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
+from chalicelib.local.gate import LocalModeStopping, WorkGate
+from chalicelib.local.journal import Journal
 from chalicelib.local.moto_cors import disable_global_cors
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
-from chalicelib.local.snapshot import Snapshot
+from chalicelib.local.snapshot import SaveCancelled, Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 from chalicelib.plan.service import load_example, load_plan_file
 from chalicelib.plan.views import plan_service
 from chalicelib.sources.factory import source_store
 from chalicelib.sources.seed import seed_sources
+from chalicelib.workflow.service import WorkflowStarter
 
 STAGE = "local"
 # The example plan's working groups: local mode issues a lead token for each.
 LOCAL_GROUPS = ("office", "monitoring", "publicity", "tech", "coordination", "logistics")
 REGION = "us-east-1"
 SNAPSHOT_EVERY_SECONDS = 30.0
+# At a stop, how long work already running may go on before the snapshot is taken anyway (what
+# it writes later is still journaled, so this bounds the stop, not what is kept).
+STOP_GRACE_SECONDS = 2.0
+API_BACKLOG = 128
 # moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -77,6 +95,7 @@ class LocalOptions:
     # The plan stored as version 1 on the first start (None: examples/plan.json); a plan that
     # is already stored is never replaced.
     plan_file: Path | None = None
+    log_level: str | None = None  # None: the stage's POWERTOOLS_LOG_LEVEL (WARNING)
 
 
 def _no_proxy_for_loopback() -> dict[str, str]:
@@ -92,6 +111,32 @@ def _check_port_free(host: str, port: int) -> None:
     if port:
         with socket.socket() as probe:
             probe.bind((host, port))
+
+
+def api_server(
+    app: Any, config: Any, host: str, port: int, gate: WorkGate | None = None
+) -> LocalDevServer:
+    """Chalice's local server (a thread per request), bound now, for a crisis's load.
+
+    - Its listen backlog is socketserver's default of 5: the sixth of twenty reports sent at
+      once would be refused with a connection reset. Listen again with a real backlog.
+    - With ``gate``, each request is one unit of its work (:mod:`.gate`). socketserver calls
+      ``RequestHandlerClass`` once per request on the request's own thread: that is the seam.
+    """
+    server = create_local_server(app, config, host, port)
+    server.server.socket.listen(API_BACKLOG)
+    if gate is not None:
+        handle = server.server.RequestHandlerClass
+
+        def gated(request: Any, client_address: Any, owner: Any) -> Any:
+            try:
+                with gate.work():
+                    return handle(request, client_address, owner)
+            except LocalModeStopping:
+                return None  # came in during a stop: closed unanswered, nothing written
+
+        server.server.RequestHandlerClass = gated
+    return server
 
 
 @dataclass
@@ -111,6 +156,10 @@ class LocalRuntime:
     _pollers: list[QueuePoller] = field(default_factory=list)
     _scheduler: Scheduler | None = None
     _stop_snapshots: threading.Event = field(default_factory=threading.Event)
+    _save_lock: threading.Lock = field(default_factory=threading.Lock)
+    _gate: WorkGate = field(default_factory=WorkGate)
+    _journal: Journal | None = None
+    _pending: list[dict[str, str]] = field(default_factory=list)  # saved, not started again yet
     _restored: bool = False
     _state_machine_arn: str = ""
     _queues: dict[str, str] = field(default_factory=dict)
@@ -143,7 +192,13 @@ class LocalRuntime:
         environment["MOTO_PORT"] = str(port)  # moto's Step Functions calls back on this port
         if opts.time_scale is not None:
             environment["YUQING_TIME_SCALE"] = str(opts.time_scale)
+        if opts.log_level:
+            environment["POWERTOOLS_LOG_LEVEL"] = opts.log_level
         os.environ.update(environment)
+        # Powertools reads POWERTOOLS_LOG_LEVEL once, when the Logger is built — and the
+        # application's Logger was built when this module imported it, before the stage's
+        # variables were in the environment. Without this the console gets every INFO line.
+        logger.setLevel(environment.get("POWERTOOLS_LOG_LEVEL", "INFO"))
         reset_settings()
         set_clients(None)
         clients = get_clients()
@@ -151,13 +206,14 @@ class LocalRuntime:
 
         app = factory.load_chalice_app()
         # Bind the API port before anything slow, so a busy port fails at once.
-        self._server = create_local_server(app, config, opts.host, opts.api_port)
+        self._server = api_server(app, config, opts.host, opts.api_port, self._gate)
         # Links in e-mails (the daily briefing) point at this API.
         api_host, api_port = self._server.server.server_address[:2]
         environment["YUQING_PUBLIC_URL"] = f"http://{api_host}:{api_port}"
         os.environ["YUQING_PUBLIC_URL"] = environment["YUQING_PUBLIC_URL"]
         reset_settings()
-        lambda_hook.install(self.registry)
+        lambda_hook.install(self.registry, self._gate)
+        moto_guard.install()
         self.functions = register_functions(
             app,
             STAGE,
@@ -180,6 +236,11 @@ class LocalRuntime:
 
         snapshot = self._snapshot()
         snapshot.restore_tables(settings.tables.all())
+        # Writes since that snapshot (all of them, after a kill), then journal from here on.
+        self._journal = Journal(self.options.state_dir / "state" / "journal")
+        snapshot.replay(self._journal.entries(), settings.tables.all())
+        self._journal.open()
+        moto_guard.journal_to(self._journal)
         self._restored = True
         self._start_demo_site()
         wire_event_sources(self.functions, clients.client)
@@ -189,10 +250,10 @@ class LocalRuntime:
         self._start_pollers(clients)
         if opts.run_schedules:
             self._start_scheduler(clients, account)
-        snapshot.restore_executions(self._state_machine_arn)
+        self._pending = snapshot.saved_executions()
         self._start_api()
-        self._start_snapshots()
         self._write_local_json(port, account)
+        self._start_resuming(clients)
 
     def _lock_state_dir(self) -> None:
         """One local mode per state directory: two would overwrite each other's snapshots."""
@@ -207,8 +268,58 @@ class LocalRuntime:
             ) from None
         self._lock_file = handle
 
-    def _snapshot(self) -> Snapshot:
-        return Snapshot(self.options.state_dir / "state", get_clients().client)
+    def _snapshot(self, cancellable: bool = False) -> Snapshot:
+        cancelled = self._stop_snapshots.is_set if cancellable else (lambda: False)
+        directory = self.options.state_dir / "state"
+        return Snapshot(directory, get_clients().client, cancelled, moto_guard.execution_inputs())
+
+    def _start_resuming(self, clients: AwsClients) -> None:
+        """Start the saved executions again, then the workflow of every incident in progress —
+        on a thread, after the API is up: moto parses the state machine for every start and
+        each resumed workflow runs its first steps at once, about a second per execution on a
+        busy machine, and the HQ must not wait minutes for the dashboard after a restart. The
+        periodic snapshots begin once this is done (the journal keeps every write meanwhile)."""
+
+        def resume() -> None:
+            try:
+                self._resume(clients)
+            except Exception:
+                logger.exception("resuming workflows failed; the incident sweep starts open ones")
+            if not self._stop_snapshots.is_set():
+                self._start_snapshots()
+
+        threading.Thread(target=resume, name="resume", daemon=True).start()
+
+    def _resume(self, clients: AwsClients) -> None:
+        """Saved running executions, then every incident the tables say is in progress: after a
+        kill the last save can be older than an incident (its items come back from the
+        journal). Starting is idempotent by execution name."""
+        sfn = clients.client("stepfunctions")
+        for execution in list(self._pending):
+            if self._stop_snapshots.is_set():
+                return  # stopping: the save lists what is left as still to resume
+            try:
+                with contextlib.suppress(ConflictError), aws_errors("state machine"):
+                    sfn.start_execution(
+                        stateMachineArn=self._state_machine_arn,
+                        name=execution["name"],
+                        input=execution["input"],
+                    )
+            except YuqingError as err:  # kept as pending: the next save lists it again
+                logger.warning(
+                    "execution not resumed", extra={"name": execution["name"], "error": err.code}
+                )
+                continue
+            self._pending.remove(execution)
+        settings = get_settings()
+        store = IncidentStore(clients.table(settings.tables.incidents))
+        starter = WorkflowStarter(settings, clients)
+        for status in OPEN_STATUSES:
+            for item in store.by_status(status, limit=10_000):
+                if self._stop_snapshots.is_set():
+                    return
+                if not item.get("workflow_error"):
+                    starter.start(str(item["pk"]), bool(item.get("drill", False)))
 
     def _start_demo_site(self) -> None:
         """The demo site (same port as last time if free) and, into an empty table, the examples."""
@@ -312,9 +423,12 @@ class LocalRuntime:
         def loop() -> None:
             while not self._stop_snapshots.wait(SNAPSHOT_EVERY_SECONDS):
                 try:
-                    self.save()
+                    self.save(periodic=True)
+                except SaveCancelled:
+                    return
                 except Exception:
-                    logger.exception("periodic snapshot failed; will try again")
+                    if not self._stop_snapshots.is_set():
+                        logger.exception("periodic snapshot failed; will try again")
 
         self._snapshot_thread = threading.Thread(target=loop, name="snapshot", daemon=True)
         self._snapshot_thread.start()
@@ -358,34 +472,77 @@ class LocalRuntime:
         os.replace(tmp, self.local_json)
 
     # -- stop --------------------------------------------------------------------------------
-    def save(self) -> int:
-        """Save tables and running executions (queues are drained only at stop)."""
-        snapshot = self._snapshot()
-        saved = snapshot.save_tables(get_settings().tables.all())
-        snapshot.save_executions(self._state_machine_arn)
-        return saved
+    def save(self, periodic: bool = False) -> int:
+        """Save running executions and tables (queues are drained only at stop).
+
+        The tables are read in one instant, when the journal moves to a new file; the older
+        files go once the snapshot is written, so at every moment snapshot + journal hold every
+        write. A ``periodic`` save gives way to a stop (:class:`SaveCancelled`): the stop saves.
+        """
+        with self._save_lock:  # one save at a time: the stop's must not race a periodic one
+            started = time.monotonic()
+            tables = get_settings().tables.all()
+            items, since = moto_guard.snapshot_tables(tables)
+            read = time.monotonic()
+            snapshot = self._snapshot(cancellable=periodic)
+            running = snapshot.save_executions(self._state_machine_arn, list(self._pending))
+            listed = time.monotonic()
+            saved = snapshot.save_tables(tables, items)
+            if self._journal and since is not None:
+                self._journal.drop_before(since)
+            logger.info(
+                "saved",
+                extra={
+                    "executions": running,
+                    "items": saved,
+                    "seconds": {
+                        "read": round(read - started, 2),
+                        "executions": round(listed - read, 2),
+                        "written": round(time.monotonic() - listed, 2),
+                    },
+                },
+            )
+            return saved
 
     def stop(self) -> None:
+        """Hold new work, let running work finish (a few seconds at most), save, stop."""
+        started = time.monotonic()
         try:
+            self._gate.hold()
             self._stop_snapshots.set()
-            if self._snapshot_thread:
-                self._snapshot_thread.join()  # the final save must not race a periodic one
             if self._scheduler:
                 self._scheduler.stop()
             for poller in self._pollers:
-                poller.stop()
-            if self._server:
-                if self._api_thread:
-                    self._server.server.shutdown()  # returns once serve_forever has stopped
-                self._server.server.server_close()
+                poller.stop(timeout=1.0)
+            if self._server and self._api_thread:
+                self._server.server.shutdown()  # returns once serve_forever has stopped
+            left = self._gate.wait_idle(STOP_GRACE_SECONDS)
+            phases = {"quiet": time.monotonic() - started}
             if self._restored:
+                for poller in self._pollers:
+                    poller.release_unfinished()
                 self.save()
+                phases["saved"] = time.monotonic() - started
                 self._snapshot().drain_queues(self._queues)
+                phases["drained"] = time.monotonic() - started
+            logger.info(
+                "local mode saved",
+                extra={
+                    "seconds": {k: round(v, 2) for k, v in phases.items()},
+                    "still_running": left,
+                },
+            )
+        finally:
+            self._gate.refuse()  # what waited at the gate unwinds, unstarted
+            if self._server:
+                self._server.server.server_close()
             if self._demo:
                 self._demo.stop()
-        finally:
             if self._moto:
                 self._moto.stop()
+            moto_guard.uninstall()
+            if self._journal:
+                self._journal.close()
             lambda_hook.uninstall()
             if self._lock_file:
                 self._lock_file.close()

@@ -5,8 +5,9 @@
 - **Running workflow executions**: name and input, saved with the tables; restarted at the next
   start under the same name. Workflow steps write idempotently, so steps that had already run
   find their records and add nothing; the execution resumes where it matters.
-- **Queued messages**: drained at a clean stop and sent again at start. A hard kill loses them,
-  as it loses up to 30 s of table writes.
+- **Queued messages**: drained at a clean stop and sent again at start. A hard kill loses them.
+- **The journal** (:mod:`.journal`): every table write since the snapshot began, replayed on top
+  of the saved tables at start (:meth:`Snapshot.replay`), so a hard kill loses no table write.
 
 Bytes (DynamoDB ``B``/``BS`` values, binary message attributes) are stored as base64. Files are
 replaced atomically, so a crash mid-save keeps the previous snapshot; a file that cannot be
@@ -19,6 +20,7 @@ import base64
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +49,34 @@ def from_jsonable(value: Any) -> Any:
     return value
 
 
-class Snapshot:
-    """One state directory: tables, running executions and queued messages."""
+class SaveCancelled(Exception):
+    """A save gave way (local mode is stopping and saves again itself); files stay as they were."""
 
-    def __init__(self, directory: Path, clients: Any) -> None:
+
+class Snapshot:
+    """One state directory: tables, running executions and queued messages.
+
+    ``cancelled`` is asked between pages: a periodic save that is under way when local mode
+    stops gives way at once (:class:`SaveCancelled`) instead of holding the stop up.
+    ``inputs`` remembers each execution's input across saves (it never changes), so a save
+    describes only the executions started since the last one.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        clients: Any,
+        cancelled: Callable[[], bool] = lambda: False,
+        inputs: dict[str, str] | None = None,
+    ) -> None:
         self._dir = directory
         self._client = clients
+        self._cancelled = cancelled
+        self._inputs = inputs if inputs is not None else {}
+
+    def _check(self) -> None:
+        if self._cancelled():
+            raise SaveCancelled("local mode is stopping")
 
     # -- files ---------------------------------------------------------------------------------
     def _write(self, path: Path, data: Any) -> None:
@@ -78,16 +102,25 @@ class Snapshot:
     def _table_path(self, table: str) -> Path:
         return self._dir / "dynamodb" / f"{table}.json"
 
-    def save_tables(self, tables: list[str]) -> int:
-        """Write every table's items; returns the number of items saved."""
+    def save_tables(
+        self, tables: list[str], items: Mapping[str, list[dict[str, Any]]] | None = None
+    ) -> int:
+        """Write every table's items — scanned, or as given (local mode reads them in-process,
+        :func:`.moto_guard.snapshot_tables`); returns the number of items saved."""
         ddb = self._client("dynamodb")
         total = 0
         for table in tables:
-            items: list[dict[str, Any]] = []
-            for page in ddb.get_paginator("scan").paginate(TableName=table):
-                items.extend(page.get("Items", []))
-            self._write(self._table_path(table), {"table": table, "items": items})
-            total += len(items)
+            if items is not None:
+                if table not in items:
+                    continue  # not there: keep what was saved
+                found = items[table]
+            else:
+                found = []
+                for page in ddb.get_paginator("scan").paginate(TableName=table):
+                    self._check()
+                    found.extend(page.get("Items", []))
+            self._write(self._table_path(table), {"table": table, "items": found})
+            total += len(found)
         return total
 
     def restore_tables(self, tables: list[str]) -> int:
@@ -107,32 +140,86 @@ class Snapshot:
             self._restore_file(self._table_path(t), lambda d, t=t: restore(t, d)) for t in tables
         )
 
+    def replay(self, entries: Iterable[Mapping[str, Any]], tables: list[str]) -> int:
+        """Apply journal entries (oldest first) to the restored tables; returns how many keys
+        changed. Only each key's last entry matters, so they are collapsed first and written
+        with ``BatchWriteItem``; a table that refuses its entries (its key changed) is left as
+        the snapshot had it, and said so."""
+        last: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any] | None]]] = {}
+        for entry in entries:
+            table = str(entry["table"])
+            key = dict(entry["key"])
+            ident = json.dumps(to_jsonable(key), sort_keys=True)
+            last.setdefault(table, {})[ident] = (key, entry.get("item"))
+        ddb = self._client("dynamodb")
+        changed = 0
+        for table, by_key in last.items():
+            if table not in tables:
+                continue
+            requests = [
+                {"PutRequest": {"Item": item}}
+                if item is not None
+                else {"DeleteRequest": {"Key": key}}
+                for key, item in by_key.values()
+            ]
+            try:
+                for start in range(0, len(requests), 25):
+                    pending: dict[str, Any] = {table: requests[start : start + 25]}
+                    while pending:
+                        pending = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems")
+            except Exception as err:
+                logger.warning("journal not replayed", extra={"table": table, "error": repr(err)})
+                continue
+            changed += len(requests)
+        return changed
+
     # -- executions ----------------------------------------------------------------------------
-    def save_executions(self, state_machine_arn: str) -> int:
+    def save_executions(
+        self, state_machine_arn: str, pending: Iterable[Mapping[str, str]] = ()
+    ) -> int:
+        """Write the name and input of every RUNNING execution, and of the ``pending`` ones (saved
+        before, not started again yet: local mode resumes them after its API is up)."""
         sfn = self._client("stepfunctions")
         running: list[dict[str, str]] = []
         for page in sfn.get_paginator("list_executions").paginate(
             stateMachineArn=state_machine_arn, statusFilter="RUNNING"
         ):
             for execution in page["executions"]:
-                described = sfn.describe_execution(executionArn=execution["executionArn"])
-                running.append({"name": execution["name"], "input": described.get("input", "{}")})
+                arn = execution["executionArn"]
+                if arn not in self._inputs:
+                    self._check()
+                    described = sfn.describe_execution(executionArn=arn)
+                    self._inputs[arn] = described.get("input", "{}")
+                running.append({"name": execution["name"], "input": self._inputs[arn]})
+        named = {e["name"] for e in running}
+        running.extend(
+            {"name": e["name"], "input": e["input"]} for e in pending if e["name"] not in named
+        )
         self._write(self._dir / "executions.json", {"running": running})
         return len(running)
 
+    def saved_executions(self) -> list[dict[str, str]]:
+        """The executions the last save found running (name, input); none if it cannot be read
+        (the file is then set aside)."""
+        found: list[dict[str, str]] = []
+
+        def read(data: dict[str, Any]) -> int:
+            running = data["running"]
+            found.extend({"name": str(e["name"]), "input": str(e["input"])} for e in running)
+            return len(found)
+
+        self._restore_file(self._dir / "executions.json", read)
+        return found
+
     def restore_executions(self, state_machine_arn: str) -> int:
+        """Start every saved execution again under its name; returns how many."""
         sfn = self._client("stepfunctions")
-
-        def restore(data: dict[str, Any]) -> int:
-            for execution in data["running"]:
-                sfn.start_execution(
-                    stateMachineArn=state_machine_arn,
-                    name=execution["name"],
-                    input=execution["input"],
-                )
-            return len(data["running"])
-
-        return self._restore_file(self._dir / "executions.json", restore)
+        saved = self.saved_executions()
+        for execution in saved:
+            sfn.start_execution(
+                stateMachineArn=state_machine_arn, name=execution["name"], input=execution["input"]
+            )
+        return len(saved)
 
     # -- queues --------------------------------------------------------------------------------
     def _queue_path(self, queue: str) -> Path:

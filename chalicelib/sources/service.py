@@ -42,6 +42,10 @@ from chalicelib.sources.store import SourceRecord, SourceStore
 from chalicelib.sources.text import decode_body
 from chalicelib.sources.urls import host_key
 
+# How long a worker's claim on a crawl message holds: longer than a crawl can take (the
+# worker's Lambda timeout is 60 s), shorter than the crawl queue's visibility timeout (360 s),
+# after which SQS redelivers a message whose worker died.
+ATTEMPT_LEASE_SECONDS = 120
 _FEEDS = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 _ACCEPT = {
     SourceKind.RSS: _FEEDS,
@@ -158,7 +162,10 @@ class CrawlService:
         if outcome.error_code:
             report.error = {"code": outcome.error_code, "message": outcome.error or ""}
         report.elapsed_ms = int((self._clock() - started).total_seconds() * 1000)
-        log = logger.warning if outcome.error_code else logger.info
+        # A skip (offline mode refusing the public internet on purpose) is not a problem to
+        # warn about: only a failure is.
+        failed = outcome.error_code and outcome.outcome is not Outcome.SKIPPED
+        log = logger.warning if failed else logger.info
         log("crawled source", extra={k: v for k, v in report.as_dict().items() if v is not None})
         return report
 
@@ -248,7 +255,13 @@ class CrawlService:
 
         A malformed message or a deleted source is logged and dropped (retrying cannot help). A
         message whose due time the source's last attempt already covers is a duplicate delivery
-        and is skipped, so a repeat costs one read and no request to the site.
+        and is skipped, so a repeat costs one read and no request to the site. Deliveries of one
+        message that arrive together (SQS is at-least-once) race for one conditional claim of
+        the due time: one crawls, the others are skipped — one request to the site, one health
+        update, one alert if the source broke. If our own infrastructure fails mid-crawl the
+        claim is given back and SQS redelivers; a claim whose worker died is taken over after
+        ``ATTEMPT_LEASE_SECONDS`` (below the queue's visibility timeout, so the redelivery
+        finds it abandoned).
         """
         try:
             message = inputs.parse_json(body, "crawl message")
@@ -269,7 +282,18 @@ class CrawlService:
         if due_at and last and last >= due_at:
             logger.info("duplicate crawl message skipped", extra={"source": source_id})
             return None
-        return self.crawl_record(record)
+        if due_at is None:  # a manual re-send: nothing to deduplicate on
+            return self.crawl_record(record)
+        now = self._clock()
+        stale = iso(now - timedelta(seconds=ATTEMPT_LEASE_SECONDS))
+        if not self._store.claim_attempt(source_id, due_at, iso(now), stale):
+            logger.info("crawl message already being handled", extra={"source": source_id})
+            return None
+        try:
+            return self.crawl_record(record)
+        except Exception:
+            self._store.release_attempt(source_id, due_at)
+            raise
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The sources table: one item per source (``pk=<source id>``), definition and health apart.
 
 ``definition`` (what the user set), ``health`` (what the crawler found), ``validators`` (ETag /
-Last-Modified for the next conditional GET) and ``next_due_at`` are separate attributes updated
-by separate ``UpdateItem`` calls, so an edit through the API and a crawl finishing at the same
-moment never overwrite each other. See docs/data-model.md (``sources``).
+Last-Modified for the next conditional GET), ``next_due_at`` and the crawl under way
+(``attempt_due``, ``attempt_at``) are separate attributes updated by separate ``UpdateItem``
+calls, so an edit through the API and a crawl finishing at the same moment never overwrite each
+other. See docs/data-model.md (``sources``).
 """
 
 from __future__ import annotations
@@ -152,6 +153,39 @@ class SourceStore:
         except ConflictError:
             return False
         return True
+
+    def claim_attempt(self, source_id: str, due_at: str, now: str, stale_before: str) -> bool:
+        """Take the crawl of ``due_at`` for this worker: False if another delivery of the same
+        message holds it (a claim taken before ``stale_before`` is abandoned and may be taken
+        over) or a later due time was already taken."""
+        try:
+            with aws_errors("sources table"):
+                self._table.update_item(
+                    Key={"pk": source_id},
+                    UpdateExpression="SET attempt_due = :due, attempt_at = :now",
+                    ConditionExpression=(
+                        "attribute_exists(pk) AND (attribute_not_exists(attempt_due)"
+                        " OR attempt_due < :due"
+                        " OR (attempt_due = :due AND attempt_at < :stale))"
+                    ),
+                    ExpressionAttributeValues={":due": due_at, ":now": now, ":stale": stale_before},
+                )
+        except ConflictError:
+            return False
+        return True
+
+    def release_attempt(self, source_id: str, due_at: str) -> None:
+        """Give the claim of ``due_at`` back (the crawl failed on our side: SQS redelivers)."""
+        try:
+            with aws_errors("sources table"):
+                self._table.update_item(
+                    Key={"pk": source_id},
+                    UpdateExpression="REMOVE attempt_due, attempt_at",
+                    ConditionExpression="attempt_due = :due",
+                    ExpressionAttributeValues={":due": due_at},
+                )
+        except ConflictError:
+            pass
 
     def claim(self, source_id: str, expected_due: str | None, next_due: str) -> bool:
         """Move ``next_due_at`` on, only if nobody else did: one dispatch per due time."""

@@ -2,7 +2,8 @@
 
 :class:`LocalMode` starts ``python -m chalicelib.local run`` on a free port with a state
 directory of the test's own, waits until its ``local.json`` is this process's and ``/health``
-answers, and stops it with SIGTERM as a person's Ctrl-C would.
+answers, and stops it with SIGTERM as a person's Ctrl-C would (or kills it, as the OOM killer
+would).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ class LocalMode:
         self.process: subprocess.Popen[str] | None = None
         self.log = state_dir / "local-mode.log"
 
-    def start(self, plan: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Start local mode; ``plan``: stored as version 1 instead of the example plan (first
-        start only), so that nothing happens under another plan before the test's own."""
+    def start(self, *, plan: dict[str, Any] | None = None, **extra_env: str) -> dict[str, Any]:
+        """Start local mode and wait until healthy. ``plan``: stored as version 1 instead of the
+        example plan (first start only), so that nothing happens under another plan before the
+        test's own; ``extra_env`` overrides the test environment below."""
         local_json = self.state_dir / "local.json"
         env = {
             **os.environ,
@@ -51,6 +53,7 @@ class LocalMode:
             "PYTHONUNBUFFERED": "1",
             # The schedules run: the example public hot lists must not reach the internet.
             "YUQING_OFFLINE": "1",
+            **extra_env,
         }
         env.pop("AWS_ENDPOINT_URL", None)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +108,15 @@ class LocalMode:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+    def kill(self) -> int:
+        """SIGKILL: no handler runs, nothing is saved at the last moment."""
+        assert self.process is not None
+        self.process.kill()
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
 
 
 def local_cli(state_dir: Path, *args: str, port: int | None = None) -> Any:

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError
-from chalicelib.core.idempotency import IdempotencyStore
+from chalicelib.core.idempotency import IdempotencyStore, KeyInProgressError, fingerprint
 from chalicelib.core.settings import Settings
 
 
@@ -50,13 +50,16 @@ def test_an_abandoned_claim_is_taken_over_and_a_live_one_is_not(
         Item={
             "pk": "report#a#key-00000002",
             "status": "in_progress",
-            "fingerprint": "f",
+            "fingerprint": fingerprint({"title": "x"}),
             "claimed_at": int(clock.now.timestamp()),
         }
     )
     store = IdempotencyStore(table, clock)
-    with pytest.raises(ConflictError, match="being processed"):
+    # A live claim: the repeat is told to retry (the same body) or that it differs.
+    with pytest.raises(KeyInProgressError, match="being processed"):
         store.run("report#a", "key-00000002", {"title": "x"}, lambda: {"ok": True})
+    with pytest.raises(ConflictError, match="different request body"):
+        store.run("report#a", "key-00000002", {"title": "y"}, lambda: {"ok": True})
     clock.now += timedelta(minutes=3)
     assert store.run("report#a", "key-00000002", {"title": "x"}, lambda: {"ok": True}) == {
         "ok": True

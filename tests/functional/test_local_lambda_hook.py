@@ -9,17 +9,23 @@ delivery, a DynamoDB stream, and our SQS poller.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from chalice import Chalice, Rate
 
+from chalicelib.local import lambda_hook
 from chalicelib.local.functions import register_functions, wire_event_sources
+from chalicelib.local.gate import WorkGate
 from chalicelib.local.scheduler import invoke_scheduled
+from chalicelib.local.snapshot import Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 from tests.moto_harness import executing_moto
+from tests.waiting import wait_for
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -225,6 +231,50 @@ def test_sqs_poller_delivers_and_deletes_only_on_success(hooked: dict[str, Any])
     assert poller.poll_once() == 0
     left = client("sqs").receive_message(QueueUrl=url).get("Messages", [])
     assert [m["Body"] for m in left] == ["poison"]
+
+
+def test_a_batch_held_at_the_gate_during_a_stop_goes_back_to_the_queue_to_be_saved(
+    hooked: dict[str, Any], tmp_path: Path
+) -> None:
+    # GIVEN a queue whose received messages stay invisible for minutes, and a stop under way:
+    # the gate holds new invocations
+    client = hooked["client"]
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="held-queue", Attributes={"VisibilityTimeout": "300"})[
+        "QueueUrl"
+    ]
+    gate = WorkGate()
+    lambda_hook.install(hooked["registry"], gate)
+    gate.hold()
+    poller = QueuePoller(
+        sqs,
+        client("lambda"),
+        url,
+        f"arn:aws:sqs:{REGION}:{ACCOUNT}:held-queue",
+        "hooktest-test-on_queue",
+        REGION,
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="held")
+
+    # WHEN the poller received it and its invocation waits at the gate
+    worker = threading.Thread(target=poller.poll_once)
+    worker.start()
+
+    def invisible() -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    wait_for(lambda: invisible() == 1, timeout=10)
+    poller.stop(timeout=0.2)
+
+    # THEN releasing it puts it back, so the stop's drain saves it for the next start
+    assert poller.release_unfinished() == 1
+    assert Snapshot(tmp_path, client).drain_queues({"held-queue": url}) == 1
+    gate.refuse()
+    worker.join(10)
+    assert ("sqs", "held") not in calls  # held, then refused: never half-handled
 
 
 def test_a_function_without_handler_answers_an_error_not_docker(hooked: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""Local mode saves its state and restores it after a restart: tables, executions, messages."""
+"""Local mode saves its state and restores it after a restart: tables, executions, messages —
+and the journal of every write since the last snapshot, so a kill loses no write either."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib.local import moto_guard
+from chalicelib.local.journal import Journal
 from chalicelib.local.snapshot import Snapshot, from_jsonable, to_jsonable
 
 REGION = "us-east-1"
@@ -145,3 +148,125 @@ def test_running_executions_are_started_again_under_their_names(
     assert [e["name"] for e in executions] == ["incident-a"]
     described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     assert json.loads(described["input"]) == {"incident_id": "a"}
+
+
+@pytest.fixture
+def journal(client: Any, tmp_path: Path) -> Iterator[Journal]:
+    """GIVEN local mode's write guard handing every moto write to a journal."""
+    journal = Journal(tmp_path / "journal")
+    journal.open()
+    moto_guard.install()
+    moto_guard.journal_to(journal)
+    yield journal
+    moto_guard.uninstall()
+    journal.close()
+
+
+def _items(ddb: Any, table: str) -> dict[str, dict[str, Any]]:
+    return {i["pk"]["S"]: i for i in ddb.scan(TableName=table)["Items"]}
+
+
+def test_every_write_after_the_snapshot_is_journaled_and_replayed_onto_it(
+    client: Any, tmp_path: Path, journal: Journal
+) -> None:
+    ddb = client("dynamodb")
+    _create(client, "t1")
+    ddb.put_item(
+        TableName="t1",
+        Item={"pk": {"S": "kept"}, "n": {"N": "1"}, "sig": {"B": b"\x02"}, "m": {"M": {}}},
+    )
+    ddb.put_item(TableName="t1", Item={"pk": {"S": "doomed"}})
+    # GIVEN a snapshot, taken as local mode takes it: the tables read in-process at the instant
+    # the journal moves to a new file, the older files dropped once it is written
+    snapshot = Snapshot(tmp_path, client)
+    items, since = moto_guard.snapshot_tables(["t1"])
+    assert snapshot.save_tables(["t1"], items) == 2
+    assert since is not None
+    journal.drop_before(since)
+
+    # WHEN every kind of write follows it
+    ddb.put_item(
+        TableName="t1",
+        Item={
+            "pk": {"S": "new"},
+            "sig": {"B": b"\x00\xff"},
+            "more": {"M": {"sig": {"B": b"\x01"}, "tags": {"SS": ["a", "b"]}}},
+            "list": {"L": [{"N": "1"}, {"BS": [b"x"]}]},
+        },
+    )
+    ddb.update_item(
+        TableName="t1",
+        Key={"pk": {"S": "kept"}},
+        UpdateExpression="SET n = n + :one, note = :note",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":note": {"S": "更新"}},
+    )
+    ddb.delete_item(TableName="t1", Key={"pk": {"S": "doomed"}})
+    ddb.batch_write_item(
+        RequestItems={"t1": [{"PutRequest": {"Item": {"pk": {"S": f"b{i}"}}}} for i in range(3)]}
+    )
+    ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": "t1", "Item": {"pk": {"S": "in-tx"}}}}]
+    )
+    # ... and writes that did not happen: a refused condition, a cancelled transaction
+    with pytest.raises(ddb.exceptions.ConditionalCheckFailedException):
+        ddb.put_item(
+            TableName="t1",
+            Item={"pk": {"S": "kept"}, "n": {"N": "99"}},
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "t1", "Item": {"pk": {"S": "cancelled"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": "t1",
+                        "Key": {"pk": {"S": "nowhere"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    expected = _items(ddb, "t1")
+    assert "cancelled" not in expected
+
+    # WHEN the process dies without saving, and a new one restores the snapshot and replays
+    moto_guard.journal_to(None)  # as at a start: restoring is not journaled
+    ddb.delete_table(TableName="t1")
+    _create(client, "t1")
+    snapshot.restore_tables(["t1"])
+    assert snapshot.replay(Journal(tmp_path / "journal").entries(), ["t1"]) == 7
+
+    # THEN the table is as it was at the moment of death
+    assert _items(ddb, "t1") == expected
+
+
+def test_a_journal_line_cut_short_by_a_kill_is_skipped(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.open()
+    journal.append([{"table": "t", "key": {"pk": {"S": "a"}}, "item": {"pk": {"S": "a"}}}])
+    journal.close()
+    with next(tmp_path.glob("*.jsonl")).open("a", encoding="utf-8") as cut:
+        cut.write('{"table": "t", "key": {"pk": {"S"')
+    assert [e["key"] for e in Journal(tmp_path).entries()] == [{"pk": {"S": "a"}}]
+
+
+def test_executions_not_yet_resumed_at_a_stop_are_saved_with_the_running_ones(
+    client: Any, tmp_path: Path
+) -> None:
+    # GIVEN one execution running again and two saved ones not started yet (a stop came while
+    # local mode was still resuming them after its API was up)
+    sfn = client("stepfunctions")
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    arn = sfn.create_state_machine(
+        name="m3", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=arn, name="incident-a", input='{"incident_id": "a"}')
+    pending = [
+        {"name": "incident-a", "input": '{"incident_id": "a"}'},
+        {"name": "incident-b", "input": '{"incident_id": "b"}'},
+    ]
+    # WHEN it saves THEN each is listed once, so the next start resumes all of them
+    snapshot = Snapshot(tmp_path, client)
+    assert snapshot.save_executions(arn, pending) == 2
+    assert {e["name"] for e in snapshot.saved_executions()} == {"incident-a", "incident-b"}

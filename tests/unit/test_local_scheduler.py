@@ -119,3 +119,24 @@ def test_a_failing_schedule_does_not_stop_the_others() -> None:
     scheduler.stop()
     assert fired.count("good") >= 2
     assert fired.count("bad") >= 2
+
+
+def test_stopping_does_not_wait_for_a_schedule_still_running() -> None:
+    # GIVEN a schedule whose function is stuck (held at local mode's gate during a stop)
+    entered, release = threading.Event(), threading.Event()
+
+    def fire(name: str) -> None:
+        entered.set()
+        release.wait(30)
+
+    scheduler = Scheduler({"stuck": Schedule(interval=timedelta(milliseconds=50))}, fire)
+    scheduler.start()
+    assert entered.wait(5)
+    # WHEN the scheduler stops THEN it returns without waiting for the function
+    stopped = threading.Thread(target=scheduler.stop)
+    stopped.start()
+    stopped.join(10)
+    try:
+        assert not stopped.is_alive()
+    finally:
+        release.set()
