@@ -23,16 +23,25 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import LEVELS
-from chalicelib.posts.models import Item, Platform
+from chalicelib.posts.models import (
+    PLATFORM_LABELS,
+    Item,
+    Platform,
+    parse_platform,
+    platform_for_url,
+)
 from chalicelib.posts.sink import ItemSink
 from chalicelib.posts.store import PostStore
 from chalicelib.scoring.config import LEVEL_RANK
+from chalicelib.sources.urls import canonical_url
 
 MAX_TITLE = 200
 MAX_CONTENT = 5000
 MAX_URL = 2000
 # A report is first-hand: weighted above an anonymous forum post, below an official source.
 REPORT_CREDIBILITY = 0.7
+# What a 400 lists: every id with its label (other names such as 抖音 are accepted too).
+PLATFORM_CHOICES = ", ".join(f"{p.value} ({label})" for p, label in PLATFORM_LABELS.items())
 
 
 @dataclass(frozen=True)
@@ -62,11 +71,23 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     title = text("title", MAX_TITLE, True)
     content = text("content", MAX_CONTENT, True)
     url = text("url", MAX_URL, False)
-    if url is not None and not url.startswith(("http://", "https://")):
-        problems.append(Problem("/url", "must be an http(s) URL"))
-    platform_text = body.get("platform", Platform.REPORT.value)
-    if not isinstance(platform_text, str) or platform_text not in {p.value for p in Platform}:
-        problems.append(Problem("/platform", f"one of {', '.join(p.value for p in Platform)}"))
+    if url is not None:
+        # The canonical form: the same page shared with other tracking parameters is one post.
+        try:
+            url = canonical_url(url)
+        except ValueError:  # urlsplit's refusal, e.g. an unclosed IPv6 bracket
+            url = None
+        if url is None:
+            problems.append(Problem("/url", "must be an http(s) URL with a host"))
+    named = body.get("platform")
+    if named is None:
+        # Not said: the link's host says it, else it is known only as a manual report.
+        platform = (platform_for_url(url) if url else None) or Platform.REPORT
+    else:
+        found = parse_platform(named)
+        if found is None:
+            problems.append(Problem("/platform", f"a platform id or name: {PLATFORM_CHOICES}"))
+        platform = found or Platform.REPORT
     subject = body.get("subject")
     if subject is not None and (not isinstance(subject, str) or subject not in subjects):
         problems.append(Problem("/subject", f"not a subject of the plan: {sorted(subjects)}"))
@@ -84,7 +105,7 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     problems.extend(Problem(f"/{name}", "unknown field") for name in sorted(unknown))
     if problems:
         raise ValidationError("invalid report", problems)
-    return Report(title or "", content or "", url, Platform(platform_text), subject, level, drill)
+    return Report(title or "", content or "", url, platform, subject, level, drill)
 
 
 def report_id_for(principal: Principal, key: str | None) -> str:
