@@ -2,11 +2,15 @@
 always lands in an incident: the open incident of its story if there is one, else a new one.
 
 Reports go through the same scoring sink as crawled items, so a report and the reposts of the
-same story share one cluster and one incident (``c-<cluster_id>``). A report whose text does not
-cluster (nothing in it is about a subject or a crisis) still opens an incident of its own: a
-person judged it worth reporting. The level is the higher of what the reporter chose and what the
-score says, never below IV; the reporter's level counts from the sink's first write, so the
-response workflow never starts below it (decision 55).
+same story share one cluster and one incident (``c-<cluster_id>``). A report is a person's
+judgement that a story matters, so the sink clusters it whatever it is about (``reported``):
+six people reporting one story about no subject and no crisis word make one incident, paged
+once, whose timeline lists every report and reporter; the story's crawled posts join it too
+(decision 77). Only a report with no story text at all (a link and emoji) gets an incident of
+its own. The level is the higher of what the reporter chose and what the score says, never
+below IV; the reporter's level counts from the sink's first write, so the response workflow
+never starts below it (decision 55). ``platform`` takes what people write (微博, 抖音) or comes
+from the link's host (decision 78).
 """
 
 from __future__ import annotations
@@ -149,13 +153,16 @@ class ReportService:
         # there, the incident (and the workflow started at once) is at that level from its
         # first write. The open below only covers the rest (a report that does not cluster, a
         # post already stored, an incident of the story already open at a lower level).
-        ingested = self._sink.ingest([item], credibility=REPORT_CREDIBILITY, min_level=report.level)
+        ingested = self._sink.ingest(
+            [item], credibility=REPORT_CREDIBILITY, min_level=report.level, reported=True
+        )
         post = self._posts.get(item.post_id) or {}
         scored = post.get("level")
         level = _higher(report.level, scored) or "IV"
         reasons = [str(r) for r in post.get("reasons") or []]
         if report.level:
             reasons.append(f"上报人定级 {report.level}")
+        # No cluster only when the report has no story text to compare (a link and emoji).
         cluster_id = str(post.get("cluster_id") or report_id)
         draft = IncidentDraft(
             cluster_id=cluster_id,
@@ -181,6 +188,21 @@ class ReportService:
                 "subject": report.subject,
                 "level": report.level,
                 "by": who.name,
+                "at": iso(now),
+                "drill": report.drill,
+            },
+        )
+        # Every report is on the timeline the HQ watches (and in the evaluation), with its
+        # reporter: later reports of a story add to its incident instead of opening another.
+        self._incidents.put_once(
+            draft.incident_id,
+            f"TL#report#{report_id}",
+            {
+                "step": "report",
+                "title": f"人工上报：{report.title[:60]}",
+                "note": f"上报人 {who.name}" + (f"，定级 {report.level}" if report.level else ""),
+                "data": {"by": who.name, "report_id": report_id}
+                | ({"level": report.level} if report.level else {}),
                 "at": iso(now),
                 "drill": report.drill,
             },
