@@ -341,29 +341,20 @@ def write_cost(
             trends=TrendStore(CountingTable(clients.table(t.trends), "trends", counts)),
         )
         start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-        items = [
-            Item(
+
+        def crawled(text: str, i: int, prefix: str) -> Item:
+            return Item(
                 source_id="bench",
                 platform=Platform.WEIBO,
                 title="",
                 text=text,
                 fetched_at=start + timedelta(seconds=i),
-                external_id=f"b{i}",
+                external_id=f"{prefix}{i}",
             )
-            for i, text in enumerate(texts)
-        ]
+
+        items = [crawled(text, i, "b") for i, text in enumerate(texts)]
         story = "市第一人民医院发生医疗事故，一名患者在手术后死亡，家属在医院门口聚集维权"
-        items += [
-            Item(
-                source_id="bench",
-                platform=Platform.WEIBO,
-                title="",
-                text=f"转发{i}//@网友{i}:求真相//@家属:{story}",
-                fetched_at=start + timedelta(seconds=i),
-                external_id=f"s{i}",
-            )
-            for i in range(storm)
-        ]
+        items += [crawled(f"转发{i}//@网友{i}:求真相//@家属:{story}", i, "s") for i in range(storm)]
         new = 0
         started = time.perf_counter()
         for at in range(0, len(items), 25):
@@ -434,17 +425,7 @@ def write_cost(
             f"units and {counts['read units'] / reported:.2f} read units per report"
         )
         counts.clear()
-        fresh_items = [
-            Item(
-                source_id="bench",
-                platform=Platform.WEIBO,
-                title="",
-                text=text,
-                fetched_at=start + timedelta(seconds=i),
-                external_id=f"m{i}",
-            )
-            for i, text in enumerate(more[reported:])
-        ]
+        fresh_items = [crawled(text, i, "m") for i, text in enumerate(more[reported:])]
         new = 0
         for at in range(0, len(fresh_items), 25):
             new += sink.ingest(fresh_items[at : at + 25]).new

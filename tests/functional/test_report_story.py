@@ -38,6 +38,7 @@ from chalicelib.reports.views import report_service
 from chalicelib.scoring.risk import can_reach_level
 from chalicelib.scoring.scorer import scorer_for_plan
 from chalicelib.workflow.wiring import incident_opener
+from tests.functional.test_scoring_sink import Clock
 from tests.moto_harness import ACCOUNT, REGION, executing_moto
 from tests.plan_helpers import quick_plan
 from tests.waiting import wait_for
@@ -58,20 +59,13 @@ SIX = [
 PEOPLE = ["张三", "李四", "王五", "赵六", "钱七", "孙八"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def world(moto: dict[str, str], settings: Settings, clients: AwsClients) -> dict[str, Any]:
     alerts = alert_service(settings, clients)
     plans = PlanStore(clients.table(settings.tables.plan))
     PlanService(plans, after_save=alerts.reconcile_plan).save(quick_plan(), "test")
     clock = Clock()
+    clock.now = START
     sink = build_scoring_sink(
         settings, clients, plan=lambda: current_or_example(plans), clock=clock
     )
