@@ -13,7 +13,8 @@ run, on one core, and printed with the ratios between them. Nothing here is asse
 5. DynamoDB cost per new post through the scoring sink against moto (in-process), on a mix
    of the real posts (each its own story) and a storm of reposts: requests per table, write
    units computed from item sizes with DynamoDB's documented rules (indexes included), read
-   units, the USD cost per million posts at on-demand prices, and a redelivery of every post.
+   units, the USD cost per million posts at on-demand prices, and a redelivery of every post;
+   then the read cost of new posts while some stories are reported (人工上报).
 """
 
 from __future__ import annotations
@@ -219,6 +220,24 @@ class CountingTable:
         _count_read(self._counts, [result.get("Item")], bool(kwargs.get("ConsistentRead")))
         return result
 
+    def query(self, **kwargs: Any) -> Any:
+        """A query is billed on the whole items it reads (before any filter or projection),
+        their sizes added and rounded up to 4 KB once; at least one unit."""
+        from chalicelib.core.dynamo import from_item
+        from chalicelib.posts.sizing import item_size
+
+        result = self._table.query(**kwargs)
+        read = {
+            k: v for k, v in kwargs.items() if k not in {"FilterExpression", "ProjectionExpression"}
+        }
+        size = sum(item_size(from_item(row)) for row in self._table.query(**read)["Items"])
+        per = 1.0 if kwargs.get("ConsistentRead") else 0.5
+        units = per * max(1, math.ceil(size / 4096))
+        self._counts[f"{self._name} queries"] += 1
+        self._counts[f"{self._name} query read units"] += units  # type: ignore[assignment]
+        self._counts["read units"] += units  # type: ignore[assignment]
+        return result
+
 
 def _kind(item: dict[str, Any]) -> str:
     """The item type, from its sort key: BAND, META, an hour count (H) or a cluster page (C)."""
@@ -261,7 +280,9 @@ def _count_read(counts: Counter[str], items: list[Any], consistent: bool) -> Non
         counts["read units"] += per * max(1, math.ceil(size / 4096))  # type: ignore[assignment]
 
 
-def write_cost(texts: list[str], storm: int) -> None:
+def write_cost(
+    texts: list[str], storm: int, more: list[str] | None = None, reported: int = 0
+) -> None:
     import boto3
     from moto import mock_aws
 
@@ -320,29 +341,20 @@ def write_cost(texts: list[str], storm: int) -> None:
             trends=TrendStore(CountingTable(clients.table(t.trends), "trends", counts)),
         )
         start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-        items = [
-            Item(
+
+        def crawled(text: str, i: int, prefix: str) -> Item:
+            return Item(
                 source_id="bench",
                 platform=Platform.WEIBO,
                 title="",
                 text=text,
                 fetched_at=start + timedelta(seconds=i),
-                external_id=f"b{i}",
+                external_id=f"{prefix}{i}",
             )
-            for i, text in enumerate(texts)
-        ]
+
+        items = [crawled(text, i, "b") for i, text in enumerate(texts)]
         story = "市第一人民医院发生医疗事故，一名患者在手术后死亡，家属在医院门口聚集维权"
-        items += [
-            Item(
-                source_id="bench",
-                platform=Platform.WEIBO,
-                title="",
-                text=f"转发{i}//@网友{i}:求真相//@家属:{story}",
-                fetched_at=start + timedelta(seconds=i),
-                external_id=f"s{i}",
-            )
-            for i in range(storm)
-        ]
+        items += [crawled(f"转发{i}//@网友{i}:求真相//@家属:{story}", i, "s") for i in range(storm)]
         new = 0
         started = time.perf_counter()
         for at in range(0, len(items), 25):
@@ -350,7 +362,7 @@ def write_cost(texts: list[str], storm: int) -> None:
         elapsed = time.perf_counter() - started
         print(f"  new posts stored                             {new:>10,}")
         for key in sorted(counts):
-            if key not in {"units", "read units"}:
+            if key not in {"units", "read units"} and not key.endswith("query read units"):
                 print(f"  {key:<44} {counts[key]:>10,}  ({counts[key] / new:.3f} per new post)")
         writes = sum(v for k, v in counts.items() if k.endswith(("writes", "refused")))
         per_post = counts["units"] / new
@@ -388,6 +400,43 @@ def write_cost(texts: list[str], storm: int) -> None:
             f"{counts['units']} write units, {counts['read units']:.1f} read units"
         )
 
+        # Stories people reported (人工上报): every crawl batch reads the list of them once,
+        # and posts about no subject are compared with them. Other real posts, fresh.
+        if not more or not reported:
+            return
+        counts.clear()
+        for k, text in enumerate(more[:reported]):
+            sink.ingest(
+                [
+                    Item(
+                        source_id="report",
+                        platform=Platform.REPORT,
+                        title="上报",
+                        text=text,
+                        fetched_at=start,
+                        external_id=f"r{k}",
+                    )
+                ],
+                credibility=0.7,
+                reported=True,
+            )
+        print(
+            f"  {reported} reports of {reported} stories: {counts['units'] / reported:.2f} write "
+            f"units and {counts['read units'] / reported:.2f} read units per report"
+        )
+        counts.clear()
+        fresh_items = [crawled(text, i, "m") for i, text in enumerate(more[reported:])]
+        new = 0
+        for at in range(0, len(fresh_items), 25):
+            new += sink.ingest(fresh_items[at : at + 25]).new
+        print(
+            f"  then {new} other new posts with those {reported} stories reported: "
+            f"{counts['read units'] / new:.3f} read units per new post "
+            f"({counts['clusters queries']} queries of the reported stories: "
+            f"{counts['clusters query read units'] / new:.3f}), "
+            f"{counts['units'] / new:.3f} write units per new post"
+        )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -396,6 +445,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--storm", type=int, default=200)
     parser.add_argument("--cost-posts", type=int, default=1000)
+    parser.add_argument("--reported", type=int, default=20, help="reported stories in part 5")
     args = parser.parse_args()
     texts = load_posts(args.data)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -403,7 +453,12 @@ def main() -> None:
     throughput(texts, args.snownlp_posts)
     agreement(texts)
     minhash_speed(texts)
-    write_cost(texts[: args.cost_posts], args.storm)
+    write_cost(
+        texts[: args.cost_posts],
+        args.storm,
+        more=texts[args.cost_posts : 2 * args.cost_posts],
+        reported=args.reported,
+    )
 
 
 if __name__ == "__main__":

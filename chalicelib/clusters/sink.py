@@ -3,23 +3,28 @@
 Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one batch:
 
 0. **Skip** the posts already stored (one batched read: a refused conditional write would be
-   billed as a write, and hot lists re-list the same entries at every crawl).
+   billed as a write, and hot lists re-list the same entries at every crawl) — except a
+   manual report of a stored post that is in no cluster, which is clustered now.
 1. **Score** every item (pure: subjects, sentiment, crisis words).
-2. **Cluster** the items that could ever reach a level (:func:`can_reach_level`): the rest —
-   not about a subject, not negative, no crisis word — can never open an incident, so they
-   cost no band lookups or writes. A clusterable item joins the cluster whose LSH bands it
-   shares (looked up in the table, and among the clusters started earlier in this batch) if
-   the estimated similarity is high enough, else it starts a new one.
+2. **Cluster** the items that could ever reach a level (:func:`can_reach_level`) and every
+   manual report (人工上报: a person judged the story worth an incident, whatever it is
+   about). A clusterable item joins the cluster whose LSH bands it shares (looked up in the
+   table, and among the clusters started earlier in this batch) or a reported story it is
+   like, if the estimated similarity is high enough, else it starts a new one. The rest — not
+   about a subject, no crisis word — start no cluster and cost no band lookups or writes, but
+   join a **reported story** they are like (one query per batch lists the stories reported in
+   the last days, :meth:`ClusterStore.reported_stories`), so a reported story's spread counts.
 3. **Assess** each item with its cluster's projected size and growth (never below
-   ``min_level``, the level a reporter gave a manual report), then make **one
-   conditional write** of the post with its scores and ``cluster_id``
+   ``min_level``, the level a reporter gave a manual report, and a report never below IV),
+   then make **one conditional write** of the post with its scores and ``cluster_id``
    (:meth:`PostStore.put_new`), cut to one write unit (:func:`fit_post`); only feed posts (a
    subject, a level, a manual report) carry ``day`` and so a copy in the ``by_day`` index.
 4. **Count** the batch's new posts into the per-hour trend items, one update per (hour,
    platform) (:class:`TrendStore`), instead of an index entry per post.
 5. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
-   re-read and merge on conflict); a new cluster writes its bands once. Then one **cluster
-   page** per cluster and day lists the batch's new posts of that cluster.
+   re-read and merge on conflict); a new cluster writes its bands once, a reported one its
+   entry among the reported stories. Then one **cluster page** per cluster and day lists the
+   batch's new posts of that cluster.
 6. **Open** the cluster's incident when it first reaches a level, **escalate** it when the
    level rises (:class:`IncidentOpener`) — just before the cluster write that records the
    level, because both calls are idempotent and the cluster write is what stops a repeat.
@@ -31,7 +36,7 @@ counted twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,7 +44,7 @@ from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signature, similarity
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
-from chalicelib.clusters.store import ClusterStore
+from chalicelib.clusters.store import ClusterStore, ReportedStory
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
@@ -49,10 +54,10 @@ from chalicelib.posts.models import PLATFORM_LABELS, Item, Platform, feed_day
 from chalicelib.posts.sink import IngestReport
 from chalicelib.posts.sizing import fit_post
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
-from chalicelib.scoring.config import LEVEL_RANK, default_plan
+from chalicelib.scoring.config import LEVEL_IDS, LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
-from chalicelib.scoring.text import headline, story_text
+from chalicelib.scoring.text import MIN_STORY_CHARS, headline, story_text
 from chalicelib.trends.models import ClusterPage, Counted, hour_counts
 from chalicelib.trends.store import RETENTION_DAYS as TREND_RETENTION_DAYS
 from chalicelib.trends.store import TrendStore
@@ -61,6 +66,8 @@ STORY_CHARS = 100
 TITLE_CHARS = 40
 SAVE_ATTEMPTS = 5
 STORED_REASONS = frozenset({"subject", "sentiment", "crisis", "risk"})
+# A manual report is at least at the lowest level: it always lands in an incident.
+REPORT_FLOOR = LEVEL_IDS[-1]
 
 
 @dataclass
@@ -70,6 +77,8 @@ class _Entry:
     cluster_id: str | None = None
     assessment: Assessment | None = None
     new: bool = False
+    # A reported post stored before in no cluster (as stored): clustered now, counted once.
+    adopted: dict[str, Any] | None = None
 
 
 @dataclass
@@ -102,20 +111,29 @@ class ScoringSink:
         self._trends = trends
 
     def ingest(
-        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+        self,
+        items: Sequence[Item],
+        *,
+        credibility: float = 0.5,
+        min_level: str | None = None,
+        reported: bool = False,
     ) -> IngestReport:
         scorer = scorer_for_plan(self._plan())
         now = self._clock()
         report = IngestReport(received=len(items))
         known = self._posts.known(item.post_id for item in items)
         fresh_items: dict[str, Item] = {}
+        again: dict[str, Item] = {}
         for item in items:
             if item.post_id in known or item.post_id in fresh_items:
                 report.duplicates += 1
+                again.setdefault(item.post_id, item)
             else:
                 fresh_items[item.post_id] = item
         entries = [_Entry(item, scorer.analyse(item.content)) for item in fresh_items.values()]
-        touched = self._assign_clusters(entries, scorer, credibility, now)
+        if reported:
+            entries += self._reported_again(again.values(), scorer, now)
+        touched = self._assign_clusters(entries, scorer, credibility, now, reported)
 
         # Project each touched cluster as if every entry were new, to assess the entries.
         projected = {cid: self._merge(t.base, t.entries, now) for cid, t in touched.items()}
@@ -131,6 +149,11 @@ class ScoringSink:
             # A reporter's level counts from the first write: the post, its cluster and the
             # incident the cluster opens all start at it (never a lower level first).
             entry.assessment = at_least(scorer.assess(entry.analysis, spread), min_level)
+            if reported:
+                entry.assessment = at_least(entry.assessment, REPORT_FLOOR, "人工上报，不低于")
+            if entry.adopted is not None:
+                entry.new = self._adopt(entry)
+                continue  # stored and counted in the trends before: not a new post
             entry.new = self._posts.put_new(self._record(entry))
             if entry.new:
                 report.new += 1
@@ -141,17 +164,58 @@ class ScoringSink:
         trend_expiry = int(now.timestamp()) + TREND_RETENTION_DAYS * 86400
         if self._trends is not None:
             self._trends.add_hours(
-                hour_counts(self._counted(e) for e in entries if e.new and not e.item.drill),
+                hour_counts(
+                    self._counted(e)
+                    for e in entries
+                    if e.new and e.adopted is None and not e.item.drill
+                ),
                 trend_expiry,
             )
         for cluster_id, t in touched.items():
             fresh = [e for e in t.entries if e.new]
             if fresh:
                 cluster = self._update_cluster(cluster_id, t, fresh, now, report.opened)
+                if reported and cluster is not None:
+                    self._clusters.mark_reported(cluster, now)
                 if self._trends is not None and cluster is not None:
                     for page in self._pages(cluster, fresh):
                         self._trends.add_page(page, trend_expiry)
         return report
+
+    def _reported_again(self, items: Iterable[Item], scorer: Scorer, now: Any) -> list[_Entry]:
+        """Manual reports of posts already stored (a link the crawler found first, a report
+        retried). A post in no cluster — crawled about nothing of ours — becomes an entry to
+        cluster now: else each report of it would open an incident of its own. A post in a
+        cluster marks that story reported (again), which also heals a lost mark."""
+        entries: list[_Entry] = []
+        for item in items:
+            stored = self._posts.get(item.post_id)
+            if stored is None:
+                continue
+            if stored.get("cluster_id"):
+                cluster = self._clusters.get(str(stored["cluster_id"]))
+                if cluster is not None:
+                    self._clusters.mark_reported(cluster, now)
+                continue
+            # Its story is the post as crawled, not the few words of the report.
+            title, text = str(stored.get("title") or ""), str(stored.get("text") or "")
+            post = replace(item, title=title, text=text)
+            entries.append(_Entry(post, scorer.analyse(post.content), adopted=stored))
+        return entries
+
+    def _adopt(self, entry: _Entry) -> bool:
+        """Put a stored post (``entry.adopted``) into the entry's cluster, at the higher of its
+        stored level and the report's, and into the feed."""
+        stored = entry.adopted or {}
+        if entry.cluster_id is None:
+            return False
+        level = entry.assessment.level if entry.assessment else None
+        if LEVEL_RANK.get(str(stored.get("level")), 0) > LEVEL_RANK.get(level or "", 0):
+            level = str(stored["level"])
+        changes: dict[str, Any] = {"cluster_id": entry.cluster_id}
+        if level:
+            changes.update(level=level, day=feed_day(str(stored["seen_at"])))
+        return self._posts.adopt(entry.item.post_id, changes)
 
     @staticmethod
     def _counted(entry: _Entry) -> Counted:
@@ -188,25 +252,35 @@ class ScoringSink:
 
     # -- clustering -------------------------------------------------------------------------
     def _assign_clusters(
-        self, entries: list[_Entry], scorer: Scorer, credibility: float, now: Any
+        self, entries: list[_Entry], scorer: Scorer, credibility: float, now: Any, reported: bool
     ) -> dict[str, _Touched]:
         touched: dict[str, _Touched] = {}
         local_bands: dict[str, str] = {}
         known: dict[str, Cluster | None] = {}
+        stories: list[ReportedStory] | None = None  # read once, for the first entry
         for entry in entries:
-            if not can_reach_level(entry.analysis, credibility, scorer.config):
+            clusterable = reported or can_reach_level(entry.analysis, credibility, scorer.config)
+            if stories is None:
+                # A report reads what the report before it wrote (reports are single items).
+                stories = self._clusters.reported_stories(now, consistent=reported)
+            if not clusterable and not stories:
                 continue
-            story = story_text(entry.item.content)
-            sig = signature(shingles(story))
+            sig = signature(shingles(_story(entry.item, reported)))
             if not sig:
                 continue
             # Drill posts never join real stories, nor real posts drill ones.
             prefix = "d" if entry.item.drill else ""
             keys = [prefix + key for key in bands(sig)]
-            candidates = {local_bands[k] for k in keys if k in local_bands}
-            missing = [k for k in keys if k not in local_bands]
-            if missing:
-                candidates.update(self._clusters.clusters_with_bands(missing).values())
+            candidates = {
+                s.cluster_id
+                for s in stories
+                if s.drill == entry.item.drill and similarity(sig, s.signature) >= JOIN_SIMILARITY
+            }
+            if clusterable:
+                candidates.update(local_bands[k] for k in keys if k in local_bands)
+                missing = [k for k in keys if k not in local_bands]
+                if missing:
+                    candidates.update(self._clusters.clusters_with_bands(missing).values())
             best, best_similarity = None, 0.0
             for cid in sorted(candidates):
                 if cid in touched:
@@ -215,7 +289,7 @@ class ScoringSink:
                     if cid not in known:
                         known[cid] = self._clusters.get(cid)
                     cluster = known[cid]
-                if cluster is None:
+                if cluster is None or cluster.drill != entry.item.drill:
                     continue
                 score = similarity(sig, cluster.signature)
                 if score > best_similarity:
@@ -223,6 +297,8 @@ class ScoringSink:
             if best is not None and best_similarity >= JOIN_SIMILARITY:
                 entry.cluster_id = best.id
                 touched.setdefault(best.id, _Touched(best, stored=best.version > 0))
+            elif not clusterable:
+                continue  # like no reported story: it starts none of its own
             else:
                 seen = entry.item.published_at or entry.item.fetched_at
                 new = Cluster(
@@ -349,12 +425,23 @@ class ScoringSink:
         return fit_post(record)
 
 
-def at_least(assessment: Assessment, level: str | None) -> Assessment:
+def at_least(assessment: Assessment, level: str | None, why: str = "上报人定级") -> Assessment:
     """The assessment lifted to ``level`` (a reporter's 定级) if that is higher, saying why."""
     if level is None or LEVEL_RANK[level] <= LEVEL_RANK.get(assessment.level or "", 0):
         return assessment
-    reason = {"factor": "reporter", "text": f"上报人定级 {level}"}
+    reason = {"factor": "reporter", "text": f"{why} {level}"}
     return replace(assessment, level=level, reasons=[*assessment.reasons, reason])
+
+
+def _story(item: Item, reported: bool) -> str:
+    """The text compared for near-duplicates. A report's title is the reporter's own words
+    about the story, like a repost's comment: its story is the text they pasted, unless that
+    says nothing by itself (then title and text, as for every post)."""
+    if reported:
+        told = story_text(item.text)
+        if len(told) >= MIN_STORY_CHARS:
+            return told
+    return story_text(item.content)
 
 
 def is_feed_post(item: Item, record: Mapping[str, Any]) -> bool:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.posts.models import ENGAGEMENT_KEYS, Platform
+from chalicelib.posts.models import ENGAGEMENT_KEYS, Platform, parse_platform
 from chalicelib.reports.service import parse_report
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -194,9 +194,10 @@ def _post(fields: Mapping[str, Any], path: str, problems: list[Problem]) -> None
     _text(fields, "text", MAX_TEXT, path, problems, required=True)
     _text(fields, "title", MAX_TITLE, path, problems)
     _text(fields, "author", MAX_AUTHOR, path, problems)
-    platform = fields.get("platform", Platform.WEIBO.value)
-    allowed = [p.value for p in Platform if p is not Platform.REPORT]
-    if not isinstance(platform, str) or platform not in allowed:
+    # An id or what people write (微博, 抖音), as in POST /reports; a post is never a report.
+    platform = parse_platform(fields.get("platform", Platform.WEIBO.value))
+    if platform is None or platform is Platform.REPORT:
+        allowed = [f"{p.value} ({p.label})" for p in Platform if p is not Platform.REPORT]
         problems.append(Problem(f"{path}/platform", f"one of {', '.join(allowed)}"))
     engagement = fields.get("engagement", {})
     if not isinstance(engagement, Mapping):

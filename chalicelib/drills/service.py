@@ -47,7 +47,7 @@ from chalicelib.drills import report as drill_report
 from chalicelib.drills.scenario import Scenario, describe, post_texts
 from chalicelib.drills.store import DrillStore
 from chalicelib.incidents.store import IncidentStore
-from chalicelib.posts.models import Item, Platform
+from chalicelib.posts.models import Item, Platform, parse_platform
 from chalicelib.posts.sink import ItemSink
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report
@@ -121,7 +121,7 @@ class PipelineInjector:
             items.append(
                 Item(
                     source_id=DRILL_SOURCE,
-                    platform=Platform(fields.get("platform", Platform.WEIBO.value)),
+                    platform=parse_platform(fields.get("platform")) or Platform.WEIBO,
                     title=str(fields.get("title") or "") if first else "",
                     text=text,
                     author=str(fields.get("author") or "网友") if first else f"网友{k:03d}",

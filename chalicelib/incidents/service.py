@@ -524,7 +524,8 @@ class IncidentQueries:
                 {k: v for k, v in e.items() if k not in ("content", "content_base64")}
                 for e in of("EVID#")
             ],
-            "reports": of("REPORT#"),
+            # Every report of the story, oldest first (the keys are random report ids).
+            "reports": sorted(of("REPORT#"), key=lambda r: str(r.get("at", ""))),
             "waiting_for": [
                 {
                     "kind": str(i["sk"])[6:],

@@ -30,13 +30,20 @@ class IngestReport:
 
 class ItemSink(Protocol):
     def ingest(
-        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+        self,
+        items: Sequence[Item],
+        *,
+        credibility: float = 0.5,
+        min_level: str | None = None,
+        reported: bool = False,
     ) -> IngestReport:
         """Store (and, depending on the sink, score and cluster) a batch from one source.
 
         ``credibility`` is the source's weight in [0, 1] for risk scoring. ``min_level``: the
         least level each new item is assessed at — a person's judgement (人工定级) of a manual
         report, so the incident it opens is opened at that level from its first write.
+        ``reported``: the items are manual reports (人工上报), which a scoring sink clusters
+        whatever they are about, so that reports of one story make one incident.
         """
         ...
 
@@ -48,9 +55,14 @@ class StoreOnlySink:
         self._store = store
 
     def ingest(
-        self, items: Sequence[Item], *, credibility: float = 0.5, min_level: str | None = None
+        self,
+        items: Sequence[Item],
+        *,
+        credibility: float = 0.5,
+        min_level: str | None = None,
+        reported: bool = False,
     ) -> IngestReport:
-        """Scores nothing, so ``credibility`` and ``min_level`` are not used."""
+        """Scores nothing, so ``credibility``, ``min_level`` and ``reported`` are not used."""
         report = IngestReport(received=len(items))
         for item in items:
             record = item.to_record()

@@ -18,8 +18,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.dynamo import from_item, put_if_absent
-from chalicelib.core.errors import aws_errors
+from chalicelib.core.dynamo import from_item, put_if_absent, to_item
+from chalicelib.core.errors import ConflictError, aws_errors
 
 # Posts age out of the table after this long (the TTL attribute ``expires_at``).
 RETENTION_DAYS = 90
@@ -57,6 +57,25 @@ class PostStore:
     def put_new(self, record: Mapping[str, Any]) -> bool:
         """Write a post unless one with the same ``pk`` exists. True if it was new."""
         return put_if_absent(self._table, record, "posts table")
+
+    def adopt(self, post_id: str, changes: Mapping[str, Any]) -> bool:
+        """Set ``changes`` (a ``cluster_id`` among them) on a stored post that is in no cluster:
+        a post crawled about nothing of ours that a person has now reported. False if the post
+        is gone or another writer put it in a cluster first (that cluster is the story's)."""
+        names = {f"#a{i}": name for i, name in enumerate(changes)}
+        values = {f":a{i}": to_item(value) for i, value in enumerate(changes.values())}
+        try:
+            with aws_errors("posts table"):
+                self._table.update_item(
+                    Key={"pk": post_id},
+                    UpdateExpression="SET " + ", ".join(f"{n} = :{n[1:]}" for n in names),
+                    ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#c)",
+                    ExpressionAttributeNames={**names, "#c": "cluster_id"},
+                    ExpressionAttributeValues=values,
+                )
+        except ConflictError:
+            return False
+        return True
 
     def known(self, post_ids: Iterable[str]) -> set[str]:
         """The ids among ``post_ids`` that are already stored (eventually consistent reads)."""

@@ -2,11 +2,15 @@
 always lands in an incident: the open incident of its story if there is one, else a new one.
 
 Reports go through the same scoring sink as crawled items, so a report and the reposts of the
-same story share one cluster and one incident (``c-<cluster_id>``). A report whose text does not
-cluster (nothing in it is about a subject or a crisis) still opens an incident of its own: a
-person judged it worth reporting. The level is the higher of what the reporter chose and what the
-score says, never below IV; the reporter's level counts from the sink's first write, so the
-response workflow never starts below it (decision 55).
+same story share one cluster and one incident (``c-<cluster_id>``). A report is a person's
+judgement that a story matters, so the sink clusters it whatever it is about (``reported``):
+six people reporting one story about no subject and no crisis word make one incident, paged
+once, whose timeline lists every report and reporter; the story's crawled posts join it too
+(decision 77). Only a report with no story text at all (a link and emoji) gets an incident of
+its own. The level is the higher of what the reporter chose and what the score says, never
+below IV; the reporter's level counts from the sink's first write, so the response workflow
+never starts below it (decision 55). ``platform`` takes what people write (微博, 抖音) or comes
+from the link's host (decision 78).
 """
 
 from __future__ import annotations
@@ -23,16 +27,25 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import LEVELS
-from chalicelib.posts.models import Item, Platform
+from chalicelib.posts.models import (
+    PLATFORM_LABELS,
+    Item,
+    Platform,
+    parse_platform,
+    platform_for_url,
+)
 from chalicelib.posts.sink import ItemSink
 from chalicelib.posts.store import PostStore
 from chalicelib.scoring.config import LEVEL_RANK
+from chalicelib.sources.urls import canonical_url
 
 MAX_TITLE = 200
 MAX_CONTENT = 5000
 MAX_URL = 2000
 # A report is first-hand: weighted above an anonymous forum post, below an official source.
 REPORT_CREDIBILITY = 0.7
+# What a 400 lists: every id with its label (other names such as 抖音 are accepted too).
+PLATFORM_CHOICES = ", ".join(f"{p.value} ({label})" for p, label in PLATFORM_LABELS.items())
 
 
 @dataclass(frozen=True)
@@ -62,11 +75,23 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     title = text("title", MAX_TITLE, True)
     content = text("content", MAX_CONTENT, True)
     url = text("url", MAX_URL, False)
-    if url is not None and not url.startswith(("http://", "https://")):
-        problems.append(Problem("/url", "must be an http(s) URL"))
-    platform_text = body.get("platform", Platform.REPORT.value)
-    if not isinstance(platform_text, str) or platform_text not in {p.value for p in Platform}:
-        problems.append(Problem("/platform", f"one of {', '.join(p.value for p in Platform)}"))
+    if url is not None:
+        # The canonical form: the same page shared with other tracking parameters is one post.
+        try:
+            url = canonical_url(url)
+        except ValueError:  # urlsplit's refusal, e.g. an unclosed IPv6 bracket
+            url = None
+        if url is None:
+            problems.append(Problem("/url", "must be an http(s) URL with a host"))
+    named = body.get("platform")
+    if named is None:
+        # Not said: the link's host says it, else it is known only as a manual report.
+        platform = (platform_for_url(url) if url else None) or Platform.REPORT
+    else:
+        found = parse_platform(named)
+        if found is None:
+            problems.append(Problem("/platform", f"a platform id or name: {PLATFORM_CHOICES}"))
+        platform = found or Platform.REPORT
     subject = body.get("subject")
     if subject is not None and (not isinstance(subject, str) or subject not in subjects):
         problems.append(Problem("/subject", f"not a subject of the plan: {sorted(subjects)}"))
@@ -84,7 +109,7 @@ def parse_report(body: Mapping[str, Any], subjects: set[str]) -> Report:
     problems.extend(Problem(f"/{name}", "unknown field") for name in sorted(unknown))
     if problems:
         raise ValidationError("invalid report", problems)
-    return Report(title or "", content or "", url, Platform(platform_text), subject, level, drill)
+    return Report(title or "", content or "", url, platform, subject, level, drill)
 
 
 def report_id_for(principal: Principal, key: str | None) -> str:
@@ -128,13 +153,16 @@ class ReportService:
         # there, the incident (and the workflow started at once) is at that level from its
         # first write. The open below only covers the rest (a report that does not cluster, a
         # post already stored, an incident of the story already open at a lower level).
-        ingested = self._sink.ingest([item], credibility=REPORT_CREDIBILITY, min_level=report.level)
+        ingested = self._sink.ingest(
+            [item], credibility=REPORT_CREDIBILITY, min_level=report.level, reported=True
+        )
         post = self._posts.get(item.post_id) or {}
         scored = post.get("level")
         level = _higher(report.level, scored) or "IV"
         reasons = [str(r) for r in post.get("reasons") or []]
         if report.level:
             reasons.append(f"上报人定级 {report.level}")
+        # No cluster only when the report has no story text to compare (a link and emoji).
         cluster_id = str(post.get("cluster_id") or report_id)
         draft = IncidentDraft(
             cluster_id=cluster_id,
@@ -160,6 +188,21 @@ class ReportService:
                 "subject": report.subject,
                 "level": report.level,
                 "by": who.name,
+                "at": iso(now),
+                "drill": report.drill,
+            },
+        )
+        # Every report is on the timeline the HQ watches (and in the evaluation), with its
+        # reporter: later reports of a story add to its incident instead of opening another.
+        self._incidents.put_once(
+            draft.incident_id,
+            f"TL#report#{report_id}",
+            {
+                "step": "report",
+                "title": f"人工上报：{report.title[:60]}",
+                "note": f"上报人 {who.name}" + (f"，定级 {report.level}" if report.level else ""),
+                "data": {"by": who.name, "report_id": report_id}
+                | ({"level": report.level} if report.level else {}),
                 "at": iso(now),
                 "drill": report.drill,
             },

@@ -17,7 +17,7 @@ The formula, on components each in [0, 1]::
 
 With the default thresholds (IV 0.3 … I 0.85), a post about no subject can reach IV or III
 at most, and a post that is neither negative nor about a crisis never reaches a level — which
-is why clustering skips such posts (:func:`can_reach_level`). Every number and word that went
+is why such posts start no cluster (:func:`can_reach_level`). Every number and word that went
 in is returned as a reason a person can read.
 """
 
@@ -122,12 +122,14 @@ CLUSTER_CRISIS_FLOOR = 0.3
 
 
 def can_reach_level(analysis: Analysis, credibility: float, config: ScoringConfig) -> bool:
-    """Is this post worth a place in a cluster: could it ever open or raise an incident?
+    """Is this post worth a cluster of its own: could it ever open or raise an incident?
 
     It must be about a subject or carry a crisis word, and reach a level if it became as hot
     and as fast-growing as possible. Negative chatter about nothing of ours and no crisis is
-    scored and stored, but not clustered: clustering costs band writes (DESIGN §5), and a
-    crisis team has no incident to open for it.
+    scored and stored, but starts no cluster: clustering costs band reads and writes (DESIGN
+    §5), and a crisis team has no incident to open for it — unless people reported its story
+    (人工上报): a report is clustered whatever it says, and such a post still joins a reported
+    story it is like (``chalicelib.clusters.sink``, decision 77).
     """
     if not analysis.subjects and analysis.crisis.strength < CLUSTER_CRISIS_FLOOR:
         return False

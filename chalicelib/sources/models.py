@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.posts.models import Platform
+from chalicelib.posts.models import Platform, parse_platform
 from chalicelib.sources.adapters.generic import check_html_mapping, check_json_mapping
 from chalicelib.sources.adapters.hotlists import HOTLISTS
 from chalicelib.sources.guard import address_problem, literal_address, plain
@@ -218,10 +218,12 @@ def parse_definition(body: Mapping[str, Any], source_id: str | None = None) -> S
     elif hotlist is not None:
         problems.append(Problem("/hotlist", "only for kind hotlist"))
     if "platform" in body:
-        try:
-            platform = Platform(body["platform"])
-        except ValueError:
-            problems.append(Problem("/platform", f"one of {', '.join(p.value for p in Platform)}"))
+        # An id or what people write (微博, 抖音), as in POST /reports.
+        named = parse_platform(body["platform"])
+        if named is None:
+            choices = ", ".join(f"{p.value} ({p.label})" for p in Platform)
+            problems.append(Problem("/platform", f"one of {choices}"))
+        platform = named or platform
 
     url = body.get("url")
     base, route, feed = body.get("base"), body.get("route"), body.get("feed")

@@ -341,6 +341,11 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     # WHEN the HQ opens it and activates a level II response
     card.click()
     expect(page.locator("#incident-title")).to_contain_text(INJECTION)
+    # AND its timeline lists the report with its reporter, the markup as text
+    reported_entry = page.locator('#timeline li[data-entry^="report#"]')
+    expect(reported_entry).to_contain_text("人工上报", timeout=WAIT_MS)
+    expect(reported_entry).to_contain_text(INJECTION)
+    expect(reported_entry).to_contain_text("上报人 ")
     activate = page.locator("#activate")
     expect(activate).to_be_visible(timeout=WAIT_MS)
     page.select_option("#decision-level", "II")

@@ -228,7 +228,8 @@ export async function incidentView(view, id, ctx) {
         return h("li", { dataset: { entry: e.id } },
           h("time", when(e.at)), h("span.step", stepText(e.step)), h("strong", title),
           note ? h("span.note", note) : null,
-          e.data && e.data.by ? h("span.note", `（${e.data.by}）`) : null);
+          // A report's note already names its reporter (上报人 …).
+          e.data && e.data.by && !String(e.id || "").startsWith("report#") ? h("span.note", `（${e.data.by}）`) : null);
       })));
   }
 
