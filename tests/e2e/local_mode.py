@@ -39,12 +39,14 @@ class LocalMode:
         self.process: subprocess.Popen[str] | None = None
         self.log = state_dir / "local-mode.log"
 
-    def start(self, *, plan: dict[str, Any] | None = None, **extra_env: str) -> dict[str, Any]:
+    def start(
+        self, *, plan: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """Start local mode and wait until healthy. ``plan``: stored as version 1 instead of the
         example plan (first start only), so that nothing happens under another plan before the
-        test's own; ``extra_env`` overrides the test environment below."""
+        test's own; ``env`` overrides the test environment below."""
         local_json = self.state_dir / "local.json"
-        env = {
+        environment = {
             **os.environ,
             "PORT": str(self.port),
             # A 30-minute 研判 deadline passes in 1.8 s; the test saves a plan with short public
@@ -53,9 +55,9 @@ class LocalMode:
             "PYTHONUNBUFFERED": "1",
             # The schedules run: the example public hot lists must not reach the internet.
             "YUQING_OFFLINE": "1",
-            **extra_env,
+            **(env or {}),
         }
-        env.pop("AWS_ENDPOINT_URL", None)
+        environment.pop("AWS_ENDPOINT_URL", None)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = self.log.open("a", encoding="utf-8")
         command = [sys.executable, "-m", "chalicelib.local", "--state-dir", str(self.state_dir)]
@@ -67,7 +69,7 @@ class LocalMode:
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT,
-            env=env,
+            env=environment,
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

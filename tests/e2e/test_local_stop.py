@@ -107,7 +107,7 @@ def test_a_busy_local_mode_starts_quietly_stops_quickly_and_resumes_every_incide
     local_mode: LocalMode,
 ) -> None:
     # GIVEN local mode, started
-    info = local_mode.start(**SCALE)
+    info = local_mode.start(env=SCALE)
     api = Api(info)
 
     # THEN its console says it is up and nothing below WARNING (README: logs at WARNING)
@@ -143,7 +143,7 @@ def test_a_busy_local_mode_starts_quietly_stops_quickly_and_resumes_every_incide
 
     # WHEN it starts again THEN every workflow runs again and asks the HQ afresh
     restarted_at = datetime.now(UTC).isoformat()
-    again = local_mode.start(**SCALE)
+    again = local_mode.start(env=SCALE)
     wait_for(lambda: executions <= _running(again), timeout=120)
 
     def asked_again(incident: str) -> bool:
@@ -163,7 +163,7 @@ def test_a_local_mode_killed_mid_incident_loses_nothing_and_every_alert_goes_out
 ) -> None:
     # GIVEN an incident the HQ has just activated, whose groups have their tasks (an hour each
     # to acknowledge, so none runs out while the test waits on a busy machine)
-    info = local_mode.start(**SCALE)
+    info = local_mode.start(env=SCALE)
     api = Api(info)
     saved = api.call("PUT", "/plan", info["tokens"]["hq"], json=quick_plan())
     assert saved.status_code == 200, saved.text
@@ -183,7 +183,7 @@ def test_a_local_mode_killed_mid_incident_loses_nothing_and_every_alert_goes_out
 
     # AND started again
     restarted_at = datetime.now(UTC).isoformat()
-    again = local_mode.start(**SCALE)
+    again = local_mode.start(env=SCALE)
     api = Api(again)
 
     # THEN both incidents are there with everything written before the kill: A's decision on
