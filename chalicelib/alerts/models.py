@@ -34,6 +34,12 @@ class Status(StrEnum):
     SENT = "sent"  # published; nothing more to do (repeats, escalations, notices)
     EXPIRED = "expired"  # published; repeats and escalation exhausted without an ack
 
+    @property
+    def progress(self) -> int:
+        """How far along a message is: pending → awaiting_ack → acked, sent or expired (the
+        three ends exclude each other). A message read under two statuses is at the later."""
+        return {Status.PENDING: 0, Status.AWAITING_ACK: 1}.get(self, 2)
+
 
 class Kind(StrEnum):
     ALERT = "alert"

@@ -12,7 +12,7 @@ The SMS counter lives in the system table (``pk=sms#<day>``), one atomic ``ADD``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from chalicelib.alerts.models import Backlog, Status
@@ -174,6 +174,21 @@ class OutboxStore:
     def by_status(self, status: Status, limit: int = 500) -> list[dict[str, Any]]:
         return self._query("by_status", "#s = :k", {":k": status.value}, limit, _STATUS)
 
+    def by_statuses(self, statuses: Iterable[Status], limit: int = 500) -> list[dict[str, Any]]:
+        """Messages with any of ``statuses``, each once, at the newest status read.
+
+        One Query per status, one after the other: a message dispatch moves on between two of
+        them (pending → awaiting_ack) is read under both; the later status is the newer read
+        (decision 60, as for the incident board).
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for status in statuses:
+            for item in self.by_status(status, limit=limit):
+                seen = found.get(str(item["pk"]))
+                if seen is None or _progress(item) > _progress(seen):
+                    found[str(item["pk"])] = item
+        return list(found.values())
+
     def _query(
         self,
         index: str,
@@ -191,6 +206,13 @@ class OutboxStore:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         return query_all(self._table, "outbox table", limit=limit, **kwargs)
+
+
+def _progress(item: Mapping[str, Any]) -> int:
+    try:
+        return Status(str(item.get("status"))).progress
+    except ValueError:
+        return -1
 
 
 class SmsCounter:

@@ -603,9 +603,7 @@ class AlertService:
         elif status is not None:
             items = self.outbox.by_status(status, limit=limit)
         else:
-            items = []
-            for each in Status:
-                items += self.outbox.by_status(each, limit=limit)
+            items = self.outbox.by_statuses(Status, limit=limit)
         items = sorted(items, key=lambda i: str(i["created_at"]), reverse=True)[:limit]
         live_cache: dict[str, list[Any]] = {}
         out = []

@@ -314,12 +314,11 @@ class LocalRuntime:
         settings = get_settings()
         store = IncidentStore(clients.table(settings.tables.incidents))
         starter = WorkflowStarter(settings, clients)
-        for status in OPEN_STATUSES:
-            for item in store.by_status(status, limit=10_000):
-                if self._stop_snapshots.is_set():
-                    return
-                if not item.get("workflow_error"):
-                    starter.start(str(item["pk"]), bool(item.get("drill", False)))
+        for item in store.by_statuses(OPEN_STATUSES, limit=10_000):
+            if self._stop_snapshots.is_set():
+                return
+            if not item.get("workflow_error"):
+                starter.start(str(item["pk"]), bool(item.get("drill", False)))
 
     def _start_demo_site(self) -> None:
         """The demo site (same port as last time if free) and, into an empty table, the examples."""

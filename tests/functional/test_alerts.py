@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -549,3 +550,46 @@ def test_the_dispatch_schedule_emits_the_backlog_as_metrics(
         m for doc in emitted for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
     ]
     assert {"Name": OLDEST_PENDING_ALERT_AGE, "Unit": "Seconds"} in declared
+
+
+# -- reading the outbox ------------------------------------------------------------------------
+
+
+class SentBetweenReads(OutboxStore):
+    """An outbox whose dispatch publishes every pending message right after ``GET /outbox`` has
+    read the pending ones: the race happens every time instead of now and then."""
+
+    def __init__(self, table: Any, publish: Callable[[], object]) -> None:
+        super().__init__(table)
+        self._publish = publish
+
+    def by_status(self, status: Status, limit: int = 500) -> list[dict[str, Any]]:
+        found = super().by_status(status, limit)
+        if status is Status.PENDING:
+            self._publish()
+        return found
+
+
+def test_a_message_sent_while_the_outbox_is_read_is_listed_once_at_its_newer_status(
+    world: World,
+) -> None:
+    # GIVEN a level II alert still pending (SNS refused its first publish), which dispatch
+    # publishes while the outbox is between its reads of 待发送 and 待确认
+    world.sns.failures = 1
+    ids = world.service.send(alert())
+    assert {world.service.outbox.get(i)["status"] for i in ids} == {"pending"}  # type: ignore[index]
+
+    def publish() -> None:
+        world.clock.advance(60)
+        world.service.dispatch_due()
+
+    world.service.outbox = SentBetweenReads(
+        world.clients.table(world.settings.tables.outbox), publish
+    )
+
+    # WHEN the whole outbox is listed
+    listed = world.service.list_messages(incident=None, status=None, limit=100, live=False)
+
+    # THEN each message appears once, at the status it has now
+    assert sorted(m["message_id"] for m in listed) == sorted(ids)
+    assert {m["status"] for m in listed} == {"awaiting_ack"}
