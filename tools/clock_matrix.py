@@ -5,7 +5,8 @@ daily briefing is still provisional) or at 00:05 (yesterday is another date in U
 in the test or in the product. This tool shows it: each run is the whole pytest process (and
 local mode, chromium and every other child) under ``faketime`` starting at that China time, the
 clock then running on at its real pace; ``--busy`` also keeps every core busy with spinning
-processes for the run. It prints one line per run and exits 1 if any run failed.
+processes for the run. It prints one line per run (the failed tests, or pytest's summary),
+keeps each run's whole output in ``build/clock-matrix/``, and exits 1 if any run failed.
 
     python -m tools.clock_matrix                     # tests/e2e at the five hours, idle
     python -m tools.clock_matrix --busy tests/e2e tests/functional
@@ -13,8 +14,10 @@ processes for the run. It prints one line per run and exits 1 if any run failed.
 
 Needs Debian's ``faketime`` (``apt-get install faketime``). The monotonic clock is left alone
 (``FAKETIME_DONT_FAKE_MONOTONIC=1``): timeouts and sleeps measure real seconds, as they do on a
-real machine at that hour. Not part of ``make test`` (five runs of the end-to-end tests take
-longer than the whole suite); its figures go into the notes of changes that touch time.
+real machine at that hour; ``tools/faketime_site`` makes ``time.sleep`` work under that setting
+(libfaketime fails it), for every Python process of the run. Not part of ``make test`` (five
+runs of the end-to-end tests take longer than the whole suite); its figures go into the notes
+of changes that touch time.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from multiprocessing.synchronize import Event
+from pathlib import Path
 
 from chalicelib.core.clock import CHINA
 
@@ -47,20 +51,33 @@ def utc_start(day: date, at: str) -> str:
 
 
 def run_at(
-    faketime: str, start: str, targets: list[str], extra: list[str]
+    faketime: str, start: str, targets: list[str], extra: list[str], log: Path
 ) -> tuple[int, float, str]:
-    env = {**os.environ, "FAKETIME_DONT_FAKE_MONOTONIC": "1", "TZ": "UTC"}
-    pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, *targets]
+    """One pytest run under ``faketime`` from ``start``; its whole output goes to ``log``, and
+    the answer is (exit code, seconds, the failed tests or the summary line)."""
+    site = str(Path(__file__).with_name("faketime_site"))  # time.sleep that works under faketime
+    python_path = os.pathsep.join(filter(None, (site, os.environ.get("PYTHONPATH"))))
+    env = {
+        **os.environ,
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "TZ": "UTC",
+        "PYTHONPATH": python_path,
+    }
+    pytest = [
+        *(sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"),
+        *extra,
+        *targets,
+    ]
     began = time.monotonic()
-    done = subprocess.run(
-        [faketime, "-f", start, *pytest],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.strip()]
-    return done.returncode, time.monotonic() - began, lines[-1] if lines else done.stderr[-300:]
+    with log.open("w", encoding="utf-8") as out:
+        done = subprocess.run(
+            [faketime, "-f", start, *pytest], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    failed = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    summary = [line for line in lines if " in " in line and (" passed" in line or "failed" in line)]
+    said = "; ".join(failed) or (summary[-1].strip("= ") if summary else f"see {log}")
+    return done.returncode, time.monotonic() - began, said
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, help="the China date (default: today)")
     parser.add_argument("--busy", action="store_true", help="keep every core busy while testing")
     parser.add_argument("--pytest", default="", help="extra pytest arguments, quoted")
+    parser.add_argument(
+        "--logs", type=Path, default=Path("build/clock-matrix"), help="one log file per run"
+    )
     args = parser.parse_args(argv)
     faketime = shutil.which("faketime")
     if faketime is None:
@@ -87,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for at in args.at or HOURS:
             start = utc_start(day, at)
-            code, seconds, last = run_at(faketime, start, args.targets, args.pytest.split())
+            args.logs.mkdir(parents=True, exist_ok=True)
+            log = args.logs / f"{day}-{at.replace(':', '')}{'-busy' if args.busy else ''}.log"
+            code, seconds, last = run_at(faketime, start, args.targets, args.pytest.split(), log)
             failed += code != 0
             state = "ok  " if code == 0 else f"FAIL({code})"
             busy = " busy" if args.busy else ""

@@ -91,12 +91,13 @@ def test_plan_and_alerts_in_local_mode(local_mode: LocalMode) -> None:
     assert result["error"] is None
     assert result["result"]["errors"] == []
 
-    # WHEN local mode restarts THEN version 2 is kept and the subscriptions are there again
+    # WHEN local mode restarts THEN version 2 is kept, whole (the HQ sees every contact), and
+    # the subscriptions are there again
     assert local.stop() == 0
     again = local.start()
     plan = requests.get(
         f"{again['api_url']}/plan",
-        headers={"Authorization": f"Bearer {again['tokens']['viewer']}"},
+        headers={"Authorization": f"Bearer {again['tokens']['hq']}"},
         timeout=10,
     ).json()
     assert plan["version"] == 2
