@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.e2e.local_mode import aws_cli
 from tests.plan_helpers import example_plan
 
 pytestmark = pytest.mark.e2e
@@ -150,7 +151,19 @@ def _seed(info: dict[str, Any]) -> dict[str, str]:
     source = {"id": "contract", "kind": "rss", "url": "https://example.com/feed.xml"}
     created = requests.post(f"{api}/sources", json=source, headers=hq, timeout=30)
     assert created.status_code == 201, created.text
-    return {"incident_id": answer.json()["incident_id"], "source_id": "contract"}
+    incident_id = answer.json()["incident_id"]
+    # A task of that incident, as the workflow writes one after the HQ's 启动: a request naming
+    # a task that does not exist is a 404 before its body is read (the group check needs the
+    # task), so the regressions below act on this one.
+    task = {"pk": incident_id, "sk": "TASK#t1", "task_id": "t1", "group": "office"}
+    item = {key: {"S": value} for key, value in {**task, "status": "assigned"}.items()}
+    aws_cli(
+        info,
+        *("dynamodb", "put-item", "--table-name", "yuqing-local-incidents"),
+        *("--item", json.dumps(item, ensure_ascii=False)),
+        *("--return-consumed-capacity", "TOTAL"),  # an answer in JSON, which aws_cli reads
+    )
+    return {"incident_id": incident_id, "source_id": "contract"}
 
 
 _calls = iter(range(1_000_000))
