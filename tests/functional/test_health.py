@@ -10,18 +10,18 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.alerts.outbox import OutboxStore
-from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.health.service import HealthService, report_cache
+from tests.auth_helpers import role_tokens
 
 
 @pytest.fixture
 def tokens(clients: AwsClients, settings: Settings) -> dict[str, str]:
     store = TokenStore(clients.table(settings.tables.tokens))
-    return {role.value: store.issue(f"test {role.value}", role) for role in Role}
+    return role_tokens(store)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -48,6 +48,7 @@ from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.drills import views as drill_views
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.local.provision import Provisioned, TemplateProvisioner
+from tests.auth_helpers import role_tokens
 from tests.conftest import _UNSET as UNSET
 from tests.conftest import MOTO_ACCOUNT, REGION, STAGE
 from tests.functional.test_incident_api import REPORT
@@ -326,7 +327,7 @@ def _world(settings: Settings) -> Iterator[World]:
     own = boto3.session.Session(region_name=REGION)  # the test's: not recorded
     tokens_table = own.resource("dynamodb").Table(settings.tables.tokens)
     issued = TokenStore(tokens_table)
-    tokens = {role.value: issued.issue(f"test {role.value}", role) for role in Role}
+    tokens = role_tokens(issued)
     tokens["publicity"] = issued.issue("宣传组成员", Role.MEMBER, group="publicity")
     with Client(_app(), stage_name=STAGE, project_dir=str(PROJECT_DIR)) as client:
         auth = {"Authorization": f"Bearer {tokens['hq']}", "Content-Type": "application/json"}

@@ -25,7 +25,6 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
@@ -38,10 +37,11 @@ from chalicelib.local.functions import RegisteredFunctions, register_functions
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import invoke_scheduled
 from chalicelib.local.sqs_poller import QueuePoller
+from tests.auth_helpers import role_tokens
 from tests.iam_audit import CallLog, denied
 from tests.moto_harness import ACCOUNT, REGION, executing_moto
 from tests.plan_helpers import quick_plan
-from tests.sources_server import FixtureServer, Route, serve
+from tests.sources_server import FixtureServer, Route, serve_as_local_site
 from tests.waiting import wait_for
 
 STAGE = "local"
@@ -92,6 +92,7 @@ class World:
     functions: RegisteredFunctions
     api: Client
     site: FixtureServer
+    other_site: FixtureServer  # a second host, which the dispatcher does not space out
     tokens: dict[str, str]
 
     def call(
@@ -134,13 +135,14 @@ class World:
 
 @pytest.fixture
 def world(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """GIVEN the local stage in moto with every function hooked in and recorded, and a site."""
+    """GIVEN the local stage in moto with every function hooked in and recorded, and two sites
+    that local mode serves (as it serves its demo site)."""
     monkeypatch.setenv("YUQING_TIME_SCALE", "0.01")
     monkeypatch.setattr(drill_views, "PACE_IN_PROCESS", False)
     monkeypatch.setattr(health_service, "ThreadPoolExecutor", ContextExecutor)
     reset_settings()
     aws.set_clients(None)
-    with executing_moto(monkeypatch) as moto, serve_site() as site:
+    with executing_moto(monkeypatch) as moto, serve_site() as site, serve_site() as other:
         from app import app
 
         log = CallLog(ACCOUNT, REGION)
@@ -155,12 +157,12 @@ def world(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[
             render(STAGE), moto.client, ACCOUNT, REGION, external=functions.provisioned
         ).provision_all()
         store = TokenStore(clients.table(get_settings().tables.tokens))
-        tokens = {role.value: store.issue(f"audit {role.value}", role) for role in Role}
+        tokens = role_tokens(store)
         with Client(app, stage_name=STAGE, project_dir=str(PROJECT_DIR)) as api:
-            yield World(log, moto.client, clients, functions, api, site, tokens)
+            yield World(log, moto.client, clients, functions, api, site, other, tokens)
 
 
-serve_site = contextmanager(serve)
+serve_site = contextmanager(serve_as_local_site)
 
 
 def test_each_function_is_allowed_every_call_it_makes(world: World) -> None:
@@ -171,9 +173,9 @@ def test_each_function_is_allowed_every_call_it_makes(world: World) -> None:
         level["deadlines_minutes"]["triage"] = 600
     assert world.call("PUT", "/plan", body=plan).status_code == 200
     world.site.routes["/feed.xml"] = Route(body=FEED, content_type="application/rss+xml")
-    world.site.routes["/gone.xml"] = Route(status=404)
+    world.other_site.routes["/gone.xml"] = Route(status=404)
     # (two hosts, so that the dispatcher queues both without spacing them out)
-    gone = world.site.url("/gone.xml").replace("127.0.0.1", "localhost")
+    gone = world.other_site.url("/gone.xml")
     for source_id, url in (("forum", world.site.url("/feed.xml")), ("gone", gone)):
         body = {"id": source_id, "kind": "rss", "url": url, "local": True}
         assert world.call("POST", "/sources", body=body).status_code == 201
@@ -242,7 +244,7 @@ def test_each_function_is_allowed_every_call_it_makes(world: World) -> None:
         },
     )
     for message_id in sent.json_body.get("message_ids", [])[:1]:
-        world.call("POST", f"/alerts/{message_id}/ack", "member")
+        world.call("POST", f"/alerts/{message_id}/ack", "hq")  # any group's, as the HQ may
     world.call("POST", f"/alerts/incident/{incident}/ack", "member")
     drill = world.call("POST", "/drills", body={"scenario": DRILL})
     world.call("GET", f"/drills/{drill.json_body['drill_id']}", "viewer")

@@ -45,7 +45,7 @@ from chalicelib.plan.service import load_example
 from chalicelib.plan.views import plan_service
 from chalicelib.sources.models import parse_definition
 from chalicelib.sources.store import SourceStore
-from tests.sources_server import FixtureServer, Route, serve
+from tests.sources_server import FixtureServer, Route, serve_as_local_site
 
 STAGE = "local"
 REGION = "us-east-1"
@@ -277,7 +277,8 @@ def _feed(count: int) -> bytes:
 
 @pytest.fixture
 def http_server() -> Iterator[FixtureServer]:
-    yield from serve()
+    """A site local mode serves (as its demo site): local sources may reach it (decision 68)."""
+    yield from serve_as_local_site()
 
 
 def _deliver_five_times(served: AwsClients, source_id: str) -> list[Any]:
