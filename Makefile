@@ -46,9 +46,12 @@ typecheck: setup
 
 ## Lint, types, then every test (unit, functional against moto, packaging, end-to-end local mode
 ## and the dashboard in headless chromium, which tools/ensure_browser.sh installs when missing).
+## Two pytest workers (pytest-xdist), one test file each at a time: the end-to-end files mostly
+## wait on local mode, so two of them share this 2-core machine's time well (decision 62).
+TEST_WORKERS ?= 2
 test: lint typecheck
 	bash tools/ensure_browser.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## Renew the README's screenshots (docs/dashboard.png, docs/dashboard-incident.png) from the
 ## browser test's realistic example data.
