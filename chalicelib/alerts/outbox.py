@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from chalicelib.alerts.models import Backlog, Status
-from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
+from chalicelib.core.dynamo import from_item, furthest_reads, put_if_absent, query_all, to_item
 from chalicelib.core.errors import ConflictError, aws_errors
 
 _STATUS = {"#s": "status"}
@@ -181,13 +181,7 @@ class OutboxStore:
         them (pending → awaiting_ack) is read under both; the later status is the newer read
         (decision 60, as for the incident board).
         """
-        found: dict[str, dict[str, Any]] = {}
-        for status in statuses:
-            for item in self.by_status(status, limit=limit):
-                seen = found.get(str(item["pk"]))
-                if seen is None or _progress(item) > _progress(seen):
-                    found[str(item["pk"])] = item
-        return list(found.values())
+        return furthest_reads((self.by_status(s, limit=limit) for s in statuses), _progress)
 
     def _query(
         self,

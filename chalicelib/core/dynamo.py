@@ -7,7 +7,7 @@ boundary with these two functions so that no other module has to think about it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Context, Decimal
 from typing import Any
 
@@ -71,3 +71,19 @@ def query_all(
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return found if limit is None else found[:limit]
+
+
+def furthest_reads(
+    reads: Iterable[Iterable[Mapping[str, Any]]], progress: Callable[[Mapping[str, Any]], int]
+) -> list[dict[str, Any]]:
+    """Items of several Queries (one per status of a ``by_status`` index), each ``pk`` once, at
+    its furthest ``progress``. The Queries run one after the other, so an item moved on between
+    two of them is read under both; its status only moves forward, so the further read is the
+    newer one (decision 60)."""
+    found: dict[str, dict[str, Any]] = {}
+    for items in reads:
+        for item in items:
+            seen = found.get(str(item["pk"]))
+            if seen is None or progress(item) > progress(seen):
+                found[str(item["pk"])] = dict(item)
+    return list(found.values())

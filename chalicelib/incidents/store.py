@@ -17,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import from_item, put_if_absent, query_all, to_item
+from chalicelib.core.dynamo import from_item, furthest_reads, put_if_absent, query_all, to_item
 from chalicelib.core.errors import NotFoundError, aws_errors
 
 META = "META"
@@ -132,13 +132,7 @@ class IncidentStore:
         of them (reported → awaiting_decision) is read under both. Statuses only move forward
         through :data:`STATUSES`, so the later one is the newer read.
         """
-        found: dict[str, dict[str, Any]] = {}
-        for status in statuses:
-            for item in self.by_status(status, limit=limit):
-                seen = found.get(str(item["pk"]))
-                if seen is None or _lifecycle(item) > _lifecycle(seen):
-                    found[str(item["pk"])] = item
-        return list(found.values())
+        return furthest_reads((self.by_status(s, limit=limit) for s in statuses), _lifecycle)
 
 
 def _lifecycle(item: Mapping[str, Any]) -> int:
