@@ -38,7 +38,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 COLD_START = """
 import time
 t0 = time.perf_counter()
-from chalicelib.scoring.config import default_plan
+from chalicelib.plan.defaults import default_plan
 from chalicelib.scoring.scorer import scorer_for_plan
 scorer_for_plan(default_plan()).score("市一院门口发生爆炸，已有伤亡[泪]")
 print((time.perf_counter() - t0) * 1000)
@@ -63,7 +63,7 @@ def rate(label: str, texts: list[str], work: Callable[[str], Any]) -> float:
 
 
 def throughput(texts: list[str], snownlp_posts: int) -> None:
-    from chalicelib.scoring.config import default_plan
+    from chalicelib.plan.defaults import default_plan
     from chalicelib.scoring.risk import Spread
     from chalicelib.scoring.scorer import scorer_for_plan
 
@@ -294,10 +294,10 @@ def write_cost(
     from chalicelib.core.settings import Settings
     from chalicelib.deploy.template import render
     from chalicelib.local.provision import Provisioned, TemplateProvisioner
+    from chalicelib.plan.defaults import default_plan
     from chalicelib.posts.models import Item, Platform
     from chalicelib.posts.sizing import item_size
     from chalicelib.posts.store import PostStore
-    from chalicelib.scoring.config import default_plan
     from chalicelib.trends.store import TrendStore
     from chalicelib.workflow.service import WorkflowStarter
     from tests.template_helpers import stage_environment

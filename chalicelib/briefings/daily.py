@@ -34,6 +34,7 @@ from chalicelib.briefings.models import (
 from chalicelib.clusters.models import Cluster
 from chalicelib.core.clock import CHINA, parse_instant
 from chalicelib.incidents.names import status_name, wait_name
+from chalicelib.plan.defaults import rank
 from chalicelib.plan.models import LEVEL_NAMES, LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.sources.store import SourceRecord
@@ -130,7 +131,7 @@ def build(
         for meta, facts in incidents
         if not meta.get("drill")
     ]
-    open_incidents.sort(key=lambda i: LEVELS.index(i["level"]) if i["level"] in LEVELS else 9)
+    open_incidents.sort(key=lambda i: -rank(i["level"]))
     source_rows = [_source(s) for s in sources]
     data: dict[str, Any] = {
         "date": day.isoformat(),

@@ -29,7 +29,7 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.dynamo import put_if_absent, to_item
 from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
-from chalicelib.scoring.config import LEVEL_RANK
+from chalicelib.plan.defaults import LEVEL_RANK
 
 
 def incident_id_for(cluster_id: str, generation: int = 1) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from chalicelib.scoring.config import LEVEL_RANK
+from chalicelib.plan.defaults import more_severe
 
 WINDOW_SECONDS = 600
 WINDOWS_KEPT = 12
@@ -104,7 +104,7 @@ class Cluster:
         )[:TOP_POSTS]
         level = self.level
         for candidate in levels:
-            if candidate and LEVEL_RANK[candidate] > LEVEL_RANK.get(level or "", 0):
+            if candidate and more_severe(candidate, level):
                 level = candidate
         return replace(
             self,

@@ -50,11 +50,12 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
+from chalicelib.plan.defaults import default_plan, more_severe
+from chalicelib.plan.models import LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS, Item, Platform, feed_day
 from chalicelib.posts.sink import IngestReport
 from chalicelib.posts.sizing import fit_post
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
-from chalicelib.scoring.config import LEVEL_IDS, LEVEL_RANK, default_plan
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 from chalicelib.scoring.text import MIN_STORY_CHARS, headline, story_text
@@ -67,7 +68,7 @@ TITLE_CHARS = 40
 SAVE_ATTEMPTS = 5
 STORED_REASONS = frozenset({"subject", "sentiment", "crisis", "risk"})
 # A manual report is at least at the lowest level: it always lands in an incident.
-REPORT_FLOOR = LEVEL_IDS[-1]
+REPORT_FLOOR = LEVELS[-1]
 
 
 @dataclass
@@ -210,7 +211,7 @@ class ScoringSink:
         if entry.cluster_id is None:
             return False
         level = entry.assessment.level if entry.assessment else None
-        if LEVEL_RANK.get(str(stored.get("level")), 0) > LEVEL_RANK.get(level or "", 0):
+        if more_severe(stored.get("level"), level):
             level = str(stored["level"])
         changes: dict[str, Any] = {"cluster_id": entry.cluster_id}
         if level:
@@ -367,7 +368,7 @@ class ScoringSink:
         self, before: str | None, cluster: Cluster, fresh: list[_Entry], opened: list[str]
     ) -> None:
         after = cluster.level
-        if after is None or LEVEL_RANK[after] <= LEVEL_RANK.get(before or "", 0):
+        if after is None or not more_severe(after, before):
             return
         strongest = max(fresh, key=lambda e: e.assessment.risk if e.assessment else 0.0)
         reasons = [
@@ -427,7 +428,7 @@ class ScoringSink:
 
 def at_least(assessment: Assessment, level: str | None, why: str = "上报人定级") -> Assessment:
     """The assessment lifted to ``level`` (a reporter's 定级) if that is higher, saying why."""
-    if level is None or LEVEL_RANK[level] <= LEVEL_RANK.get(assessment.level or "", 0):
+    if level is None or not more_severe(level, assessment.level):
         return assessment
     reason = {"factor": "reporter", "text": f"{why} {level}"}
     return replace(assessment, level=level, reasons=[*assessment.reasons, reason])

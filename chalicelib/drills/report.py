@@ -26,8 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.core.clock import iso
-from chalicelib.plan.models import DRILL_PREFIX
-from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
+from chalicelib.plan.models import DEADLINE_LABELS, DRILL_PREFIX
+from chalicelib.workflow.logic import PUBLIC_DEADLINES
 
 DRILL_ID = re.compile(r"\Adr-[0-9a-f]{6,37}\Z")
 STATUSES = ("met", "late", "missed", "pending")
@@ -120,7 +120,7 @@ def incident_steps(
     triage = deadlines.get("triage") or {}
     decision = meta.get("decision") or {}
     steps = [
-        _step("report_hq", DEADLINE_TITLES["report_hq"], opened, report_hq, now, scale),
+        _step("report_hq", DEADLINE_LABELS["report_hq"], opened, report_hq, now, scale),
     ]
     decided = None if decision.get("auto") else meta.get("decided_at")
     triage_note = "指挥部未研判，系统自动启动" if decision.get("auto") else ""
@@ -133,7 +133,7 @@ def incident_steps(
     steps.append(
         _step(
             "triage",
-            DEADLINE_TITLES["triage"],
+            DEADLINE_LABELS["triage"],
             report_hq.get("done_at") or opened,
             {"due_at": triage.get("due_at"), "done_at": decided},
             now,
@@ -168,7 +168,7 @@ def incident_steps(
             steps.append(
                 _step(
                     kind,
-                    DEADLINE_TITLES[kind],
+                    DEADLINE_LABELS[kind],
                     meta.get("activated_at"),
                     deadlines[kind],
                     now,

@@ -33,7 +33,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.observability import logger
 from chalicelib.incidents.store import META, STATUSES, IncidentStore
-from chalicelib.plan.models import LEVELS
+from chalicelib.plan.models import HQ_GROUP, LEVELS
 
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
@@ -240,7 +240,7 @@ class IncidentActions:
         self._store.require(incident_id)
         decision = {"action": action, "level": level, "note": note, "by": who.name}
         self._desk.answer(incident_id, "decision", decision)
-        self._acknowledge(incident_id, who, "hq")
+        self._acknowledge(incident_id, who, HQ_GROUP)
         return {"incident_id": incident_id, "decision": decision}
 
     def task(

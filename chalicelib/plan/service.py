@@ -16,16 +16,14 @@ from typing import Any
 
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError, NotFoundError, Problem, ValidationError
+from chalicelib.plan.defaults import EXAMPLE_PLAN, default_plan
 from chalicelib.plan.diff import summarize
 from chalicelib.plan.models import PlanView
 from chalicelib.plan.store import PlanStore, PlanVersion
 from chalicelib.plan.validation import RuleCheck, check_plan, default_rule_check
 from chalicelib.scoring import rules
-from chalicelib.scoring.config import default_plan
 
 AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
-
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
 
 
 def current_or_example(store: PlanStore) -> dict[str, Any]:

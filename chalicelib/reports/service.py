@@ -26,6 +26,7 @@ from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.defaults import worst
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.models import (
     PLATFORM_LABELS,
@@ -36,7 +37,6 @@ from chalicelib.posts.models import (
 )
 from chalicelib.posts.sink import ItemSink
 from chalicelib.posts.store import PostStore
-from chalicelib.scoring.config import LEVEL_RANK
 from chalicelib.sources.urls import canonical_url
 
 MAX_TITLE = 200
@@ -158,7 +158,7 @@ class ReportService:
         )
         post = self._posts.get(item.post_id) or {}
         scored = post.get("level")
-        level = _higher(report.level, scored) or "IV"
+        level = worst(report.level, scored) or "IV"
         reasons = [str(r) for r in post.get("reasons") or []]
         if report.level:
             reasons.append(f"上报人定级 {report.level}")
@@ -215,11 +215,3 @@ class ReportService:
             "risk": post.get("risk"),
             "reasons": reasons,
         }
-
-
-def _higher(a: str | None, b: str | None) -> str | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a if LEVEL_RANK[a] >= LEVEL_RANK[b] else b

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chalicelib.core.errors import ValidationError
-from chalicelib.scoring.config import default_plan
+from chalicelib.plan.defaults import default_plan
 from chalicelib.scoring.risk import Spread
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
 

@@ -5,8 +5,8 @@ plan document; the rest of the plan is the plan feature's business. A config is 
 once per distinct content of those two sections (:func:`config_for_plan` caches by a hash),
 so a worker that scores thousands of posts under one plan version parses its rules once.
 
-Without a plan, :func:`default_plan` reads ``examples/plan.json`` when the project has one,
-else uses :data:`BUILTIN_PLAN` (the default levels and two example subjects).
+The plan used while none is stored, and the order of the levels, are the plan's
+(:mod:`chalicelib.plan.defaults`).
 """
 
 from __future__ import annotations
@@ -17,39 +17,12 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.plan.models import LEVEL_COLOURS, LEVEL_NAMES, LEVELS
+from chalicelib.plan.defaults import rank
+from chalicelib.plan.models import LEVELS
 from chalicelib.scoring.rules import Rule, RuleSyntaxError, parse
-
-LEVEL_IDS = LEVELS  # I most severe
-# Rank for comparisons: higher is more severe; no level is 0.
-LEVEL_RANK = {"I": 4, "II": 3, "III": 2, "IV": 1}
-
-EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plan.json"
-
-BUILTIN_PLAN: dict[str, Any] = {
-    "levels": [
-        {"id": lv, "name": LEVEL_NAMES[lv], "colour": LEVEL_COLOURS[lv], "min_risk": risk}
-        for lv, risk in zip(LEVELS, (0.85, 0.7, 0.5, 0.3), strict=True)
-    ],
-    "subjects": [
-        {
-            "id": "hospital",
-            "name": "市第一人民医院",
-            "rule": '(市第一人民医院 OR 市一院 OR "第一人民医院") NOT 招聘',
-            "terms": ["市第一人民医院", "市一院"],
-        },
-        {
-            "id": "food-safety",
-            "name": "食品安全",
-            "rule": "(食堂 OR 外卖 OR 餐厅 OR 学校) NEAR/20 (中毒 OR 变质 OR 异物 OR 腹泻)",
-            "terms": [],
-        },
-    ],
-}
 
 
 @dataclass(frozen=True)
@@ -125,15 +98,15 @@ def build_config(plan: Mapping[str, Any]) -> ScoringConfig:
     if not isinstance(plan.get("levels"), list) or not relevant["levels"]:
         problems.append(Problem("/levels", "a list of levels is required"))
     for i, lv in enumerate(relevant["levels"]):
-        if lv["id"] not in LEVEL_IDS:
-            problems.append(Problem(f"/levels/{i}/id", f"must be one of {', '.join(LEVEL_IDS)}"))
+        if lv["id"] not in LEVELS:
+            problems.append(Problem(f"/levels/{i}/id", f"must be one of {', '.join(LEVELS)}"))
             continue
         risk = lv["min_risk"]
         if isinstance(risk, bool) or not isinstance(risk, int | float) or not 0 < risk <= 1:
             problems.append(Problem(f"/levels/{i}/min_risk", "must be a number in (0, 1]"))
             continue
         levels.append(Level(lv["id"], float(risk)))
-    ordered = sorted(levels, key=lambda lv: -LEVEL_RANK[lv.id])
+    ordered = sorted(levels, key=lambda lv: -rank(lv.id))
     if len({lv.id for lv in levels}) != len(levels):
         problems.append(Problem("/levels", "each level may appear once"))
     elif any(a.min_risk <= b.min_risk for a, b in itertools.pairwise(ordered)):
@@ -184,12 +157,3 @@ def config_for_plan(plan: Mapping[str, Any]) -> ScoringConfig:
             _cache.pop(next(iter(_cache)))
         _cache[key] = config
     return config
-
-
-def default_plan() -> dict[str, Any]:
-    """``examples/plan.json`` if the project has one, else the built-in plan."""
-    if EXAMPLE_PLAN.is_file():
-        loaded = json.loads(EXAMPLE_PLAN.read_text(encoding="utf-8"))
-        if isinstance(loaded, dict):
-            return loaded
-    return BUILTIN_PLAN

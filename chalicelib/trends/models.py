@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from chalicelib.plan.defaults import more_severe
 from chalicelib.plan.models import LEVELS
-from chalicelib.scoring.config import LEVEL_RANK
 
 
 @dataclass(frozen=True)
@@ -233,6 +233,6 @@ def hourly_series(slots: Sequence[tuple[str, int]], counts: Iterable[HourCounts]
 def _highest(levels: Iterable[str | None]) -> str | None:
     best: str | None = None
     for level in levels:
-        if level and LEVEL_RANK[level] > LEVEL_RANK.get(best or "", 0):
+        if level and more_severe(level, best):
             best = level
     return best

@@ -21,9 +21,9 @@ from typing import Any
 
 from chalicelib.core.clock import CHINA, iso, parse_instant
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.plan.models import LEVELS, publicity_group
+from chalicelib.plan.defaults import more_severe, worst
+from chalicelib.plan.models import DEADLINE_LABELS, HQ_GROUP, LEVELS, publicity_group
 
-HQ = "hq"
 # The error a rise in level fails the HQ's decision wait with (caught by ``AwaitDecision``).
 LEVEL_ROSE = "yuqing.LevelRose"
 # The public-deadline timer's token kind: a wait on the clock, not on people.
@@ -31,13 +31,6 @@ TIMER_PUBLIC = "timer#public"
 # Levels for which an unanswered 研判 ends in activation at the suggested level.
 AUTO_ACTIVATE = frozenset({"I", "II"})
 PUBLIC_DEADLINES = ("authoritative_info", "press_conference", "public_response")
-DEADLINE_TITLES = {
-    "report_hq": "报告指挥部",
-    "triage": "初步研判",
-    "authoritative_info": "发布权威信息",
-    "press_conference": "召开新闻发布会",
-    "public_response": "公开回应",
-}
 # Workflow settings a plan may set under "workflow"; minutes.
 WORKFLOW_DEFAULTS: dict[str, Any] = {
     "ack_minutes": {"I": 10, "II": 15, "III": 60, "IV": 120},
@@ -145,15 +138,6 @@ class Outcome:
 
 
 # -- plan reading ----------------------------------------------------------------------------
-def more_severe(a: str | None, b: str | None) -> bool:
-    """True if level ``a`` is more severe than ``b`` (None is below every level)."""
-    if a is None:
-        return False
-    if b is None:
-        return True
-    return LEVELS.index(a) < LEVELS.index(b)
-
-
 def _level(plan: Mapping[str, Any], level: str) -> Mapping[str, Any]:
     for item in plan.get("levels", []):
         if item.get("id") == level:
@@ -184,15 +168,8 @@ def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _worse(a: Any, b: Any) -> str | None:
-    """The more severe of two levels (either may be None)."""
-    first = str(a) if a in LEVELS else None
-    second = str(b) if b in LEVELS else None
-    return first if more_severe(first, second) or second is None else second
-
-
 def alert_groups(plan: Mapping[str, Any], level: str) -> tuple[str, ...]:
-    groups = [HQ, *(_level(plan, level).get("alert_groups") or [])]
+    groups = [HQ_GROUP, *(_level(plan, level).get("alert_groups") or [])]
     return tuple(dict.fromkeys(groups))
 
 
@@ -237,7 +214,7 @@ def rise_before_decision(
         ask = f"请{left}"
     return Notify(
         key=f"reported#{level}",
-        groups=(HQ,),
+        groups=(HQ_GROUP,),
         level=level,
         template="incident_alert",
         variables=_vars(incident, level, deadline=left),
@@ -322,7 +299,7 @@ def report(ctx: StepContext) -> Outcome:
             ),
             Notify(
                 key="reported",
-                groups=(HQ,),
+                groups=(HQ_GROUP,),
                 level=level,
                 template="incident_alert",
                 variables=_vars(incident, level, deadline=_minutes_text(triage_minutes)),
@@ -341,7 +318,7 @@ def assess(ctx: StepContext) -> Outcome:
     """初步研判 (automatic part): nature, scope, risk, suggested level and measures, evidence."""
     incident = ctx.incident
     # The incident may have been raised since ``report`` read it (a report joining the story).
-    level = _worse(ctx.state.get("suggested_level"), incident.get("level")) or "IV"
+    level = worst(ctx.state.get("suggested_level"), incident.get("level")) or "IV"
     measures = [m["id"] for m in measures_for_level(ctx.plan, level)]
     assessment = {
         "nature": incident.get("subjects") or [],
@@ -381,7 +358,7 @@ def await_decision(ctx: StepContext) -> Outcome:
         "decision",
         token,
         iso(deadline),
-        group=HQ,
+        group=HQ_GROUP,
         level=str(state.get("triage_level") or state.get("level") or "IV"),
         interruptible=bool(state.get("interruptible")) and _first_wait(state),
     )
@@ -417,7 +394,7 @@ def _triage_follows_level(ctx: StepContext, state: dict[str, Any]) -> list[Effec
     HQ is alerted at the new level — members who follow only grave levels were not paged by the
     first alert. Updates ``state`` in place."""
     before = str(state.get("triage_level") or state.get("level") or "IV")
-    level = _worse(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
+    level = worst(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
     timers = dict(state["timers"])
     stored = (ctx.incident.get("deadlines") or {}).get("triage") or {}
     due = (
@@ -468,7 +445,7 @@ def decision_overdue(ctx: StepContext) -> Outcome:
     rounds = int(state.get("round", 0)) + 1
     state["round"] = rounds
     # The story may have grown while the HQ was silent: the incident's level counts too.
-    level = _worse(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
+    level = worst(state.get("suggested_level"), ctx.incident.get("level")) or "IV"
     state["suggested_level"] = level
     policy = ctx.plan.get("escalation", {})
     repeat = float(policy.get("repeat_interval_minutes", 10))
@@ -480,7 +457,7 @@ def decision_overdue(ctx: StepContext) -> Outcome:
         effects += [
             UpdateIncident({"breaches": _add_breach(ctx.incident, "triage", ctx.now)}),
             Record("breach#triage", "triage", "研判超时", "超过初步研判时限，按预案升级通知"),
-            _overdue_notice(ctx, "overdue#triage", (HQ,), level, "初步研判"),
+            _overdue_notice(ctx, "overdue#triage", (HQ_GROUP,), level, "初步研判"),
         ]
         timers["decision_seconds"] = seconds(max(last - triage, 0) + repeat, ctx.time_scale)
         state.update(timers=timers, next="wait")
@@ -497,7 +474,7 @@ def decision_overdue(ctx: StepContext) -> Outcome:
         effects.append(ExpireToken("decision"))
         return Outcome(state, effects)
     if rounds == 2:
-        effects.append(_overdue_notice(ctx, "overdue#triage#2", (HQ,), level, "初步研判"))
+        effects.append(_overdue_notice(ctx, "overdue#triage#2", (HQ_GROUP,), level, "初步研判"))
         repeats = max(int(policy.get("max_repeats", 3)), 1)
         timers["decision_seconds"] = seconds(repeat * repeats, ctx.time_scale)
         state.update(timers=timers, next="wait")
@@ -756,7 +733,7 @@ def _task_overdue(ctx: StepContext, phase: str) -> Outcome:
             _overdue_notice(
                 ctx,
                 f"overdue#{key}#{rounds}",
-                (str(task["group"]), HQ),
+                (str(task["group"]), HQ_GROUP),
                 str(task.get("level") or "IV"),
                 f"任务{title}",
             )
@@ -790,7 +767,7 @@ def monitor(ctx: StepContext) -> Outcome:
     # incident's own level: raised by a report, or by the story through the incidents seam
     # while this branch was busy with tasks (next_deadline has alerted then).
     grown = current if more_severe(current, state.get("cluster_baseline")) else None
-    rose = _worse(grown, _response_level(ctx, state))
+    rose = worst(grown, _response_level(ctx, state))
     if more_severe(rose, level):
         assert rose is not None
         state.update(level=rose, next="rise", calm_since=None)
@@ -836,7 +813,7 @@ def next_deadline(ctx: StepContext) -> Outcome:
     # branch next monitors (its tasks may keep it busy for hours); that branch adds the new
     # level's measures then, under the same keys, so nothing is said twice.
     before = str(state.get("level") or "IV")
-    level = _worse(before, _response_level(ctx, state)) or "IV"
+    level = worst(before, _response_level(ctx, state)) or "IV"
     state["level"] = level
     effects: list[Effect] = _rise_notices(ctx, before, level) if level != before else []
     done = set(state.get("deadlines_done") or [])
@@ -872,7 +849,7 @@ def await_deadline(ctx: StepContext) -> Outcome:
     state = dict(ctx.state)
     due = parse_instant(str(state["deadline_at"]))
     # Counted from the story's level at the decision too: only a rise above both may interrupt.
-    level = _worse(state.get("level"), state.get("cluster_baseline")) or "IV"
+    level = worst(state.get("level"), state.get("cluster_baseline")) or "IV"
     keep = KeepToken(TIMER_PUBLIC, _token(ctx), iso(due), level=level, interruptible=True)
     return Outcome(state, [keep])
 
@@ -914,7 +891,7 @@ def deadline_due(ctx: StepContext) -> Outcome:
     state["deadlines_done"] = [*(state.get("deadlines_done") or []), kind]
     deadlines = dict(ctx.incident.get("deadlines") or {})
     deadlines[kind] = {"due_at": iso(due), "done_at": first, "met": met}
-    title = DEADLINE_TITLES[kind]
+    title = DEADLINE_LABELS[kind]
     effects: list[Effect] = [
         *closed,
         UpdateIncident({"deadlines": deadlines}),
@@ -929,7 +906,7 @@ def deadline_due(ctx: StepContext) -> Outcome:
         effects.append(
             Notify(
                 key=f"deadline#{kind}",
-                groups=tuple(g for g in (HQ, publicity_group(ctx.plan)) if g),
+                groups=tuple(g for g in (HQ_GROUP, publicity_group(ctx.plan)) if g),
                 level=state.get("level"),
                 template="deadline_missed",
                 variables={"level": str(state.get("level", "-")), "step": title[:12]},
@@ -953,7 +930,7 @@ def evaluate(ctx: StepContext) -> Outcome:
         for t in ctx.tasks
         if t.get("breaches")
     ]
-    questions = [f"{DEADLINE_TITLES.get(k, k)}为何超时？" for k in missed]
+    questions = [f"{DEADLINE_LABELS.get(k, k)}为何超时？" for k in missed]
     questions += [f"{b['group']} 的任务为何超时？" for b in breaches]
     evaluation = {
         "built_at": iso(ctx.now),
@@ -971,7 +948,7 @@ def evaluate(ctx: StepContext) -> Outcome:
             Record("evaluate", "evaluate", "舆情评估", f"{len(missed)} 项时限未达成"),
             Notify(
                 key="evaluation",
-                groups=(HQ,),
+                groups=(HQ_GROUP,),
                 level=ctx.state.get("level"),
                 template="notice",
                 variables={"text": f"舆情评估已生成：{ctx.incident.get('title', '')}"[:50]},
@@ -985,7 +962,7 @@ def evaluate(ctx: StepContext) -> Outcome:
 def await_close(ctx: StepContext) -> Outcome:
     token = _token(ctx)
     deadline = ctx.now + timedelta(seconds=int(ctx.state["timers"]["close_seconds"]))
-    return Outcome(dict(ctx.state), [KeepToken("close", token, iso(deadline), group=HQ)])
+    return Outcome(dict(ctx.state), [KeepToken("close", token, iso(deadline), group=HQ_GROUP)])
 
 
 def close(ctx: StepContext) -> Outcome:
@@ -1017,7 +994,7 @@ def failed(ctx: StepContext) -> Outcome:
             Record("failed", "failed", "流程异常", note),
             Notify(
                 key="failed",
-                groups=(HQ,),
+                groups=(HQ_GROUP,),
                 level=ctx.state.get("level"),
                 template="notice",
                 variables={

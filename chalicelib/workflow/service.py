@@ -24,7 +24,7 @@ from chalicelib.core.errors import ConflictError, NotFoundError, YuqingError, aw
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import META, IncidentStore
-from chalicelib.scoring.config import LEVEL_RANK
+from chalicelib.plan.defaults import LEVEL_RANK
 from chalicelib.workflow import logic
 from chalicelib.workflow.steps import execution_name, parse_step_event
 

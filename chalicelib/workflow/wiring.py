@@ -22,8 +22,8 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.plan.defaults import default_plan
 from chalicelib.plan.store import PlanStore
-from chalicelib.scoring.config import default_plan
 from chalicelib.workflow import logic
 from chalicelib.workflow.service import ClusterLevels, WorkflowService, WorkflowStarter
 

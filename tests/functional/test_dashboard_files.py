@@ -12,9 +12,9 @@ from chalice.test import Client
 from chalicelib.dashboard.assets import ASSETS, STATIC
 from chalicelib.incidents.names import STATUS_NAMES, WAIT_NAMES
 from chalicelib.incidents.store import STATUSES
-from chalicelib.plan.models import LEVEL_COLOURS, LEVEL_NAMES
+from chalicelib.plan.models import DEADLINE_LABELS, LEVEL_COLOURS, LEVEL_NAMES
 from chalicelib.posts.models import PLATFORM_LABELS
-from chalicelib.workflow.logic import DEADLINE_TITLES, PUBLIC_DEADLINES
+from chalicelib.workflow.logic import PUBLIC_DEADLINES
 
 
 def test_the_page_is_served_without_a_token_and_with_its_protections(api_client: Client) -> None:
@@ -95,7 +95,7 @@ def test_the_dashboard_names_every_public_deadline_and_execution_status() -> Non
     dashboard shows them THEN each has a Chinese name."""
     source = (STATIC / "dom.js").read_text(encoding="utf-8")
     deadlines = _js_object(source, "DEADLINE_TEXT")
-    assert set(DEADLINE_TITLES) <= set(deadlines)
+    assert set(DEADLINE_LABELS) <= set(deadlines)
     assert set(PUBLIC_DEADLINES) <= set(deadlines)
     statuses = _js_object(source, "EXECUTION_TEXT")
     assert {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"} <= set(statuses)

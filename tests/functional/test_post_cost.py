@@ -17,10 +17,10 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings
+from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.sizing import UNIT_BYTES, item_size
 from chalicelib.posts.store import FeedFilter, PostStore
-from chalicelib.scoring.config import BUILTIN_PLAN
 from chalicelib.trends.models import clusters_of_day, summarise_day
 from chalicelib.trends.store import TrendStore
 from chalicelib.workflow.service import WorkflowStarter

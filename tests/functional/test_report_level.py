@@ -18,10 +18,9 @@ from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
-from chalicelib.plan.service import EXAMPLE_PLAN
+from chalicelib.plan.defaults import EXAMPLE_PLAN, LEVEL_RANK
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report
-from chalicelib.scoring.config import LEVEL_RANK
 from chalicelib.workflow.service import WorkflowStarter
 
 # About a subject of the example plan (滨江一院) with crisis words: it clusters, and its score

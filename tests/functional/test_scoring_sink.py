@@ -13,8 +13,8 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.settings import Settings
+from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
-from chalicelib.scoring.config import BUILTIN_PLAN
 from chalicelib.workflow.service import WorkflowStarter
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

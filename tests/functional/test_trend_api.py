@@ -17,8 +17,8 @@ from chalicelib.auth.service import TokenStore
 from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
-from chalicelib.scoring.config import BUILTIN_PLAN
 from chalicelib.trends.service import encode_cursor
 from tests.functional.test_scoring_sink import STORY
 

@@ -6,8 +6,9 @@ import json
 import pytest
 
 from chalicelib.core.errors import ValidationError
+from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.scoring.__main__ import main, run
-from chalicelib.scoring.config import BUILTIN_PLAN, build_config, config_for_plan
+from chalicelib.scoring.config import build_config, config_for_plan
 from chalicelib.scoring.crisis import crisis_hits
 from chalicelib.scoring.risk import Spread, can_reach_level, heat, spread_score
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
