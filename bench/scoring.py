@@ -299,7 +299,7 @@ def write_cost(
     from chalicelib.posts.sizing import item_size
     from chalicelib.posts.store import PostStore
     from chalicelib.trends.store import TrendStore
-    from chalicelib.workflow.service import WorkflowStarter
+    from chalicelib.workflow.statemachine import StateMachine
     from tests.template_helpers import stage_environment
 
     env = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", **stage_environment("local")}
@@ -335,7 +335,7 @@ def write_cost(
             ClusterStore(CountingTable(clients.table(t.clusters), "clusters", counts)),
             DynamoIncidentOpener(
                 CountingTable(clients.table(t.incidents), "incidents", counts),
-                WorkflowStarter(settings, clients).start,
+                StateMachine.of(settings, clients).start,
             ),
             plan=default_plan,
             trends=TrendStore(CountingTable(clients.table(t.trends), "trends", counts)),

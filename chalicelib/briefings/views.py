@@ -48,7 +48,7 @@ from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.store import PlanStore
 from chalicelib.sources.store import SourceStore
 from chalicelib.trends.store import TrendStore
-from chalicelib.workflow.steps import execution_name
+from chalicelib.workflow.statemachine import execution_name
 
 bp = Blueprint(__name__)
 # ``GET /briefings/latest``: the last 24 hours up to now, for an HQ that needs a briefing at once.

@@ -29,23 +29,12 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.dynamo import put_if_absent, to_item
 from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
+from chalicelib.incidents.models import ENDED, WORKFLOW_RUNNING, incident_id_for
 from chalicelib.plan.defaults import LEVEL_RANK
 
-
-def incident_id_for(cluster_id: str, generation: int = 1) -> str:
-    """``c-<cluster>`` for a story's first incident, ``c-<cluster>-<n>`` for a follow-up."""
-    return f"c-{cluster_id}" if generation <= 1 else f"c-{cluster_id}-{generation}"
-
-
-# The HQ has not decided yet (研判 pending): a rise now pages the HQ at once (``on_rise``).
-BEFORE_DECISION = frozenset({"open", "reported", "awaiting_decision"})
-# Statuses in which a rise still changes what the workflow does.
-WORKFLOW_RUNNING = BEFORE_DECISION | {"active"}
 # Told the incident's META as it is after the rise, and the level it rose from.
 RiseNotifier = Callable[[Mapping[str, Any], str | None], None]
 
-# An incident in one of these states is over: news of its story opens a follow-up incident.
-ENDED = frozenset({"closed", "dismissed", "expired"})
 MAX_GENERATIONS = 50
 
 

@@ -40,12 +40,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.auth.models import Principal, Role
-from chalicelib.clusters.incidents import incident_id_for
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import NotFoundError, Problem, ValidationError
 from chalicelib.drills import report as drill_report
 from chalicelib.drills.scenario import Scenario, describe, post_texts
 from chalicelib.drills.store import DrillStore
+from chalicelib.incidents.models import incident_id_for
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.posts.models import Item, Platform, parse_platform
 from chalicelib.posts.sink import ItemSink

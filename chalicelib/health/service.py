@@ -27,6 +27,7 @@ from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import YuqingError, aws_errors
 from chalicelib.core.settings import Settings
+from chalicelib.workflow.statemachine import StateMachine
 
 # An alert pending longer than this is not a retry in progress (those wait at most 2 minutes,
 # plus a minute for the schedule): the alerts are not getting out.
@@ -109,10 +110,7 @@ class HealthService:
         return f"{attributes.get('SubscriptionsConfirmed', '0')} subscriptions"
 
     def _state_machine(self) -> str:
-        machine = self._clients.client("stepfunctions").describe_state_machine(
-            stateMachineArn=self._clients.state_machine_arn(self._settings.state_machine)
-        )
-        return str(machine["status"])
+        return StateMachine.of(self._settings, self._clients).status()
 
     @staticmethod
     def _run(kind: str, name: str, check: Callable[[], str]) -> ComponentStatus:

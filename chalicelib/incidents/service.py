@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import re
 import time
 import uuid
@@ -29,15 +28,15 @@ from chalicelib.core.errors import (
     Problem,
     ValidationError,
     YuqingError,
-    aws_errors,
 )
 from chalicelib.core.observability import logger
-from chalicelib.incidents.store import META, STATUSES, IncidentStore
+from chalicelib.incidents.models import META, OPEN_STATUSES, STATUSES
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import HQ_GROUP, LEVELS
 
 ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 # Errors from SendTaskSuccess meaning "this wait is over": the answer came too late or twice.
-_STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+STALE_TOKEN = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 # How long an answer waits for an interrupted wait to be handed out again (two Lambda runs,
 # cold starts included: ≈ 8 s in all, well inside API Gateway's 29 s).
 REHANDOUT_POLLS = 32
@@ -45,6 +44,20 @@ REHANDOUT_POLL_SECONDS = 0.25
 # Token statuses that still count as a wait on people (an interrupted one is handed out again).
 OPEN_WAITS = frozenset({"waiting", "interrupted"})
 MAX_NOTE = 2000
+
+
+class Waits(Protocol):
+    """The state machine's waits (:class:`chalicelib.workflow.statemachine.StateMachine`)."""
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> None: ...
+
+    def fail(self, token: str, error: str, cause: str) -> None: ...
+
+
+class Executions(Protocol):
+    """An incident's execution as the board shows it (``StateMachine.describe``)."""
+
+    def describe(self, incident_id: str) -> dict[str, Any] | None: ...
 
 
 class TokenDesk:
@@ -55,12 +68,12 @@ class TokenDesk:
     def __init__(
         self,
         store: IncidentStore,
-        sfn: Any,
+        machine: Waits,
         clock: Clock = utcnow,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
-        self._sfn = sfn
+        self._machine = machine
         self._clock = clock
         self._sleep = sleep
 
@@ -104,10 +117,9 @@ class TokenDesk:
         except ConflictError:
             return False  # answered, or handed out again, in between
         try:
-            with aws_errors("state machine"):
-                self._sfn.send_task_failure(taskToken=token, error=error, cause=cause)
+            self._machine.fail(token, error, cause)
         except YuqingError as err:
-            if err.details.get("aws_error") in _STALE_TOKEN:
+            if err.details.get("aws_error") in STALE_TOKEN:
                 # The wait was already over: say so, rather than leave it "interrupted".
                 with contextlib.suppress(YuqingError):
                     self._store.update(
@@ -125,12 +137,9 @@ class TokenDesk:
         sk = f"TOKEN#{kind}"
         token = self._claim(incident_id, kind, output)
         try:
-            with aws_errors("state machine"):
-                self._sfn.send_task_success(
-                    taskToken=token, output=json.dumps(output, ensure_ascii=False)
-                )
+            self._machine.succeed(token, output)
         except YuqingError as err:
-            if err.details.get("aws_error") in _STALE_TOKEN:
+            if err.details.get("aws_error") in STALE_TOKEN:
                 raise ConflictError(
                     f"the deadline for this {kind} passed and the workflow moved on; reload",
                     details={"kind": kind},
@@ -473,16 +482,12 @@ class IncidentActions:
         )
 
 
-OPEN_STATUSES = ("open", "reported", "awaiting_decision", "active", "evaluating")
-
-
 class IncidentQueries:
     """The incident board and one incident with everything attached to it."""
 
-    def __init__(self, store: IncidentStore, sfn: Any, execution_arn: Any) -> None:
+    def __init__(self, store: IncidentStore, executions: Executions) -> None:
         self._store = store
-        self._sfn = sfn
-        self._execution_arn = execution_arn  # incident id → execution ARN
+        self._executions = executions
 
     def list(
         self, *, status: str | None, level: str | None, drill: bool | None, limit: int = 100
@@ -538,22 +543,7 @@ class IncidentQueries:
                 if _wait_on_people(i) and i.get("status") in OPEN_WAITS
             ],
             "public_deadline": pending_public_deadline(items),
-            "execution": self._execution(incident_id),
-        }
-
-    def _execution(self, incident_id: str) -> dict[str, Any] | None:
-        try:
-            with aws_errors("state machine"):
-                described = self._sfn.describe_execution(
-                    executionArn=self._execution_arn(incident_id)
-                )
-        except NotFoundError:
-            return None
-        return {
-            "name": described["name"],
-            "status": described["status"],
-            "started_at": iso(described["startDate"]),
-            "stopped_at": iso(described["stopDate"]) if described.get("stopDate") else None,
+            "execution": self._executions.describe(incident_id),
         }
 
 

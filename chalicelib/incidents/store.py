@@ -19,19 +19,7 @@ from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.dynamo import from_item, furthest_reads, put_if_absent, query_all, to_item
 from chalicelib.core.errors import NotFoundError, aws_errors
-
-META = "META"
-# An incident's statuses in the order its workflow moves through them; it never moves back.
-STATUSES = (
-    "open",
-    "reported",
-    "awaiting_decision",
-    "active",
-    "evaluating",
-    "closed",
-    "dismissed",
-    "expired",
-)
+from chalicelib.incidents.models import META, STATUSES
 
 
 class IncidentStore:

@@ -20,6 +20,7 @@ from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
 from chalicelib.core.settings import get_settings
 from chalicelib.incidents.evidence import EvidenceService
+from chalicelib.incidents.models import STATUSES
 from chalicelib.incidents.service import (
     ITEM_ID,
     IncidentActions,
@@ -27,14 +28,13 @@ from chalicelib.incidents.service import (
     IncidentSweep,
     TokenDesk,
 )
-from chalicelib.incidents.store import STATUSES, IncidentStore
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import LEVELS, publicity_group
 from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.store import PostStore
 from chalicelib.sources.factory import api_fetcher, request_guard
-from chalicelib.workflow.service import WorkflowStarter
-from chalicelib.workflow.steps import execution_name
+from chalicelib.workflow.statemachine import StateMachine, execution_name
 from chalicelib.workflow.wiring import rise_checker
 
 bp = Blueprint(__name__)
@@ -54,20 +54,14 @@ def actions() -> IncidentActions:
     store = _store()
     return IncidentActions(
         store,
-        TokenDesk(store, get_clients().client("stepfunctions")),
+        TokenDesk(store, StateMachine.of(get_settings(), get_clients())),
         alert_service(),
         publicity=_publicity_group,
     )
 
 
 def queries() -> IncidentQueries:
-    clients = get_clients()
-    machine = clients.state_machine_arn(get_settings().state_machine)
-
-    def execution_arn(incident_id: str) -> str:
-        return machine.replace(":stateMachine:", ":execution:") + ":" + execution_name(incident_id)
-
-    return IncidentQueries(_store(), clients.client("stepfunctions"), execution_arn)
+    return IncidentQueries(_store(), StateMachine.of(get_settings(), get_clients()))
 
 
 def _item_id(value: str, name: str) -> str:
@@ -192,7 +186,7 @@ def incident_sweep(event: Any) -> dict[str, Any]:
     settings, clients = get_settings(), get_clients()
     sweep = IncidentSweep(
         _store(),
-        WorkflowStarter(settings, clients).start,
+        StateMachine.of(settings, clients).start,
         recheck_wait=rise_checker(settings, clients),
     )
     started = sweep.run()

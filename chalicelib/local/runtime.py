@@ -44,7 +44,7 @@ from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
-from chalicelib.incidents.service import OPEN_STATUSES
+from chalicelib.incidents.models import OPEN_STATUSES
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.local import lambda_hook, moto_guard
 from chalicelib.local.demo_site import DemoSite
@@ -60,7 +60,7 @@ from chalicelib.plan.service import load_example, load_plan_file
 from chalicelib.plan.views import plan_service
 from chalicelib.sources.factory import source_store
 from chalicelib.sources.seed import seed_sources
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 
 STAGE = "local"
 # The example plan's working groups: local mode issues a lead token for each.
@@ -313,7 +313,7 @@ class LocalRuntime:
             self._pending.remove(execution)
         settings = get_settings()
         store = IncidentStore(clients.table(settings.tables.incidents))
-        starter = WorkflowStarter(settings, clients)
+        starter = StateMachine.of(settings, clients)
         for item in store.by_statuses(OPEN_STATUSES, limit=10_000):
             if self._stop_snapshots.is_set():
                 return

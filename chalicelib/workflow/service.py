@@ -13,20 +13,20 @@ and alerts are deduplicated by (incident, key) in the outbox.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.errors import ConflictError, NotFoundError, YuqingError, aws_errors
+from chalicelib.core.errors import ConflictError, NotFoundError, YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
-from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.incidents.models import META
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import LEVEL_RANK
 from chalicelib.workflow import logic
-from chalicelib.workflow.steps import execution_name, parse_step_event
+from chalicelib.workflow.steps import parse_step_event
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -45,30 +45,6 @@ class ClusterLevels(Protocol):
     def level_of(self, cluster_id: str, since: datetime) -> str | None:
         """The cluster's level if it grew since ``since``; None when it has gone quiet."""
         ...
-
-
-class WorkflowStarter:
-    """Starts the response workflow for an incident (one execution, named after it)."""
-
-    def __init__(self, settings: Settings, clients: AwsClients) -> None:
-        self._settings = settings
-        self._clients = clients
-
-    def start(self, incident_id: str, drill: bool = False) -> str:
-        """Start the workflow; starting it twice returns the same execution ARN."""
-        name = execution_name(incident_id)
-        arn = self._clients.state_machine_arn(self._settings.state_machine)
-        sfn = self._clients.client("stepfunctions")
-        try:
-            with aws_errors("state machine"):
-                result = sfn.start_execution(
-                    stateMachineArn=arn,
-                    name=name,
-                    input=json.dumps({"incident_id": incident_id, "drill": drill}),
-                )
-        except ConflictError:
-            return arn.replace(":stateMachine:", ":execution:") + f":{name}"
-        return str(result["executionArn"])
 
 
 class WorkflowService:

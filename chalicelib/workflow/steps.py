@@ -1,4 +1,4 @@
-"""The payload the state machine sends to ``workflow_step``, validated, and execution names.
+"""The payload the state machine sends to ``workflow_step``, validated.
 
 Pure. Each Task of ``infra/statemachine/response.asl.json`` invokes the one ``workflow_step``
 function with ``{"step": …, "state": {…}, "execution": …}`` (plus ``"token"`` for a wait on
@@ -7,14 +7,13 @@ people); :func:`parse_step_event` checks it before anything is read or written.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.incidents.models import INCIDENT_ID
 from chalicelib.workflow.logic import STEPS
 
-INCIDENT_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # \Z: "$" would accept a trailing newline
 MAX_TOKEN = 4096
 
 
@@ -62,10 +61,3 @@ def parse_step_event(event: Any) -> StepInput:
         state=dict(state),
         token=token,
     )
-
-
-def execution_name(incident_id: str) -> str:
-    """Execution name for an incident: Step Functions itself refuses a duplicate start."""
-    if not INCIDENT_ID.match(incident_id):
-        raise ValidationError("invalid incident id", [Problem("/incident_id", incident_id[:80])])
-    return f"incident-{incident_id}"

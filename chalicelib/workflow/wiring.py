@@ -13,19 +13,21 @@ from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.service import AlertService, alert_service
-from chalicelib.clusters.incidents import BEFORE_DECISION, DynamoIncidentOpener
+from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.errors import ConfigError, YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.incidents.models import BEFORE_DECISION
 from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import default_plan
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow import logic
-from chalicelib.workflow.service import ClusterLevels, WorkflowService, WorkflowStarter
+from chalicelib.workflow.service import ClusterLevels, WorkflowService
+from chalicelib.workflow.statemachine import StateMachine
 
 # The waits a rise may cut short (token kinds): the HQ's 研判 and the public-deadline timer.
 INTERRUPTIBLE_WAITS = ("decision", logic.TIMER_PUBLIC)
@@ -99,7 +101,7 @@ def rise_checker(
     clients = clients or get_clients()
     desk = TokenDesk(
         IncidentStore(clients.table(settings.tables.incidents)),
-        clients.client("stepfunctions"),
+        StateMachine.of(settings, clients),
         clock,
     )
 
@@ -144,7 +146,7 @@ def incident_opener(
 
     return DynamoIncidentOpener(
         clients.table(settings.tables.incidents),
-        WorkflowStarter(settings, clients).start,
+        StateMachine.of(settings, clients).start,
         clock,
         on_rise=on_rise,
     )

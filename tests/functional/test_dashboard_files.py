@@ -10,8 +10,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.dashboard.assets import ASSETS, STATIC
+from chalicelib.incidents.models import STATUSES
 from chalicelib.incidents.names import STATUS_NAMES, WAIT_NAMES
-from chalicelib.incidents.store import STATUSES
 from chalicelib.plan.models import DEADLINE_LABELS, LEVEL_COLOURS, LEVEL_NAMES
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.workflow.logic import PUBLIC_DEADLINES

@@ -22,6 +22,7 @@ from chalicelib.drills import views as drill_views
 from chalicelib.drills.scenario import MAX_EVENTS, load_bundled
 from chalicelib.incidents.service import IncidentQueries
 from chalicelib.plan.models import DRILL_PREFIX
+from chalicelib.workflow.statemachine import StateMachine
 from tests.auth_helpers import role_tokens
 from tests.functional.test_workflow_paths import HQ, Live, live
 from tests.plan_helpers import quick_plan
@@ -254,7 +255,7 @@ def test_a_bundled_drill_runs_the_real_workflow_marked_as_a_drill(live: Live) ->
     assert report["totals"]["missed"] >= 1
     assert report["excluded_from_statistics"] is True
     # AND the incident stays off the real board
-    queries = IncidentQueries(live.store, live.sfn, lambda i: i)
+    queries = IncidentQueries(live.store, StateMachine.of(live.settings, live.clients))
     assert incident not in {
         i["incident_id"] for i in queries.list(status=None, level=None, drill=False)
     }

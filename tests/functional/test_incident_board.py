@@ -12,8 +12,10 @@ from typing import Any
 
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.models import META
 from chalicelib.incidents.service import IncidentQueries
-from chalicelib.incidents.store import META, IncidentStore
+from chalicelib.incidents.store import IncidentStore
+from chalicelib.workflow.statemachine import StateMachine
 
 
 class MovesOnBetweenReads(IncidentStore):
@@ -58,7 +60,7 @@ def test_an_incident_that_moves_on_during_the_read_is_listed_once_at_its_newer_s
     _incident(store, "c-still", "active", "2026-12-01T00:00:00+00:00")
 
     # WHEN the board is read
-    rows = IncidentQueries(store, sfn=None, execution_arn=str).list(
+    rows = IncidentQueries(store, StateMachine(None, "arn:aws:states:::stateMachine:unused")).list(
         status=None, level=None, drill=False
     )
 

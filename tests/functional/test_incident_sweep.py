@@ -10,7 +10,7 @@ from chalicelib.core.errors import UnavailableError
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.service import IncidentSweep
 from chalicelib.incidents.store import IncidentStore
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 
 
 class Clock:
@@ -42,7 +42,7 @@ def test_a_failed_start_leaves_the_incident_open_and_the_sweep_starts_it(
     machine = clients.state_machine_arn(settings.state_machine)
     assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
 
-    starter = WorkflowStarter(settings, clients).start
+    starter = StateMachine.of(settings, clients).start
     # AND a sweep within the grace period leaves it alone (its start may still be under way)
     assert IncidentSweep(store, starter, clock).run() == []
     # AND a sweep a minute later starts it, once

@@ -23,7 +23,7 @@ from chalicelib.posts.sizing import UNIT_BYTES, item_size
 from chalicelib.posts.store import FeedFilter, PostStore
 from chalicelib.trends.models import clusters_of_day, summarise_day
 from chalicelib.trends.store import TrendStore
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 from tests.functional.test_scoring_sink import START, STORY, Clock, repost
 
 DAY = START.date().isoformat()
@@ -127,7 +127,7 @@ def test_a_redelivered_batch_makes_no_write_at_all(world, settings, clients):
     counts: Counter[str] = Counter()
     opener = DynamoIncidentOpener(
         clients.table(settings.tables.incidents),
-        WorkflowStarter(settings, clients).start,
+        StateMachine.of(settings, clients).start,
         world["clock"],
     )
     sink = ScoringSink(

@@ -2,7 +2,7 @@
 
 The response workflow starts the moment the incident's META is written, and its first step reads
 the incident's level whenever it runs. These tests record the level stored at each start (what
-that first step would read then) by wrapping the real :class:`WorkflowStarter`.
+that first step would read then) by wrapping the real :class:`StateMachine`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import EXAMPLE_PLAN, LEVEL_RANK
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 
 # About a subject of the example plan (滨江一院) with crisis words: it clusters, and its score
 # alone gives it a level below II.
@@ -37,7 +37,7 @@ REPORTER = Principal(name="值班上报员", role=Role.REPORTER)
 @pytest.fixture
 def world(moto: dict[str, str], settings: Settings, clients: AwsClients) -> dict[str, Any]:
     table = clients.table(settings.tables.incidents)
-    starter = WorkflowStarter(settings, clients)
+    starter = StateMachine.of(settings, clients)
     started: list[tuple[str, str]] = []
 
     def start(incident_id: str, drill: bool) -> str:

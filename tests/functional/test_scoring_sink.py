@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft, incident_id_for
+from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
 from chalicelib.clusters.minhash import bands
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.sink import build_scoring_sink
@@ -13,9 +13,10 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.models import incident_id_for
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 STORY = "市第一人民医院发生医疗事故，一名患者在手术后死亡，家属在医院门口聚集维权，太让人愤怒了"
@@ -217,7 +218,7 @@ def test_a_stale_cluster_write_is_refused(world):
 
 def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, clients):
     opener = DynamoIncidentOpener(
-        world["incidents"], WorkflowStarter(settings, clients).start, world["clock"]
+        world["incidents"], StateMachine.of(settings, clients).start, world["clock"]
     )
     draft = IncidentDraft("kx", "III", "标题", "摘要", ["原因"])
     assert opener.open(draft) is True
@@ -234,7 +235,7 @@ def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, cl
 
 def test_an_escalation_without_an_incident_opens_it(world, settings, clients):
     opener = DynamoIncidentOpener(
-        world["incidents"], WorkflowStarter(settings, clients).start, world["clock"]
+        world["incidents"], StateMachine.of(settings, clients).start, world["clock"]
     )
     # An earlier open was lost (a crash before it): the rise to II opens the incident at II.
     assert opener.escalate(IncidentDraft("ky", "II", "标题", "摘要", []), "III") is True

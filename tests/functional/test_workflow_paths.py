@@ -48,7 +48,7 @@ from chalicelib.local.functions import register_functions
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
-from chalicelib.workflow.service import WorkflowStarter
+from chalicelib.workflow.statemachine import StateMachine
 from chalicelib.workflow.wiring import incident_opener, rise_checker
 from tests.moto_harness import executing_moto
 from tests.plan_helpers import quick_plan
@@ -77,7 +77,9 @@ class Live:
         self.store = IncidentStore(self.clients.table(self.settings.tables.incidents))
         sfn = self.clients.client("stepfunctions")
         alerts = alert_service(self.settings, self.clients)
-        self.actions = IncidentActions(self.store, TokenDesk(self.store, sfn), alerts)
+        self.actions = IncidentActions(
+            self.store, TokenDesk(self.store, StateMachine.of(self.settings, self.clients)), alerts
+        )
         self.sfn = sfn
 
     def save_plan(self, doc: dict[str, Any]) -> None:
@@ -90,7 +92,7 @@ class Live:
     def open(self, incident: str, level: str = "II", cluster: str | None = None) -> str:
         opener = DynamoIncidentOpener(
             self.clients.table(self.settings.tables.incidents),
-            WorkflowStarter(self.settings, self.clients).start,
+            StateMachine.of(self.settings, self.clients).start,
         )
         draft = IncidentDraft(cluster or incident, level, "滨江一院医疗纠纷", "家属维权", ["测试"])
         opener.open(draft)
@@ -494,7 +496,7 @@ def test_the_sweep_restarts_a_wait_whose_interruption_was_lost(live: Live) -> No
     live.store.update(incident, "META", {"level": "II", "level_rank": 3})
     sweep = IncidentSweep(
         live.store,
-        WorkflowStarter(live.settings, live.clients).start,
+        StateMachine.of(live.settings, live.clients).start,
         recheck_wait=rise_checker(),
     )
     assert sweep.recheck_waits() == [incident]
@@ -552,7 +554,7 @@ def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_on
     assert timer is not None
     assert timer["level"] == "I"
     # ... while the incident view lists only waits on people
-    queries = IncidentQueries(live.store, live.sfn, lambda i: live.execution(i)["executionArn"])
+    queries = IncidentQueries(live.store, StateMachine.of(live.settings, live.clients))
     assert "timer#public" not in {w["kind"] for w in queries.get(incident)["waiting_for"]}
     (row,) = [
         r

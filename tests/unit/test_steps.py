@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib.core.errors import ValidationError
-from chalicelib.workflow.steps import StepInput, execution_name, parse_step_event
+from chalicelib.workflow.statemachine import execution_name
+from chalicelib.workflow.steps import StepInput, parse_step_event
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
