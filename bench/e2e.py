@@ -219,6 +219,14 @@ def main() -> int:
         + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in figures.items())
         + f" (target p95 ≤ 1000 ms, max ≤ 2000 ms); {distinct} distinct incidents"
     )
+    fifth = max(1, len(latencies) // 5)
+    first, last = latencies[:fifth], latencies[-fifth:]
+    print(
+        f"  as executions accumulate: p50 of the first {fifth} reports "
+        f"{statistics.median(first) * 1000:.0f} ms, of the last {fifth} "
+        f"{statistics.median(last) * 1000:.0f} ms; max {max(first) * 1000:.0f} → "
+        f"{max(last) * 1000:.0f} ms"
+    )
     scaled = {k: cpu.at_readme_speed(v) for k, v in figures.items()}
     if all(v is not None for v in scaled.values()):
         print(
