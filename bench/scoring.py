@@ -286,13 +286,14 @@ def write_cost(
     import boto3
     from moto import mock_aws
 
-    from chalicelib.clusters.incidents import DynamoIncidentOpener
     from chalicelib.clusters.sink import ScoringSink
     from chalicelib.clusters.store import ClusterStore
     from chalicelib.core.aws import AwsClients
     from chalicelib.core.dynamo import from_item
     from chalicelib.core.settings import Settings
     from chalicelib.deploy.template import render
+    from chalicelib.incidents.opener import IncidentOpener
+    from chalicelib.incidents.store import IncidentStore
     from chalicelib.local.provision import Provisioned, TemplateProvisioner
     from chalicelib.plan.defaults import default_plan
     from chalicelib.posts.models import Item, Platform
@@ -333,8 +334,8 @@ def write_cost(
         sink = ScoringSink(
             PostStore(CountingTable(posts_table, "posts", counts, post_indexes)),
             ClusterStore(CountingTable(clients.table(t.clusters), "clusters", counts)),
-            DynamoIncidentOpener(
-                CountingTable(clients.table(t.incidents), "incidents", counts),
+            IncidentOpener(
+                IncidentStore(CountingTable(clients.table(t.incidents), "incidents", counts)),
                 StateMachine.of(settings, clients).start,
             ),
             plan=default_plan,

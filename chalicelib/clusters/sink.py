@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signature, similarity
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
@@ -50,6 +49,8 @@ from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.models import IncidentDraft
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.plan.defaults import default_plan, more_severe
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS, Item, Platform, feed_day

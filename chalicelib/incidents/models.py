@@ -9,6 +9,8 @@ moves back), with the sets of them that decide behaviour.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 # What an incident id may be; \Z because "$" would accept a trailing newline.
 INCIDENT_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
@@ -40,3 +42,23 @@ ENDED = frozenset({"closed", "dismissed", "expired"})
 def incident_id_for(cluster_id: str, generation: int = 1) -> str:
     """``c-<cluster>`` for a story's first incident, ``c-<cluster>-<n>`` for a follow-up."""
     return f"c-{cluster_id}" if generation <= 1 else f"c-{cluster_id}-{generation}"
+
+
+@dataclass(frozen=True)
+class IncidentDraft:
+    """What the scoring side knows when a cluster reaches a level: what opening (or raising)
+    its incident needs."""
+
+    cluster_id: str
+    level: str
+    title: str
+    summary: str
+    reasons: Sequence[str]
+    drill: bool = False
+    generation: int = 1  # 2, 3 …: follow-ups when the story flares up after its incident ended
+    # Set by ``resolve``: is an incident stored at this id (None: not looked up)?
+    exists: bool | None = None
+
+    @property
+    def incident_id(self) -> str:
+        return incident_id_for(self.cluster_id, self.generation)

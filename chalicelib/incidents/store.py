@@ -18,8 +18,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.dynamo import from_item, furthest_reads, put_if_absent, query_all, to_item
-from chalicelib.core.errors import NotFoundError, aws_errors
+from chalicelib.core.errors import ConflictError, NotFoundError, aws_errors
 from chalicelib.incidents.models import META, STATUSES
+from chalicelib.plan.defaults import LEVEL_RANK
 
 
 class IncidentStore:
@@ -52,12 +53,44 @@ class IncidentStore:
             raise NotFoundError(f"no incident {incident_id}")
         return record
 
+    def stored_status(self, incident_id: str) -> str | None:
+        """The incident's status as last written (consistent), or None if there is no incident."""
+        with aws_errors("incidents table"):
+            found = self._table.get_item(
+                Key={"pk": incident_id, "sk": META},
+                ProjectionExpression="#s",
+                ExpressionAttributeNames={"#s": "status"},
+                ConsistentRead=True,
+            ).get("Item")
+        return None if found is None else str(found.get("status", ""))
+
     # -- writes ------------------------------------------------------------------------------
     def put_once(self, incident_id: str, sk: str, attributes: Mapping[str, Any]) -> bool:
         """Write an item unless it exists. True if it was written now."""
         return put_if_absent(
             self._table, {**attributes, "pk": incident_id, "sk": sk}, "incidents table"
         )
+
+    def create(self, record: Mapping[str, Any]) -> bool:
+        """Write an incident's META unless the incident exists. True if it was written now."""
+        return self.put_once(str(record["pk"]), META, record)
+
+    def raise_level(self, incident_id: str, level: str) -> dict[str, Any] | None:
+        """Raise the stored incident to ``level`` if it is below it; its META after the rise, or
+        None when there is no incident or it stands at that level or higher already."""
+        try:
+            with aws_errors("incidents table"):
+                raised = self._table.update_item(
+                    Key={"pk": incident_id, "sk": META},
+                    UpdateExpression="SET #level = :level, level_rank = :rank",
+                    ConditionExpression="attribute_exists(pk) AND level_rank < :rank",
+                    ExpressionAttributeNames={"#level": "level"},
+                    ExpressionAttributeValues={":level": level, ":rank": LEVEL_RANK[level]},
+                    ReturnValues="ALL_NEW",
+                )
+        except ConflictError:
+            return None
+        return dict(from_item(raised.get("Attributes") or {}))
 
     def update(
         self,

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.auth.models import Principal
-from chalicelib.clusters.incidents import IncidentDraft, IncidentOpener
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.incidents.models import IncidentDraft
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import worst
 from chalicelib.plan.models import LEVELS

@@ -13,7 +13,6 @@ from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.service import AlertService, alert_service
-from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow
@@ -21,6 +20,7 @@ from chalicelib.core.errors import ConfigError, YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.incidents.models import BEFORE_DECISION
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import default_plan
@@ -122,7 +122,7 @@ def rise_checker(
 
 def incident_opener(
     settings: Settings | None = None, clients: AwsClients | None = None, clock: Clock = utcnow
-) -> DynamoIncidentOpener:
+) -> IncidentOpener:
     """The incidents seam as the sink and reports use it: opens start the workflow, and a rise
     is handed to the running workflow (which then alerts, with the new deadlines), or, before
     the HQ's decision with no wait to restart yet, pages the HQ at once."""
@@ -144,8 +144,8 @@ def incident_opener(
             notice = logic.rise_before_decision(meta, before)
             notifier.notify(str(meta["pk"]), notice, drill=bool(meta.get("drill")))
 
-    return DynamoIncidentOpener(
-        clients.table(settings.tables.incidents),
+    return IncidentOpener(
+        IncidentStore(clients.table(settings.tables.incidents)),
         StateMachine.of(settings, clients).start,
         clock,
         on_rise=on_rise,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import UnavailableError
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.models import IncidentDraft
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.service import IncidentSweep
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.workflow.statemachine import StateMachine
@@ -33,7 +34,7 @@ def test_a_failed_start_leaves_the_incident_open_and_the_sweep_starts_it(
     draft = IncidentDraft("k-outage", "II", "滨江一院", "家属维权", ["测试"])
 
     # WHEN the incident is opened while Step Functions is unavailable
-    assert DynamoIncidentOpener(table, _outage, clock).open(draft) is True
+    assert IncidentOpener(IncidentStore(table), _outage, clock).open(draft) is True
 
     # THEN it is stored, open, with no execution yet
     store = IncidentStore(table)

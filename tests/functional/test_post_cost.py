@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.sink import ScoringSink, build_scoring_sink
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.opener import IncidentOpener
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.sizing import UNIT_BYTES, item_size
@@ -125,8 +126,8 @@ def test_hour_counts_and_cluster_pages_count_each_new_post_once(world):
 
 def test_a_redelivered_batch_makes_no_write_at_all(world, settings, clients):
     counts: Counter[str] = Counter()
-    opener = DynamoIncidentOpener(
-        clients.table(settings.tables.incidents),
+    opener = IncidentOpener(
+        IncidentStore(clients.table(settings.tables.incidents)),
         StateMachine.of(settings, clients).start,
         world["clock"],
     )

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from chalicelib.auth.models import Principal, Role
-from chalicelib.clusters.incidents import DynamoIncidentOpener
 from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import EXAMPLE_PLAN, LEVEL_RANK
 from chalicelib.posts.store import PostStore
@@ -45,7 +45,7 @@ def world(moto: dict[str, str], settings: Settings, clients: AwsClients) -> dict
         started.append((incident_id, str(meta["level"])))
         return starter.start(incident_id, drill)
 
-    opener = DynamoIncidentOpener(table, start)
+    opener = IncidentOpener(IncidentStore(table), start)
     sink = build_scoring_sink(settings, clients, plan=lambda: PLAN, incidents=opener)
     service = ReportService(
         sink, PostStore(clients.table(settings.tables.posts)), opener, IncidentStore(table)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from chalicelib.alerts.service import alert_service
-from chalicelib.clusters.incidents import IncidentDraft
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings
+from chalicelib.incidents.models import IncidentDraft
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore

@@ -5,7 +5,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
 from chalicelib.clusters.minhash import bands
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.sink import build_scoring_sink
@@ -13,7 +12,9 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.settings import Settings
-from chalicelib.incidents.models import incident_id_for
+from chalicelib.incidents.models import IncidentDraft, incident_id_for
+from chalicelib.incidents.opener import IncidentOpener
+from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.workflow.statemachine import StateMachine
@@ -217,8 +218,8 @@ def test_a_stale_cluster_write_is_refused(world):
 
 
 def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, clients):
-    opener = DynamoIncidentOpener(
-        world["incidents"], StateMachine.of(settings, clients).start, world["clock"]
+    opener = IncidentOpener(
+        IncidentStore(world["incidents"]), StateMachine.of(settings, clients).start, world["clock"]
     )
     draft = IncidentDraft("kx", "III", "标题", "摘要", ["原因"])
     assert opener.open(draft) is True
@@ -234,8 +235,8 @@ def test_the_opener_is_idempotent_and_only_escalates_upwards(world, settings, cl
 
 
 def test_an_escalation_without_an_incident_opens_it(world, settings, clients):
-    opener = DynamoIncidentOpener(
-        world["incidents"], StateMachine.of(settings, clients).start, world["clock"]
+    opener = IncidentOpener(
+        IncidentStore(world["incidents"]), StateMachine.of(settings, clients).start, world["clock"]
     )
     # An earlier open was lost (a crash before it): the rise to II opens the incident at II.
     assert opener.escalate(IncidentDraft("ky", "II", "标题", "摘要", []), "III") is True

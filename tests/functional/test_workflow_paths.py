@@ -26,7 +26,6 @@ import app as app_module
 from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.service import TokenStore
-from chalicelib.clusters.incidents import DynamoIncidentOpener, IncidentDraft
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core import aws
@@ -36,6 +35,8 @@ from chalicelib.core.errors import ConflictError, UnavailableError
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
+from chalicelib.incidents.models import IncidentDraft
+from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.service import (
     IncidentActions,
     IncidentQueries,
@@ -90,8 +91,8 @@ class Live:
         ).save(doc, "test")
 
     def open(self, incident: str, level: str = "II", cluster: str | None = None) -> str:
-        opener = DynamoIncidentOpener(
-            self.clients.table(self.settings.tables.incidents),
+        opener = IncidentOpener(
+            IncidentStore(self.clients.table(self.settings.tables.incidents)),
             StateMachine.of(self.settings, self.clients).start,
         )
         draft = IncidentDraft(cluster or incident, level, "滨江一院医疗纠纷", "家属维权", ["测试"])
