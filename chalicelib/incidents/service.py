@@ -133,20 +133,43 @@ class TokenDesk:
 
     def answer(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> None:
         """Claim the waiting token (a conditional write: the one serialisation point), then
-        hand the answer to Step Functions; a transient failure gives the claim back."""
+        hand the answer to Step Functions; a transient failure gives the claim back.
+
+        Step Functions may refuse the token because the step that handed it out was retried
+        (a slow or failed invocation): the retry hands out a new token for the same wait a
+        moment later. The person's answer is for the wait, not for a token, so it goes to the
+        new one; only when no new token comes (the deadline passed and the workflow moved on)
+        is the answer a 409."""
         sk = f"TOKEN#{kind}"
-        token = self._claim(incident_id, kind, output)
-        try:
-            self._machine.succeed(token, output)
-        except YuqingError as err:
-            if err.details.get("aws_error") in STALE_TOKEN:
+        for attempt in range(2):
+            token = self._claim(incident_id, kind, output)
+            try:
+                self._machine.succeed(token, output)
+                return
+            except YuqingError as err:
+                if err.details.get("aws_error") not in STALE_TOKEN:
+                    with contextlib.suppress(YuqingError):
+                        self._store.update(
+                            incident_id, sk, {"status": "waiting"}, expect={"token": token}
+                        )
+                    raise
+                if attempt == 0 and self._handed_out_again(incident_id, kind, token):
+                    continue
                 raise ConflictError(
                     f"the deadline for this {kind} passed and the workflow moved on; reload",
                     details={"kind": kind},
                 ) from err
-            with contextlib.suppress(YuqingError):
-                self._store.update(incident_id, sk, {"status": "waiting"}, expect={"token": token})
-            raise
+
+    def _handed_out_again(self, incident_id: str, kind: str, stale: str) -> bool:
+        """Whether the wait is handed out again with another token within a few seconds."""
+        for _ in range(REHANDOUT_POLLS):
+            item = self._store.get(incident_id, f"TOKEN#{kind}")
+            if item is None or item.get("status") == "expired":
+                return False
+            if item.get("status") == "waiting" and str(item.get("token")) != stale:
+                return True
+            self._sleep(REHANDOUT_POLL_SECONDS)
+        return False
 
     def _claim(self, incident_id: str, kind: str, output: Mapping[str, Any]) -> str:
         """Mark the waiting token answered; returns it. If the wait was handed out again between
