@@ -6,7 +6,8 @@ mode as a subprocess (offline, schedules off, a throw-away state directory, real
 locust as a library (headless, no web UI) for a bounded time:
 
 - ``--users`` reporters (role reporter), each posting ``POST /reports`` about a story of its own
-  (``bench.e2e.story``, levels II–IV), then thinking 5–15 s; one report in five carries an
+  (``bench.e2e.story``, levels II–IV), then pausing 10–30 s (``--think``; the first report
+  comes within one pause of the start, not all at once); one report in five carries an
   ``Idempotency-Key`` and is sent again, alternately after the answer (a retry after a lost
   answer) and 50 ms after the first, while it runs (a retry on a timeout: 409 ``in_progress``,
   then again after ``Retry-After``);
@@ -15,7 +16,9 @@ locust as a library (headless, no web UI) for a bounded time:
   incident's page (the incident and its outbox every 4 s, the feed every 30 s), each with the
   header's ``/health`` every 30 s.
 
-When the time is up the users finish the request they are in (at most 30 s), then the outbox
+Before the run one report and each poll are sent once, not counted (the first request's imports
+are not the night's figures; its time is printed). When the time is up the users finish the
+request they are in (at most 30 s), then the outbox
 table is read (DynamoDB on local mode's endpoint) until every accepted report's incident has the
 HQ's "reported" alert, for at most ``--settle`` seconds. Lost, duplicated and the latency are
 defined in ``bench.load_logic.account``: latency is from the report's request start to the
@@ -24,8 +27,8 @@ report, as ``bench.e2e`` does one report at a time, would add 20 users' worth of
 load being measured.
 
 Prints the machine, the CPU reference (``bench.cpu``, after local mode has stopped) and the
-figures; nothing is asserted on timings. Exits 1 if any call answered 5xx or not at all, or an
-alert was lost or duplicated.
+figures; nothing is asserted on timings. Exits 1 if any call answered 5xx or not within 29 s
+(API Gateway's limit, after which it answers 504), or an alert was lost or duplicated.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,6 +72,8 @@ THINK = (10.0, 30.0)  # a reporter's pause between two reports, seconds (--think
 KEYED_EVERY = 5  # one report in this many carries an Idempotency-Key and is sent twice
 DURING_DELAY = 0.05  # the concurrent resend leaves this long after the first request
 RESEND_TRIES = 60  # …and is sent again every second (Retry-After: 1) while the first runs
+# No answer within this is a failure, counted with the 5xx: API Gateway answers 504 after 29 s.
+API_TIMEOUT = 29.0
 STOP_TIMEOUT = 30.0  # users finish the request they are in, for at most this long
 OUTBOX_TABLE = "yuqing-local-outbox"
 
@@ -104,7 +110,7 @@ class Reporter(FastHttpUser):
 
     token: ClassVar[str] = ""
     think: ClassVar[tuple[float, float]] = THINK
-    network_timeout = 30.0
+    network_timeout = API_TIMEOUT
     connection_timeout = 10.0
 
     def on_start(self) -> None:
@@ -162,7 +168,7 @@ class Dashboard(FastHttpUser):
     token: ClassVar[str] = ""
     views: ClassVar[list[dict[str, float]]] = [BOARD, INCIDENT]
     pages: ClassVar[itertools.count[int]] = itertools.count()
-    network_timeout = 30.0
+    network_timeout = API_TIMEOUT
     connection_timeout = 10.0
 
     def on_start(self) -> None:
@@ -353,7 +359,13 @@ def report(
         )
     server_errors = sum(f.server_errors for f in figures)
     no_answer = sum(f.no_answer for f in figures)
-    print(f"5xx: {server_errors}; no answer: {no_answer}; user errors: {len(LOG.user_errors)}")
+    print(
+        f"5xx: {server_errors}; no answer within {API_TIMEOUT:g} s: {no_answer}; "
+        f"user errors: {len(LOG.user_errors)}"
+    )
+    refused = Counter((r.family, r.status) for r in LOG.records if 400 <= r.status < 500)
+    if refused:
+        print("4xx: " + ", ".join(f"{f} {code} ×{n}" for (f, code), n in sorted(refused.items())))
     for line in LOG.user_errors[:5]:
         print(f"  {line}")
     lat = result.latencies
