@@ -286,7 +286,6 @@ def write_cost(
     import boto3
     from moto import mock_aws
 
-    from chalicelib.clusters.sink import ScoringSink
     from chalicelib.clusters.store import ClusterStore
     from chalicelib.core.aws import AwsClients
     from chalicelib.core.dynamo import from_item
@@ -294,6 +293,7 @@ def write_cost(
     from chalicelib.deploy.template import render
     from chalicelib.incidents.opener import IncidentOpener
     from chalicelib.incidents.store import IncidentStore
+    from chalicelib.ingest.sink import ScoringSink
     from chalicelib.local.provision import Provisioned, TemplateProvisioner
     from chalicelib.plan.defaults import default_plan
     from chalicelib.posts.models import Item, Platform

@@ -20,11 +20,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import utcnow
 from chalicelib.core.settings import Settings
 from chalicelib.deploy.template import PROJECT_DIR
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.posts.models import Item, Platform
 
 STORY = "市第一人民医院发生医疗事故，一名患者在手术后死亡，家属在医院门口聚集维权，太让人愤怒了"

@@ -129,7 +129,7 @@ def can_reach_level(analysis: Analysis, credibility: float, config: ScoringConfi
     scored and stored, but starts no cluster: clustering costs band reads and writes (DESIGN
     §5), and a crisis team has no incident to open for it — unless people reported its story
     (人工上报): a report is clustered whatever it says, and such a post still joins a reported
-    story it is like (``chalicelib.clusters.sink``, decision 77).
+    story it is like (``chalicelib.ingest.sink``, decision 77).
     """
     if not analysis.subjects and analysis.crisis.strength < CLUSTER_CRISIS_FLOOR:
         return False

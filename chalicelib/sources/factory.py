@@ -11,9 +11,9 @@ loopback (:func:`local_sites`) and how long a fetch on an API path may take
 from __future__ import annotations
 
 from chalicelib.alerts.service import alert_service
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.settings import Settings, get_settings
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore
 from chalicelib.posts.sink import ItemSink

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib.clusters.sink import ScoringSink, build_scoring_sink
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.ingest.sink import ScoringSink
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.sizing import UNIT_BYTES, item_size

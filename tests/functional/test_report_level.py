@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from chalicelib.auth.models import Principal, Role
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.defaults import EXAMPLE_PLAN, LEVEL_RANK
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report

@@ -20,13 +20,13 @@ from chalice.test import Client
 from chalicelib.alerts.service import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.service import TokenStore
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings, get_settings, reset_settings
 from chalicelib.deploy.template import render
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.local.functions import register_functions
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService, current_or_example, subject_ids

@@ -7,7 +7,6 @@ import pytest
 
 from chalicelib.clusters.minhash import bands
 from chalicelib.clusters.models import Cluster
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError
@@ -15,6 +14,7 @@ from chalicelib.core.settings import Settings
 from chalicelib.incidents.models import IncidentDraft, incident_id_for
 from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.workflow.statemachine import StateMachine

@@ -14,9 +14,9 @@ from chalice.test import Client
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
-from chalicelib.clusters.sink import build_scoring_sink
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
+from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.trends.service import encode_cursor

@@ -44,11 +44,9 @@ from chalicelib.clusters.minhash import JOIN_SIMILARITY, bands, shingles, signat
 from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
 from chalicelib.clusters.store import ClusterStore, ReportedStory
-from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
-from chalicelib.core.settings import Settings
 from chalicelib.incidents.models import IncidentDraft
 from chalicelib.incidents.opener import IncidentOpener
 from chalicelib.plan.defaults import default_plan, more_severe
@@ -457,27 +455,6 @@ def is_feed_post(item: Item, record: Mapping[str, Any]) -> bool:
         bool(record.get("subjects"))
         or bool(record.get("level"))
         or (item.platform is Platform.REPORT)
-    )
-
-
-def build_scoring_sink(
-    settings: Settings,
-    clients: AwsClients,
-    plan: Callable[[], Mapping[str, Any]] = default_plan,
-    incidents: IncidentOpener | None = None,
-    clock: Clock = utcnow,
-) -> ScoringSink:
-    """The sink wired to the stage's tables and the response workflow (composition helper)."""
-    from chalicelib.workflow.wiring import incident_opener  # composition only: no import cycle
-
-    opener = incidents or incident_opener(settings, clients, clock)
-    return ScoringSink(
-        PostStore(clients.table(settings.tables.posts)),
-        ClusterStore(clients.table(settings.tables.clusters)),
-        opener,
-        plan=plan,
-        clock=clock,
-        trends=TrendStore(clients.table(settings.tables.trends)),
     )
 
 
