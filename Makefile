@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 STAGE  ?= dev
 STATE_DIR ?= .yuqing
 
-.PHONY: setup run test lint typecheck unit package lock fire clean screenshots
+.PHONY: setup run test lint typecheck package lock fire clean screenshots
 
 setup: $(STAMP)
 

@@ -197,22 +197,10 @@ class CrawlService:
         report.http_status = result.status
         if result.not_modified:
             return CrawlOutcome(Outcome.NOT_MODIFIED, at, items=0), result, []
-        text = ""
         if result.status >= 400:
-            text = decode_body(result.body, result.content_type)
-            reason = challenge_reason(result.status, result.url, text)
-            if reason:
-                return (
-                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
-                    result,
-                    [],
-                )
             message = f"HTTP {result.status} from {result.url}"
-            return (
-                CrawlOutcome(Outcome.FAILED, at, error_code="http_error", error=message),
-                result,
-                [],
-            )
+            failed = CrawlOutcome(Outcome.FAILED, at, error_code="http_error", error=message)
+            return _challenge(result, at) or failed, result, []
         ctx = ParseContext(
             source_id=definition.id,
             platform=definition.platform,
@@ -225,29 +213,11 @@ class CrawlService:
         try:
             items = _parse(adapter_for(definition), result.body, ctx)
         except SourceParseError as err:
-            text = decode_body(result.body, result.content_type)
-            reason = challenge_reason(result.status, result.url, text)
-            if reason:
-                return (
-                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
-                    result,
-                    [],
-                )
-            return (
-                CrawlOutcome(Outcome.FAILED, at, error_code=err.code, error=err.message),
-                result,
-                [],
-            )
-        if not items:
-            reason = challenge_reason(
-                result.status, result.url, decode_body(result.body, result.content_type)
-            )
-            if reason:
-                return (
-                    CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason),
-                    result,
-                    [],
-                )
+            failed = CrawlOutcome(Outcome.FAILED, at, error_code=err.code, error=err.message)
+            return _challenge(result, at) or failed, result, []
+        challenged = None if items else _challenge(result, at)
+        if challenged:
+            return challenged, result, []
         return CrawlOutcome(Outcome.OK, at, items=len(items)), result, items
 
     def handle_message(self, body: str) -> CrawlReport | None:
@@ -439,3 +409,15 @@ def check_source_id(source_id: str) -> str:
     if not SOURCE_ID.match(source_id):
         raise ValidationError("invalid source id", [Problem("/id", "1-64 of a-z 0-9 _ -")])
     return source_id
+
+
+def _challenge(result: FetchResult, at: str) -> CrawlOutcome | None:
+    """A challenge page (captcha, login wall, WAF block) where the content should be: the
+    outcome that says so, or None. Checked on an HTTP error, on a page that does not parse and
+    on one that parses to nothing — a site answers a challenge in each of those ways."""
+    reason = challenge_reason(
+        result.status, result.url, decode_body(result.body, result.content_type)
+    )
+    if not reason:
+        return None
+    return CrawlOutcome(Outcome.CHALLENGE, at, error_code="challenge", error=reason)
