@@ -33,7 +33,7 @@ from chalicelib.core.clock import CHINA, Clock, utcnow
 from chalicelib.core.errors import NotFoundError, Problem, ValidationError, YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.incidents.models import META, OPEN_STATUSES
-from chalicelib.incidents.service import board_facts
+from chalicelib.incidents.queries import board_facts
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.models import PlanView
 from chalicelib.plan.service import current_or_example

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 # What an incident id may be; \Z because "$" would accept a trailing newline.
 INCIDENT_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
+ITEM_ID = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")  # task and statement ids (sort-key parts)
 
 # The incident's own record under its partition key.
 META = "META"

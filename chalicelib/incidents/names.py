@@ -24,7 +24,7 @@ STATUS_NAMES: dict[str, str] = {
 }
 
 # A wait's kind is ``decision``, ``close``, ``ack#<task>``, ``done#<task>`` or
-# ``public#<deadline>`` (see ``incidents.service.board_facts``).
+# ``public#<deadline>`` (see ``incidents.queries.board_facts``).
 WAIT_NAMES: dict[str, str] = {
     "decision": "指挥部研判",
     "close": "结束响应",

@@ -19,16 +19,13 @@ from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
 from chalicelib.core.settings import get_settings
+from chalicelib.incidents.actions import IncidentActions
 from chalicelib.incidents.evidence import EvidenceService
-from chalicelib.incidents.models import STATUSES
-from chalicelib.incidents.service import (
-    ITEM_ID,
-    IncidentActions,
-    IncidentQueries,
-    IncidentSweep,
-    TokenDesk,
-)
+from chalicelib.incidents.models import ITEM_ID, STATUSES
+from chalicelib.incidents.queries import IncidentQueries
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.incidents.sweep import IncidentSweep
+from chalicelib.incidents.tokens import TokenDesk
 from chalicelib.plan.models import LEVELS, publicity_group
 from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore

@@ -21,8 +21,8 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.incidents.models import BEFORE_DECISION
 from chalicelib.incidents.opener import IncidentOpener
-from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.incidents.tokens import TokenDesk
 from chalicelib.plan.defaults import default_plan
 from chalicelib.plan.store import PlanStore
 from chalicelib.workflow import logic

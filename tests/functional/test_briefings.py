@@ -25,7 +25,7 @@ from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import CHINA
 from chalicelib.core.settings import Settings
-from chalicelib.incidents.service import board_facts
+from chalicelib.incidents.queries import board_facts
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore

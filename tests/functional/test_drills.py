@@ -20,7 +20,7 @@ from chalicelib.core.clock import utcnow
 from chalicelib.core.settings import Settings
 from chalicelib.drills import views as drill_views
 from chalicelib.drills.scenario import MAX_EVENTS, load_bundled
-from chalicelib.incidents.service import IncidentQueries
+from chalicelib.incidents.queries import IncidentQueries
 from chalicelib.plan.models import DRILL_PREFIX
 from chalicelib.workflow.statemachine import StateMachine
 from tests.auth_helpers import role_tokens
@@ -226,7 +226,7 @@ def test_a_bundled_drill_runs_the_real_workflow_marked_as_a_drill(live: Live) ->
     # AND the HQ decides in time and every group acknowledges and completes its task
     live.wait(lambda: live.waiting(incident, "decision"))
     live.actions.decide(incident, HQ, {"action": "activate", "level": "II", "note": "辟谣"})
-    live.wait(lambda: live.tasks(incident))
+    live.wait(lambda: live.planned_tasks(incident))
     done = live.all_tasks_done(incident)
     # AND no statement is released before the authoritative-information deadline
     live.wait(lambda: "deadline#authoritative_info" in live.timeline_keys(incident), seconds=30)

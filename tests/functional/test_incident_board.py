@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.models import META
-from chalicelib.incidents.service import IncidentQueries
+from chalicelib.incidents.queries import IncidentQueries
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.workflow.statemachine import StateMachine
 

@@ -9,8 +9,8 @@ from chalicelib.core.errors import UnavailableError
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.models import IncidentDraft
 from chalicelib.incidents.opener import IncidentOpener
-from chalicelib.incidents.service import IncidentSweep
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.incidents.sweep import IncidentSweep
 from chalicelib.workflow.statemachine import StateMachine
 
 

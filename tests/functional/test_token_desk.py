@@ -16,8 +16,8 @@ import pytest
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ConflictError, YuqingError
 from chalicelib.core.settings import Settings
-from chalicelib.incidents.service import TokenDesk
 from chalicelib.incidents.store import IncidentStore
+from chalicelib.incidents.tokens import TokenDesk
 
 KIND = "ack#coordination-1"
 

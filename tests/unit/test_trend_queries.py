@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from chalicelib.core.errors import ValidationError
-from chalicelib.incidents.service import board_facts, pending_public_deadline
+from chalicelib.incidents.queries import board_facts, pending_public_deadline
 from chalicelib.trends.models import HourCounts, hourly_series
 from chalicelib.trends.service import (
     encode_cursor,
