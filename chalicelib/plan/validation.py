@@ -70,7 +70,7 @@ TOP_LEVEL = (
     "briefing",
 )
 REQUIRED_TOP_LEVEL = TOP_LEVEL[:-3]
-# The response workflow's own settings (optional; defaults in chalicelib/workflow/logic.py).
+# The response workflow's own settings (optional; defaults in chalicelib/workflow/logic/reading.py).
 WORKFLOW_MINUTES = (
     "monitor_interval_minutes",
     "cooldown_minutes",
