@@ -3,8 +3,8 @@
 A cluster that first reaches a level opens one incident; the incident id is derived from the
 cluster id (``c-<cluster_id>``, :func:`~chalicelib.incidents.models.incident_id_for`), so the same
 cluster can never open two, however many workers or redeliveries race. The scoring sink and
-manual reports call :class:`IncidentOpener` through the protocol they declare; every write goes
-through :class:`~chalicelib.incidents.store.IncidentStore` (see docs/data-model.md):
+manual reports take an :class:`IncidentOpener`; every write goes through
+:class:`~chalicelib.incidents.store.IncidentStore` (see docs/data-model.md):
 
 - ``pk=<incident_id>, sk=META`` — ``status="open"``, ``level``, ``level_rank``, ``opened_at``,
   ``cluster_id``, ``title``, ``summary``, ``reasons``, ``drill`` (written once; the level is
