@@ -45,6 +45,7 @@ from chalicelib.workflow.logic.reading import (
     WORKFLOW_DEFAULTS,
     alert_groups,
     deadline_minutes,
+    level_notice,
     seconds,
 )
 from chalicelib.workflow.logic.response import (
@@ -141,6 +142,7 @@ __all__ = [
     "evaluate",
     "expire",
     "failed",
+    "level_notice",
     "measures",
     "measures_for_level",
     "monitor",

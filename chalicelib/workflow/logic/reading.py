@@ -5,7 +5,7 @@ steps share (the task and token a step works on, breaches, overdue notices).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -136,3 +136,24 @@ def _short_time(value: Any) -> str:
     if not value:
         return ""
     return datetime.fromisoformat(str(value)).astimezone(CHINA).strftime("%m-%d %H:%M")
+
+
+def level_notice(
+    incident: Mapping[str, Any],
+    key: str,
+    groups: Sequence[str],
+    level: str,
+    headline: str,
+    body: str,
+) -> Notify:
+    """The alert that a response runs at ``level`` (启动, 级别上升): its deadlines are the tasks'
+    ("按任务"), its subject the headline and the incident's title."""
+    return Notify(
+        key=key,
+        groups=tuple(groups),
+        level=level,
+        template="incident_alert",
+        variables=_vars(incident, level, deadline="按任务"),
+        subject=f"{headline}{incident.get('title', '')}",
+        body=body,
+    )

@@ -29,9 +29,9 @@ from chalicelib.workflow.logic.reading import (
     _setting,
     _timestamp,
     _token,
-    _vars,
     alert_groups,
     deadline_minutes,
+    level_notice,
     seconds,
 )
 
@@ -152,14 +152,13 @@ def _rise_notices(ctx: StepContext, before: str, level: str) -> list[Effect]:
     next_deadline share the keys, so a group is alerted once)."""
     return [
         Record(f"rise#{level}", "monitor", f"级别上升至 {level}", f"原级别 {before}"),
-        Notify(
-            key=f"escalated#{level}",
-            groups=alert_groups(ctx.plan, level),
-            level=level,
-            template="incident_alert",
-            variables=_vars(ctx.incident, level, deadline="按任务"),
-            subject=f"【级别上升至 {level}】{ctx.incident.get('title', '')}",
-            body=f"舆情级别由 {before} 上升至 {level}，将追加措施和任务。",
+        level_notice(
+            ctx.incident,
+            f"escalated#{level}",
+            alert_groups(ctx.plan, level),
+            level,
+            f"【级别上升至 {level}】",
+            f"舆情级别由 {before} 上升至 {level}，将追加措施和任务。",
         ),
     ]
 

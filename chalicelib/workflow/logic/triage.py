@@ -35,6 +35,7 @@ from chalicelib.workflow.logic.reading import (
     _vars,
     alert_groups,
     deadline_minutes,
+    level_notice,
     seconds,
 )
 from chalicelib.workflow.logic.tasks import measures_for_level
@@ -389,14 +390,13 @@ def decided(ctx: StepContext) -> Outcome:
                 }
             ),
             Record("decided", "triage", f"{title}（{level}级）", note, {"by": by}),
-            Notify(
-                key=f"activated#{level}",
-                groups=groups,
-                level=level,
-                template="incident_alert",
-                variables=_vars(ctx.incident, level, deadline="按任务"),
-                subject=f"【启动{level}级响应】{ctx.incident.get('title', '')}",
-                body=f"指挥部已启动 {level} 级舆情应急响应。{note}\n各工作组请按任务要求行动。",
+            level_notice(
+                ctx.incident,
+                f"activated#{level}",
+                groups,
+                level,
+                f"【启动{level}级响应】",
+                f"指挥部已启动 {level} 级舆情应急响应。{note}\n各工作组请按任务要求行动。",
             ),
         ],
     )
