@@ -53,19 +53,27 @@ def _post(info: dict[str, Any], token: str, path: str, body: dict[str, Any]) -> 
     return response.json()
 
 
+def _planned_tasks(info: dict[str, Any], incident: str) -> list[dict[str, Any]]:
+    """The incident's tasks once the measures step has written them all (its timeline entry
+    comes after its tasks: read earlier, a task may be missing); else []."""
+    shown = _incident(info, incident)
+    planned = any(str(e["id"]).startswith("measures#") for e in shown["timeline"])
+    return list(shown["tasks"]) if planned else []
+
+
 def _walk_to_closed(info: dict[str, Any], incident: str, level: str = "II") -> None:
     """The HQ activates; each group acknowledges and completes its own task with its lead's
     token; the 宣传组 releases an approved statement; the HQ closes after the evaluation."""
     hq = info["tokens"]["hq"]
     wait_for(lambda: _waiting_for(info, incident, "decision"))
     _post(info, hq, f"/incidents/{incident}/decision", {"action": "activate", "level": level})
-    wait_for(lambda: _incident(info, incident)["tasks"])
+    wait_for(lambda: _planned_tasks(info, incident))
     publicity = info["group_tokens"]["publicity"]
     draft = _post(info, publicity, f"/incidents/{incident}/statements", {"text": "情况说明"})
     sid = draft["statement_id"]
     _post(info, hq, f"/incidents/{incident}/statements/{sid}/approve", {})
     _post(info, publicity, f"/incidents/{incident}/statements/{sid}/release", {"channel": "官微"})
-    for task in _incident(info, incident)["tasks"]:
+    for task in _planned_tasks(info, incident):
         task_id, group = task["task_id"], task["group"]
         lead = info["group_tokens"][group]
         wait_for(lambda t=task_id: _waiting_for(info, incident, f"ack#{t}"))
