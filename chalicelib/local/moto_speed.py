@@ -16,10 +16,10 @@ the HQ), local mode's CPU went mostly to moto doing the same work again on every
   starts from the partition (a table query) or from the items whose index key matches (an index
   query), and moto's own query code does everything else — order, ranges, filters, pagination.
 
-None of this is in the Lambda bundle: only local mode (:mod:`.runtime`) and the tests' moto
-world install it. These are private moto internals: :func:`install` refuses any moto but the
-pinned version, and ``tests/functional/test_local_moto_speed.py`` compares each patched path's
-answers with moto's own.
+Lambda never imports this (moto is not in the bundle): only local mode (:mod:`.runtime`) and
+the tests' moto world install it. These are private moto internals: :func:`install` refuses any
+moto but the pinned version, and ``tests/functional/test_local_moto_speed.py`` compares each
+patched path's answers with moto's own.
 """
 
 from __future__ import annotations
