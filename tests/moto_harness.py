@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.local import lambda_hook
+from chalicelib.local import lambda_hook, moto_speed
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -53,7 +53,9 @@ def executing_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Executing]:
             return made[service]
 
         lambda_hook.install(registry)
+        moto_speed.install()  # as local mode runs moto
         try:
             yield Executing(client, registry)
         finally:
+            moto_speed.uninstall()
             lambda_hook.uninstall()

@@ -40,6 +40,7 @@ class AwsClients:
         # boto3 clients are thread-safe, resources are not: one set of resources per thread.
         self._thread = threading.local()
         self._ids: dict[tuple[str, str], str] = {}
+        self._table_class: Any = None
 
     # -- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
@@ -59,8 +60,20 @@ class AwsClients:
             return cache[service]
 
     def table(self, name: str) -> Any:
-        """A DynamoDB ``Table`` resource by physical name (``settings.tables.<logical>``)."""
-        return self.resource("dynamodb").Table(name)
+        """A DynamoDB ``Table`` resource by physical name (``settings.tables.<logical>``), on this
+        thread's DynamoDB resource.
+
+        ``resource.Table(name)`` builds the ``Table`` class from the service model on every call
+        (milliseconds, and thousands of objects for the garbage collector); the class is the same
+        each time, so it is built once and instantiated as boto3 does, with the resource's client.
+        """
+        resource = self.resource("dynamodb")
+        table_class = self._table_class
+        if table_class is None:
+            table = resource.Table(name)
+            self._table_class = type(table)
+            return table
+        return table_class(name, client=resource.meta.client)
 
     # -- identifiers resolved once from names ------------------------------------------------
     def _memo(self, kind: str, name: str, resolve: Any) -> str:

@@ -8,6 +8,12 @@ flushes it to the operating system before moto answers. A process killed at any 
 every answered write in the file (a machine that loses power may lose the last lines: the file
 is not fsynced, which would cost a disk round trip per write).
 
+The lines are queued (:meth:`Journal.queue`) while moto's write lock is held, so their order is
+the order the writes took effect, and written (:meth:`Journal.write_queued`) after it is
+released: every other write of every table would otherwise wait on this file. Whoever writes
+takes everything queued so far, in order, so a write's lines are in the file before its own
+``write_queued`` returns, whichever thread wrote them.
+
 Files are numbered. A snapshot first :meth:`Journal.rotate` s to a new file, then scans the
 tables, then :meth:`drop_before` s the files older than the rotation — only once the snapshot is
 complete, so a crash in the middle keeps both the previous snapshot and every line written since
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +45,7 @@ class Journal:
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
         self._number = 0
+        self._queued: deque[str] = deque()  # lines of answered-to-be writes, in commit order
 
     def _numbers(self) -> list[int]:
         if not self._dir.exists():
@@ -57,21 +65,38 @@ class Journal:
 
     def append(self, entries: list[Mapping[str, Any]]) -> None:
         """Write ``entries`` and hand them to the operating system before returning."""
-        if not entries:
-            return
-        lines = "".join(
-            json.dumps(to_jsonable(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
-            for entry in entries
-        )
+        self.queue(entries)
+        self.write_queued()
+
+    def queue(self, entries: list[Mapping[str, Any]]) -> None:
+        """Take ``entries`` in this order (as JSON lines, so later changes to them do not count);
+        :meth:`write_queued` writes them. Called under moto's write lock: no I/O here."""
+        if entries:
+            self._queued.append(
+                "".join(
+                    json.dumps(to_jsonable(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+                    for entry in entries
+                )
+            )
+
+    def write_queued(self) -> None:
+        """Write every line queued so far and hand it to the operating system before returning."""
         with self._lock:
-            if self._file is None:
-                return
-            self._file.write(lines)
+            self._write_queued()
+
+    def _write_queued(self) -> None:
+        lines: list[str] = []
+        while self._queued:
+            lines.append(self._queued.popleft())
+        if lines and self._file is not None:
+            self._file.write("".join(lines))
             self._file.flush()
 
     def rotate(self) -> int:
-        """Continue in a new file; returns its number (what :meth:`drop_before` keeps)."""
+        """Continue in a new file; returns its number (what :meth:`drop_before` keeps). Lines
+        queued before the rotation go to the file before it."""
         with self._lock:
+            self._write_queued()
             if self._file is not None:
                 self._file.close()
             self._number += 1
@@ -86,6 +111,7 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self._write_queued()
             if self._file is not None:
                 self._file.close()
                 self._file = None

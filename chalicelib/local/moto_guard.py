@@ -12,9 +12,10 @@ machine and only then records the execution, so two starts under one name can ru
 This module serialises moto's DynamoDB item writes (``PutItem``, ``UpdateItem``,
 ``DeleteItem``, ``TransactWriteItems``; ``BatchWriteItem`` goes through the first and the
 third) on one lock, and ``StartExecution`` on another. Reads are not serialised: they see each
-write whole, as in DynamoDB. Under the same lock each write is handed to the :class:`Journal`
-(as the item stands after it), so the journal's order is the order writes took effect; a
-transaction's writes are journaled only if it commits.
+write whole, as in DynamoDB. Under the same lock each write is queued for the :class:`Journal`
+(as the item stands after it), so the journal's order is the order writes took effect, and
+written to its file once the lock is released, before moto answers; a transaction's writes are
+journaled only if it commits.
 
 Because every write passes here, this is also where local mode takes its snapshot of the tables
 (:func:`snapshot_tables`): every item of every table at one instant, read in-process under the
@@ -109,10 +110,13 @@ def _guarded_write(name: str, original: Callable[..., Any]) -> Callable[..., Any
                 raise
             finally:
                 _pending.depth -= 1
-            if outermost and _journal is not None:
-                _journal.append(_pending.lines)
+            journal = _journal if outermost else None
+            if journal is not None:
+                journal.queue(_pending.lines)  # in commit order: still under the lock
                 _pending.lines = []
-            return result
+        if journal is not None:
+            journal.write_queued()  # before moto answers, without holding up other writes
+        return result
 
     write.__wrapped__ = original  # type: ignore[attr-defined]
     return write
@@ -154,17 +158,20 @@ def snapshot_tables(names: Iterable[str]) -> tuple[dict[str, list[dict[str, Any]
     the journal file begun at that instant (None without a journal): the older files hold
     nothing the snapshot lacks."""
     wanted = set(names)
-    found: dict[str, list[dict[str, Any]]] = {}
+    read: dict[str, list[dict[str, Any]]] = {}
     with _write_lock:
         for by_region in dynamodb_backends.values():
             for backend in by_region.values():
                 for name, table in backend.tables.items():
                     if name in wanted:
-                        found[name] = [
-                            {k: boto_value(v) for k, v in item.to_json()["Attributes"].items()}
-                            for item in table.all_items()
-                        ]
+                        # Items are changed in place by updates: read them now, as moto's JSON
+                        # (new dicts); the conversion for boto3 can wait for the lock's release.
+                        read[name] = [item.to_json()["Attributes"] for item in table.all_items()]
         number = _journal.rotate() if _journal is not None else None
+    found = {
+        name: [{k: boto_value(v) for k, v in attrs.items()} for attrs in items]
+        for name, items in read.items()
+    }
     return found, number
 
 

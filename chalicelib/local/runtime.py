@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.incidents.models import OPEN_STATUSES
 from chalicelib.incidents.store import IncidentStore
-from chalicelib.local import lambda_hook, moto_guard
+from chalicelib.local import lambda_hook, moto_guard, moto_speed
 from chalicelib.local.demo_site import DemoSite
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
 from chalicelib.local.gate import LocalModeStopping, WorkGate
@@ -71,6 +72,13 @@ SNAPSHOT_EVERY_SECONDS = 30.0
 # it writes later is still journaled, so this bounds the stop, not what is kept).
 STOP_GRACE_SECONDS = 2.0
 API_BACKLOG = 128
+# The collector's youngest generation is collected after this many allocations (Python's default
+# is 700). Local mode keeps every running workflow in memory, so a full collection walks a heap
+# that grows with each incident — most of a million objects after a hundred, seconds of pause on
+# a busy machine, during which nothing runs. With the default, a request's own short-lived
+# objects live through several young collections and are promoted, and full collections came
+# every few seconds; with this, they die young and full collections become rare.
+GC_YOUNG_THRESHOLD = 50_000
 # moto accepts any credentials; these keep boto3 from looking for real ones.
 LOCAL_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -164,11 +172,15 @@ class LocalRuntime:
     _state_machine_arn: str = ""
     _queues: dict[str, str] = field(default_factory=dict)
     _demo: DemoSite | None = None
+    _gc_thresholds: tuple[int, ...] = ()
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
         opts = self.options
+        moto_speed.install()  # refuses another moto than the one its patches were made for
         self._lock_state_dir()
+        self._gc_thresholds = gc.get_threshold()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_thresholds[1:])
         # moto's server logs every request; the console is for people.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         _check_port_free(opts.host, opts.moto_port)
@@ -253,6 +265,10 @@ class LocalRuntime:
         self._pending = snapshot.saved_executions()
         self._start_api()
         self._write_local_json(port, account)
+        # What start-up built (modules, the app, moto's models) lives as long as the process:
+        # out of the collector's sight, full collections walk only what came after.
+        gc.collect()
+        gc.freeze()
         self._start_resuming(clients)
 
     def _lock_state_dir(self) -> None:
@@ -543,5 +559,9 @@ class LocalRuntime:
             if self._journal:
                 self._journal.close()
             lambda_hook.uninstall()
+            moto_speed.uninstall()
+            if self._gc_thresholds:
+                gc.unfreeze()
+                gc.set_threshold(*self._gc_thresholds)
             if self._lock_file:
                 self._lock_file.close()

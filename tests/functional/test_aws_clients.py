@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+from typing import Any
 
 import boto3
 import pytest
@@ -24,6 +26,38 @@ def test_tables_are_resources_by_physical_name(clients: AwsClients, settings: Se
     table = clients.table(settings.tables.system)
     assert table.name == "yuqing-local-system"
     assert table.table_status == "ACTIVE"
+
+
+def test_tables_share_one_class_and_each_thread_keeps_its_own_client(
+    clients: AwsClients, settings: Settings
+) -> None:
+    # GIVEN two tables asked for on this thread
+    system = clients.table(settings.tables.system)
+    tokens = clients.table(settings.tables.tokens)
+    # THEN they are tables of one class on this thread's resource, each working on its own name
+    assert type(system) is type(tokens)
+    assert system.meta.client is tokens.meta.client is clients.resource("dynamodb").meta.client
+    system.put_item(Item={"pk": "probe", "ok": True})
+    assert system.get_item(Key={"pk": "probe"})["Item"]["ok"] is True
+    assert "Item" not in tokens.get_item(Key={"pk": "probe"})
+    with tokens.batch_writer() as batch:
+        batch.put_item(Item={"pk": "batched"})
+    assert tokens.get_item(Key={"pk": "batched"})["Item"] == {"pk": "batched"}
+
+    # WHEN another thread asks THEN its table talks through that thread's own resource (boto3
+    # resources are not thread-safe; a shared one would share expression builders)
+    seen: dict[str, Any] = {}
+
+    def other() -> None:
+        table = clients.table(settings.tables.system)
+        seen["client"] = table.meta.client
+        seen["item"] = table.get_item(Key={"pk": "probe"})["Item"]
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert seen["client"] is not system.meta.client
+    assert seen["item"]["ok"] is True
 
 
 def test_the_endpoint_url_is_honoured(settings: Settings) -> None:

@@ -4,6 +4,7 @@ and the journal of every write since the last snapshot, so a kill loses no write
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -249,6 +250,53 @@ def test_a_journal_line_cut_short_by_a_kill_is_skipped(tmp_path: Path) -> None:
     with next(tmp_path.glob("*.jsonl")).open("a", encoding="utf-8") as cut:
         cut.write('{"table": "t", "key": {"pk": {"S"')
     assert [e["key"] for e in Journal(tmp_path).entries()] == [{"pk": {"S": "a"}}]
+
+
+def test_concurrent_writes_are_journaled_in_the_order_they_took_effect(
+    client: Any, tmp_path: Path, journal: Journal
+) -> None:
+    # GIVEN one item that eight threads update at once, each its own attribute and a counter
+    ddb = client("dynamodb")
+    _create(client, "t1")
+    ddb.put_item(TableName="t1", Item={"pk": {"S": "hot"}, "n": {"N": "0"}})
+
+    def bump(worker: int) -> None:
+        for i in range(15):
+            ddb.update_item(
+                TableName="t1",
+                Key={"pk": {"S": "hot"}},
+                UpdateExpression=f"SET n = n + :one, w{worker} = :i",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":i": {"N": str(i)}},
+            )
+
+    # WHEN they run (the journal's file is written after moto's write lock is released)
+    workers = [threading.Thread(target=bump, args=(w,)) for w in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    # THEN every write is in the file once each has returned, in the order it took effect: the
+    # counter rises by one from line to line and the last line is the item as it stands
+    lines = [e["item"] for e in Journal(tmp_path / "journal").entries() if e["table"] == "t1"]
+    counts = [int(line["n"]["N"]) for line in lines]
+    assert counts == list(range(121))
+    assert lines[-1] == ddb.get_item(TableName="t1", Key={"pk": {"S": "hot"}})["Item"]
+
+
+def test_lines_queued_before_a_rotation_stay_in_the_older_file(tmp_path: Path) -> None:
+    # GIVEN a line queued (under moto's write lock) but not yet written
+    journal = Journal(tmp_path)
+    first = journal.open()
+    journal.queue([{"table": "t", "key": {"pk": {"S": "a"}}, "item": {"pk": {"S": "a"}}}])
+    # WHEN a snapshot rotates the journal before the writer writes it
+    journal.rotate()
+    journal.queue([{"table": "t", "key": {"pk": {"S": "b"}}, "item": None}])
+    journal.write_queued()
+    journal.close()
+    # THEN the line of the write before the snapshot is in the file the snapshot supersedes
+    journal.drop_before(first + 1)
+    assert [e["key"] for e in Journal(tmp_path).entries()] == [{"pk": {"S": "b"}}]
 
 
 def test_executions_not_yet_resumed_at_a_stop_are_saved_with_the_running_ones(
