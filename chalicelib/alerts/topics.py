@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.alerts.models import filter_policy
+from chalicelib.alerts.store import PlanCache, SystemMarks
 from chalicelib.core.aws import AwsClients
-from chalicelib.core.errors import NotFoundError, aws_errors
+from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.errors import NotFoundError, YuqingError, aws_errors
 from chalicelib.core.observability import logger, mask_contact
 from chalicelib.core.settings import Settings
 from chalicelib.plan.models import HQ_GROUP, PlanView
@@ -43,6 +45,10 @@ class SnsGateway:
     def __init__(self, sns: Any, topic_arn: Any) -> None:
         self._sns = sns
         self._topic_arn = topic_arn
+
+    @classmethod
+    def of(cls, clients: AwsClients) -> SnsGateway:
+        return cls(clients.client("sns"), clients.topic_arn)
 
     def arn(self, name: str) -> str:
         return str(self._topic_arn(name))
@@ -121,6 +127,28 @@ class SnsGateway:
             )
         return str(result["MessageId"])
 
+    def publish_text(
+        self, arn: str, *, subject: str, text: str, attributes: Mapping[str, str]
+    ) -> str:
+        """One plain publish, the same text for every protocol (the ops topic's fallback, where
+        CloudWatch alarms go too); string attributes. Returns the SNS message id."""
+        with aws_errors(f"publish to {arn}"):
+            result = self._sns.publish(
+                TopicArn=arn,
+                Subject=subject[:99],
+                Message=text,
+                MessageAttributes={
+                    k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()
+                },
+            )
+        return str(result["MessageId"])
+
+    def confirmed_subscriptions(self, arn: str) -> str:
+        """How many subscriptions of the topic are confirmed, as SNS counts them (``/health``)."""
+        with aws_errors(f"topic {arn}"):
+            attributes = self._sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+        return str(attributes.get("SubscriptionsConfirmed", "0"))
+
 
 def group_topic_name(settings: Settings, group_id: str) -> str:
     if group_id == HQ_GROUP:
@@ -160,7 +188,7 @@ class Reconciler:
 
     @classmethod
     def build(cls, settings: Settings, clients: AwsClients) -> Reconciler:
-        return cls(settings, SnsGateway(clients.client("sns"), clients.topic_arn))
+        return cls(settings, SnsGateway.of(clients))
 
     def reconcile(self, plan: PlanView, previous: PlanView | None = None) -> ReconcileReport:
         report = ReconcileReport()
@@ -210,3 +238,45 @@ class Reconciler:
                 logger.info(
                     "unsubscribed", extra={"topic": arn, "endpoint": mask_contact(sub.endpoint)}
                 )
+
+
+class PlanReconciliation:
+    """Reconciling on every plan save, and catching up when that failed: the plan version last
+    reconciled is kept in the system table, and the ``alert_dispatch`` schedule reconciles any
+    newer plan (a save is never failed for SNS; the schedule owns what it could not do)."""
+
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        plans: PlanCache,
+        marks: SystemMarks,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.reconciler = reconciler
+        self._plans = plans
+        self._marks = marks
+        self._clock = clock
+
+    def reconcile_plan(self, plan: PlanView, previous: PlanView | None) -> dict[str, Any]:
+        """``PlanService.after_save``: reconcile now; on failure the schedule catches up."""
+        try:
+            report = self.reconciler.reconcile(plan, previous)
+        except YuqingError as err:
+            logger.error(
+                "plan reconciliation failed; the schedule will retry",
+                extra={"version": plan.version, "error": err.code},
+            )
+            return {"ok": False, "error": err.code, "version": plan.version}
+        self._marks.set_reconciled_version(plan.version, iso(self._clock()))
+        return {"ok": True, "version": plan.version, **report.as_dict()}
+
+    def catch_up(self) -> dict[str, Any] | None:
+        """Reconcile the latest plan if a save's reconciliation failed; None: nothing to do."""
+        latest = self._plans.store.latest()
+        if latest is None:
+            return None
+        done = self._marks.reconciled_version()
+        if done >= latest.version:
+            return None
+        previous = self._plans.version(done) if done else None
+        return self.reconcile_plan(PlanView(latest.doc, latest.version), previous)

@@ -21,7 +21,7 @@ from typing import Any
 from chalice import Blueprint, Rate
 
 from chalicelib.alerts.models import INCIDENT_KEY, AlertRequest, Status
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.alerts.store import OutboxStore
 from chalicelib.briefings import daily, evaluation
 from chalicelib.briefings.models import Period, parse_time, period_for, rolling_period
 from chalicelib.briefings.store import BriefingStore

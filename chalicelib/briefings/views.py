@@ -24,8 +24,8 @@ from typing import Any
 
 from chalice import Blueprint, Rate, Response
 
-from chalicelib.alerts.outbox import OutboxStore
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.store import OutboxStore
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.briefings import daily, evaluation

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate, Response
 
-from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.alerts.store import OutboxStore
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
 from chalicelib.briefings.evaluation import drill_document

@@ -22,7 +22,8 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.alerts.models import Backlog
-from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.alerts.store import OutboxStore
+from chalicelib.alerts.topics import SnsGateway
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import YuqingError, aws_errors
@@ -104,10 +105,8 @@ class HealthService:
         return f"{attributes['ApproximateNumberOfMessages']} messages"
 
     def _topic(self, name: str) -> str:
-        attributes = self._clients.client("sns").get_topic_attributes(
-            TopicArn=self._clients.topic_arn(name)
-        )["Attributes"]
-        return f"{attributes.get('SubscriptionsConfirmed', '0')} subscriptions"
+        gateway = SnsGateway.of(self._clients)
+        return f"{gateway.confirmed_subscriptions(gateway.arn(name))} subscriptions"
 
     def _state_machine(self) -> str:
         return StateMachine.of(self._settings, self._clients).status()

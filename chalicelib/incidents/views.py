@@ -12,7 +12,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate, Response
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients

@@ -37,7 +37,7 @@ from chalice.cli.factory import CLIFactory
 from chalice.local import LocalDevServer, create_local_server
 from moto.server import ThreadedMotoServer
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients

@@ -13,7 +13,8 @@ import json
 from typing import Any, Protocol
 
 from chalicelib.alerts.models import AlertRequest
-from chalicelib.core.errors import YuqingError, aws_errors
+from chalicelib.alerts.topics import SnsGateway
+from chalicelib.core.errors import YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.sources.models import SourceDefinition, SourceHealth
 
@@ -36,8 +37,8 @@ class OpsTopicAlerts:
     redelivered crawl message may publish twice here (better twice than not at all).
     """
 
-    def __init__(self, sns: Any, topic_arn: str) -> None:
-        self._sns = sns
+    def __init__(self, gateway: SnsGateway, topic_arn: str) -> None:
+        self._sns = gateway
         self._topic_arn = topic_arn
 
     def source_unhealthy(
@@ -49,22 +50,16 @@ class OpsTopicAlerts:
             f"地址: {source.fetch_url}\n"
             f"连续失败: {health.consecutive_failures}; 最近成功: {health.last_success_at or '无'}"
         )
-        with aws_errors("ops topic"):
-            self._sns.publish(
-                TopicArn=self._topic_arn,
-                Subject=f"yuqing: source {source.id} unhealthy"[:99],
-                Message=text,
-                MessageAttributes={
-                    "group": {"DataType": "String", "StringValue": TECH_GROUP},
-                    "event": {"DataType": "String", "StringValue": "source_unhealthy"},
-                    "detail": {
-                        "DataType": "String",
-                        "StringValue": json.dumps(
-                            {"source": source.id, "reason": reason}, ensure_ascii=False
-                        ),
-                    },
-                },
-            )
+        self._sns.publish_text(
+            self._topic_arn,
+            subject=f"yuqing: source {source.id} unhealthy",
+            text=text,
+            attributes={
+                "group": TECH_GROUP,
+                "event": "source_unhealthy",
+                "detail": json.dumps({"source": source.id, "reason": reason}, ensure_ascii=False),
+            },
+        )
 
 
 class AlertServiceSourceAlerts:

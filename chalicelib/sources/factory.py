@@ -10,7 +10,8 @@ loopback (:func:`local_sites`) and how long a fetch on an API path may take
 
 from __future__ import annotations
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.topics import SnsGateway
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.settings import Settings, get_settings
 from chalicelib.ingest.wiring import build_scoring_sink
@@ -44,7 +45,8 @@ def build_sink(settings: Settings, clients: AwsClients) -> ItemSink:
 def build_alerts(settings: Settings, clients: AwsClients) -> SourceAlerts:
     """Who hears about a broken source: the tech group through the alert service, or the ops
     topic if that fails."""
-    fallback = OpsTopicAlerts(clients.client("sns"), clients.topic_arn(settings.ops_topic))
+    gateway = SnsGateway.of(clients)
+    fallback = OpsTopicAlerts(gateway, gateway.arn(settings.ops_topic))
     latest = PlanStore(clients.table(settings.tables.plan)).latest()
     ops = latest.doc.get("alerting", {}).get("ops_group") if latest else None
     return AlertServiceSourceAlerts(alert_service(settings, clients), fallback, ops or TECH_GROUP)

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.alerts.models import AlertRequest
-from chalicelib.alerts.service import AlertService, alert_service
+from chalicelib.alerts.service import AlertService
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.clock import Clock, utcnow

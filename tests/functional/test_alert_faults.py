@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from chalice.test import Client
 
 from chalicelib.alerts import service as alert_module
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core import aws

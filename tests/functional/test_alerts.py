@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
-from chalicelib.alerts import service as service_module
+from chalicelib.alerts import dispatch as dispatch_module
 from chalicelib.alerts.models import AlertRequest, Status, filter_policy
-from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.service import AlertService
+from chalicelib.alerts.store import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.topics import Reconciler, SnsGateway, group_topic_name
 from chalicelib.alerts.views import alert_dispatch
 from chalicelib.core.aws import AwsClients
@@ -84,19 +84,23 @@ class World:
         self.clients = clients
         self.clock = FakeClock()
         self.sns = FlakySns(clients.client("sns"))
-        system = clients.table(settings.tables.system)
-        self.service = AlertService(
-            settings,
-            outbox=OutboxStore(clients.table(settings.tables.outbox)),
-            plans=PlanStore(clients.table(settings.tables.plan)),
-            gateway=SnsGateway(self.sns, clients.topic_arn),
-            counter=SmsCounter(system),
-            marks=SystemMarks(system),
-            clock=self.clock,
-        )
+        self.service = self.service_over(OutboxStore(clients.table(settings.tables.outbox)))
         self.plans = PlanService(
             PlanStore(clients.table(settings.tables.plan)),
             after_save=self.service.reconcile_plan,
+            clock=self.clock,
+        )
+
+    def service_over(self, outbox: OutboxStore) -> AlertService:
+        """An AlertService on this world's tables, SNS and clock, reading ``outbox``."""
+        system = self.clients.table(self.settings.tables.system)
+        return AlertService(
+            self.settings,
+            outbox=outbox,
+            plans=PlanStore(self.clients.table(self.settings.tables.plan)),
+            gateway=SnsGateway(self.sns, self.clients.topic_arn),
+            counter=SmsCounter(system),
+            marks=SystemMarks(system),
             clock=self.clock,
         )
 
@@ -347,7 +351,7 @@ def test_a_run_publishes_at_most_its_limit_and_the_next_runs_the_rest(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a limit of 2 a run, and a level I alert left pending by an outage, SNS now back
-    monkeypatch.setattr(service_module, "MAX_PUBLISH_PER_RUN", 2)
+    monkeypatch.setattr(dispatch_module, "MAX_PUBLISH_PER_RUN", 2)
     world.sns.down = True
     ids = world.service.send(alert(level="I"))
     world.sns.down = False
@@ -583,12 +587,12 @@ def test_a_message_sent_while_the_outbox_is_read_is_listed_once_at_its_newer_sta
         world.clock.advance(60)
         world.service.dispatch_due()
 
-    world.service.outbox = SentBetweenReads(
-        world.clients.table(world.settings.tables.outbox), publish
+    racing = world.service_over(
+        SentBetweenReads(world.clients.table(world.settings.tables.outbox), publish)
     )
 
     # WHEN the whole outbox is listed
-    listed = world.service.list_messages(incident=None, status=None, limit=100, live=False)
+    listed = racing.list_messages(incident=None, status=None, limit=100, live=False)
 
     # THEN each message appears once, at the status it has now
     assert sorted(m["message_id"] for m in listed) == sorted(ids)

@@ -20,7 +20,7 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.alerts.models import AlertRequest
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core.aws import AwsClients

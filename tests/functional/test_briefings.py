@@ -12,8 +12,8 @@ import pytest
 from chalice.test import Client
 from docx import Document as open_docx
 
-from chalicelib.alerts.outbox import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.service import AlertService
+from chalicelib.alerts.store import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.topics import SnsGateway
 from chalicelib.auth.service import TokenStore
 from chalicelib.briefings import daily, render_html

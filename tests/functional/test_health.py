@@ -9,7 +9,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.alerts.outbox import OutboxStore
+from chalicelib.alerts.store import OutboxStore
 from chalicelib.auth.service import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients

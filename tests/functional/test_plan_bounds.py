@@ -15,7 +15,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.alerts.models import Status
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.settings import Settings

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.core import aws

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.dynamo import from_item
 from chalicelib.core.settings import Settings

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ThrottledError

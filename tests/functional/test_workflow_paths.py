@@ -23,7 +23,7 @@ from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
 import app as app_module
-from chalicelib.alerts.service import alert_service
+from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.service import TokenStore
 from chalicelib.clusters.models import Cluster

@@ -12,7 +12,8 @@ from chalicelib.alerts.models import (
     message_id,
     policy_matches,
 )
-from chalicelib.alerts.service import backoff, china_day, recipients
+from chalicelib.alerts.policy import backoff
+from chalicelib.alerts.sending import china_day, recipients
 from chalicelib.core.errors import ValidationError
 from chalicelib.deploy.iam import resolved_policies
 from chalicelib.plan.diff import summarize

@@ -8,6 +8,7 @@
   marked sent once, and a failed publish stays pending with ``attempts`` and ``next_attempt_at``.
 
 The SMS counter lives in the system table (``pk=sms#<day>``), one atomic ``ADD`` per message.
+:class:`PlanCache` reads the plans alerts are sent under, each version once per instance.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 
 from chalicelib.alerts.models import Backlog, Status
 from chalicelib.core.dynamo import from_item, furthest_reads, put_if_absent, query_all, to_item
-from chalicelib.core.errors import ConflictError, aws_errors
+from chalicelib.core.errors import ConflictError, UnavailableError, aws_errors
+from chalicelib.plan.models import PlanView
+from chalicelib.plan.store import PlanStore
 
 _STATUS = {"#s": "status"}
 
@@ -255,3 +258,28 @@ class SystemMarks:
             self._table.put_item(
                 Item={"pk": "plan_reconciled", "version": version, "reconciled_at": at}
             )
+
+
+class PlanCache:
+    """The plan an alert is sent under (the latest), and the plan an outbox message was sent
+    under (by its ``plan_version``), each read once per instance."""
+
+    def __init__(self, plans: PlanStore) -> None:
+        self.store = plans
+        self._views: dict[int, PlanView] = {}
+
+    def current(self) -> PlanView:
+        latest = self.store.latest()
+        if latest is None:
+            raise UnavailableError("no plan is stored yet; alerts need the plan's groups")
+        view = PlanView(latest.doc, latest.version)
+        self._views[latest.version] = view
+        return view
+
+    def version(self, version: int) -> PlanView | None:
+        if version not in self._views:
+            found = self.store.get(version)
+            if found is None:
+                return None
+            self._views[version] = PlanView(found.doc, found.version)
+        return self._views[version]
