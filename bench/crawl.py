@@ -32,10 +32,10 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
 from chalicelib.local.provision import Provisioned, TemplateProvisioner
-from chalicelib.sources.factory import crawl_service, source_store
 from chalicelib.sources.guard import LOCAL_SITES, LocalSite
 from chalicelib.sources.models import parse_definition
 from chalicelib.sources.service import CrawlQueue, Dispatcher
+from chalicelib.sources.wiring import crawl_service, source_store
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

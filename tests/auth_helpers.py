@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.auth.models import GROUP_ROLES, Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 
 
 def role_tokens(store: TokenStore, group: str = "monitoring") -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Alert routes and the ``alert_dispatch`` schedule.
+"""Alert routes (the schedule is in :mod:`chalicelib.alerts.handlers`).
 
 - ``GET /outbox?incident=…&status=…&limit=…&live=1`` (hq): messages newest first, each with the
   contacts whose subscription filter matched it (from the plan version it was sent under);
@@ -10,15 +10,13 @@
   above): stop repeats and escalation. A member or lead (who always has a group) acknowledges
   only that group's alerts — another group's alert is a 403, the incident-wide ack leaves other
   groups' alerts alone; the hq acknowledges any.
-- ``alert_dispatch`` every minute: publish due messages, repeat, escalate, catch up a failed
-  reconciliation, and emit the backlog (``PendingAlerts``, ``OldestPendingAlertAge``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint
 
 from chalicelib.alerts.models import INCIDENT_KEY, AlertRequest, Status
 from chalicelib.alerts.wiring import alert_service
@@ -26,7 +24,6 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
-from chalicelib.core.observability import record_alert_backlog
 
 bp = Blueprint(__name__)
 
@@ -149,14 +146,3 @@ def ack_incident(incident_key: str) -> dict[str, Any]:
         incident_key, principal.name, group=principal.scope
     )
     return {"acknowledged": acked}
-
-
-@bp.schedule(Rate(1, unit=Rate.MINUTES), name="alert_dispatch")
-def alert_dispatch(event: Any) -> dict[str, Any]:
-    """Every minute: retries with backoff, repeats, escalation, reconciliation catch-up; then
-    the backlog as metrics (``AlertBacklogAlarm``; none when the outbox could not be read, which
-    the alarm counts as breaching)."""
-    report = alert_service().dispatch_due()
-    if report.backlog is not None:
-        record_alert_backlog(report.backlog["pending"], report.backlog["oldest_age_seconds"])
-    return report.as_dict()

@@ -7,16 +7,12 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.auth.models import Principal, Role
-from chalicelib.auth.service import TokenStore, authenticate
-from chalicelib.core.aws import get_clients
+from chalicelib.auth.service import authenticate
+from chalicelib.auth.wiring import token_store
 from chalicelib.core.http import api
 from chalicelib.core.settings import get_settings
 
 bp = Blueprint(__name__)
-
-
-def token_store() -> TokenStore:
-    return TokenStore(get_clients().table(get_settings().tables.tokens))
 
 
 def require(request: Any, minimum: Role) -> Principal:

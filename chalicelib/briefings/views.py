@@ -1,12 +1,10 @@
-"""Briefing and report routes, and the ``briefing_tick`` schedule.
+"""Briefing and report routes (the schedule is in :mod:`chalicelib.briefings.handlers`).
 
 - ``GET /briefings`` (viewer+): stored briefing dates and the plan's briefing time.
 - ``GET /briefings/{date}?format=json|html|docx`` (viewer+): one day's 舆情日报, built on demand;
   ``date`` ``latest``: the last 24 hours up to now (provisional, never stored).
 - ``POST /briefings`` (lead+): ``{"date"?: "YYYY-MM-DD"}`` — build now (default: today).
 - ``GET /incidents/{incident_id}/report?format=json|html|docx`` (viewer+): 舆情评估.
-- ``briefing_tick`` every 15 minutes: today's briefing once its time has passed, and the e-mail
-  (yesterday's too until it is mailed); the e-mail links to the dashboard's ``#/briefing/<date>``.
 
 An HTML answer is a page of our own text with post titles in it: its CSP allows nothing but its
 inline style and its ``data:`` chart images (no script, no fetch, no frame), and ``nosniff``
@@ -22,10 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import Blueprint, Rate, Response
+from chalice import Blueprint, Response
 
-from chalicelib.alerts.store import OutboxStore
-from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.briefings import daily, evaluation
@@ -37,17 +33,9 @@ from chalicelib.briefings.models import (
     check_format,
     content_disposition,
 )
-from chalicelib.briefings.service import BriefingService, EvaluationReports
-from chalicelib.briefings.store import BriefingStore
-from chalicelib.clusters.store import ClusterStore
-from chalicelib.core.aws import get_clients
+from chalicelib.briefings.wiring import briefing_service, evaluation_reports
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
-from chalicelib.core.settings import get_settings
-from chalicelib.incidents.store import IncidentStore
-from chalicelib.plan.store import PlanStore
-from chalicelib.sources.store import SourceStore
-from chalicelib.trends.store import TrendStore
 from chalicelib.workflow.statemachine import execution_name
 
 bp = Blueprint(__name__)
@@ -65,32 +53,6 @@ DOCUMENT_CSP = "; ".join(
     )
 )
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}
-
-
-def briefing_service(*, with_mail: bool = False) -> BriefingService:
-    settings, clients = get_settings(), get_clients()
-    trends = clients.table(settings.tables.trends)
-    return BriefingService(
-        store=BriefingStore(trends),
-        trends=TrendStore(trends),
-        clusters=ClusterStore(clients.table(settings.tables.clusters)),
-        incidents=IncidentStore(clients.table(settings.tables.incidents)),
-        sources=SourceStore(clients.table(settings.tables.sources)),
-        plans=PlanStore(clients.table(settings.tables.plan)),
-        notifier=alert_service() if with_mail else None,
-        public_url=settings.public_url,
-    )
-
-
-def evaluation_reports() -> EvaluationReports:
-    settings, clients = get_settings(), get_clients()
-    return EvaluationReports(
-        IncidentStore(clients.table(settings.tables.incidents)),
-        OutboxStore(clients.table(settings.tables.outbox)),
-        ClusterStore(clients.table(settings.tables.clusters)),
-        TrendStore(clients.table(settings.tables.trends)),
-        settings.time_scale,
-    )
 
 
 def requested_format(request: Any) -> str:
@@ -173,9 +135,3 @@ def incident_report(incident_id: str) -> Response:
     execution_name(incident_id)  # validates the id
     fmt = requested_format(bp.current_request)
     return respond(evaluation_reports().incident(incident_id), fmt, evaluation.document)
-
-
-@bp.schedule(Rate(15, unit=Rate.MINUTES), name="briefing_tick")
-def briefing_tick(event: Any) -> dict[str, Any]:
-    """Every 15 minutes: yesterday's briefing until mailed, today's once its time has passed."""
-    return briefing_service(with_mail=True).tick()

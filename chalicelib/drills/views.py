@@ -1,4 +1,4 @@
-"""Drill routes and the ``drill_tick`` schedule.
+"""Drill routes (the schedule is in :mod:`chalicelib.drills.handlers`).
 
 - ``POST /drills`` (hq): ``{"scenario": "rumour-accident" | {...inline...}, "note"?}`` starts a
   drill and injects what is due at once; 201 with the drill and its events. ``Idempotency-Key``
@@ -6,8 +6,6 @@
 - ``GET /drills`` (viewer+): recent drills, newest first.
 - ``GET /drills/scenarios`` (viewer+): the bundled scenarios.
 - ``GET /drills/{drill_id}?format=json|html|docx`` (viewer+): the drill report (演练评估).
-- ``drill_tick`` every minute: inject due events of running drills (see
-  :mod:`chalicelib.drills.service` for the timing).
 """
 
 from __future__ import annotations
@@ -17,9 +15,8 @@ import threading
 import uuid
 from typing import Any
 
-from chalice import Blueprint, Rate, Response
+from chalice import Blueprint, Response
 
-from chalicelib.alerts.store import OutboxStore
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
 from chalicelib.briefings.evaluation import drill_document
@@ -30,44 +27,14 @@ from chalicelib.core.idempotency import IdempotencyStore, check_key
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.drills.scenario import MAX_MINUTES, bundled_names, load_bundled, parse_request
-from chalicelib.drills.service import DrillService, PipelineInjector, check_drill_id
-from chalicelib.drills.store import DrillStore
-from chalicelib.incidents.store import IncidentStore
-from chalicelib.plan.service import subject_ids
-from chalicelib.plan.store import PlanStore
-from chalicelib.posts.store import PostStore
-from chalicelib.reports.views import report_service
-from chalicelib.sources.factory import build_sink
+from chalicelib.drills.service import check_drill_id
+from chalicelib.drills.wiring import drill_service, plan_subjects
 
 bp = Blueprint(__name__)
 
 # Local mode paces each new drill in a thread of its own (see the service's docstring); tests
 # turn this off and drive time through ``DrillService.advance``.
 PACE_IN_PROCESS = True
-TICK_WINDOW_SECONDS = 55.0
-
-
-def _subjects() -> set[str]:
-    return subject_ids(PlanStore(get_clients().table(get_settings().tables.plan)))
-
-
-def drill_service() -> DrillService:
-    settings, clients = get_settings(), get_clients()
-    incidents = IncidentStore(clients.table(settings.tables.incidents))
-    injector = PipelineInjector(
-        report_service(),
-        build_sink(settings, clients),
-        PostStore(clients.table(settings.tables.posts)),
-        incidents,
-        _subjects,
-    )
-    return DrillService(
-        DrillStore(clients.table(settings.tables.incidents)),
-        injector,
-        incidents,
-        OutboxStore(clients.table(settings.tables.outbox)),
-        settings.time_scale,
-    )
 
 
 def _drill_id(who: Principal, key: str | None) -> str:
@@ -93,7 +60,7 @@ def start_drill() -> Response:
     who = require(request, Role.HQ)
     body = json_body(request)
     key = (request.headers if request else {}).get("idempotency-key")
-    scenario, note = parse_request(body, _subjects())
+    scenario, note = parse_request(body, plan_subjects())
 
     def work() -> dict[str, Any]:
         return drill_service().start(who, scenario, note, _drill_id(who, key))
@@ -120,7 +87,7 @@ def list_drills() -> dict[str, Any]:
 @api
 def list_scenarios() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
-    subjects = _subjects()
+    subjects = plan_subjects()
     found = []
     for name in bundled_names():
         scenario = load_bundled(name, subjects)
@@ -144,14 +111,3 @@ def drill_report(drill_id: str) -> Response:
     fmt = requested_format(bp.current_request)
     report = drill_service().report(check_drill_id(drill_id))
     return respond(report, fmt, drill_document)
-
-
-@bp.schedule(Rate(1, unit=Rate.MINUTES), name="drill_tick")
-def drill_tick(event: Any) -> dict[str, Any]:
-    """Every minute: inject due drill events, and those falling due before the next tick."""
-    context = getattr(event, "context", None)
-    window = TICK_WINDOW_SECONDS
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining):
-        window = min(window, remaining() / 1000 - 5)
-    return {"injected": drill_service().tick(window)}

@@ -28,6 +28,7 @@ from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import YuqingError, aws_errors
 from chalicelib.core.settings import Settings
+from chalicelib.health.store import ProbeStore
 from chalicelib.workflow.statemachine import StateMachine
 
 # An alert pending longer than this is not a retry in progress (those wait at most 2 minutes,
@@ -79,6 +80,7 @@ class HealthService:
         self._settings = settings
         self._clients = clients
         self._backlog = backlog or OutboxStore(clients.table(settings.tables.outbox)).backlog
+        self._probes = ProbeStore(clients.table(settings.tables.system))
         self._clock = clock
 
     def _checks(self) -> list[tuple[str, str, Callable[[], str]]]:
@@ -154,21 +156,11 @@ class HealthService:
         return body
 
     def record(self, report: HealthReport) -> None:
-        """Keep the latest probe result (system table, ``pk=health``) for /health to report."""
-        item = {"pk": "health", **report.as_dict()}
-        with aws_errors("system table"):
-            self._clients.table(self._settings.tables.system).put_item(Item=item)
+        """Keep the latest probe result for /health to report."""
+        self._probes.put(report.as_dict())
 
     def last_recorded(self) -> dict[str, Any] | None:
-        try:
-            with aws_errors("system table"):
-                item = self._clients.table(self._settings.tables.system).get_item(
-                    Key={"pk": "health"}
-                )
-        except YuqingError:
-            return None
-        found: dict[str, Any] | None = item.get("Item")
-        return found
+        return self._probes.latest()
 
 
 class ReportCache:

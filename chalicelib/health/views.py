@@ -1,4 +1,4 @@
-"""``GET /health`` and the scheduled health probe.
+"""``GET /health`` (the scheduled probe is in :mod:`chalicelib.health.handlers`).
 
 Anyone may ask ``/health`` whether the deployment is well (a load balancer, an uptime checker,
 the HQ's phone when SMS stays silent): without a token the answer is the status alone, 200
@@ -9,27 +9,19 @@ with a bearer token (decision 73). Both answers come from the process's cached r
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Blueprint, Rate, Response
+from chalice import Blueprint, Response
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.aws import get_clients
 from chalicelib.core.http import api, json_response
-from chalicelib.core.observability import logger, metrics
-from chalicelib.core.settings import get_settings
-from chalicelib.health.service import HealthReport, HealthService, report_cache
+from chalicelib.health.service import report_cache
+from chalicelib.health.wiring import health_service
 
 bp = Blueprint(__name__)
 
 # Intermediaries must not keep a health answer: its value is being current.
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def health_service() -> HealthService:
-    return HealthService(get_settings(), get_clients())
 
 
 @bp.route("/health", methods=["GET"])
@@ -49,27 +41,3 @@ def health() -> Response:
     status = 200 if body["status"] == "ok" else 503
     shown = body if detailed else {"status": body["status"]}
     return json_response(shown, status=status, headers=NO_STORE)
-
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES), name="health_probe")
-def health_probe(event: Any) -> dict[str, Any]:
-    """Every 5 minutes: check components, record the result, emit ``ComponentsDown``.
-
-    A CloudWatch alarm on the metric (infra/resources.yaml) tells the ops topic.
-    """
-    service = health_service()
-    report = service.check()
-    down = [c.name for c in report.components if not c.ok]
-    metrics.add_metric(name="ComponentsDown", unit=MetricUnit.Count, value=len(down))
-    if down:
-        logger.error("components down", extra={"components": down})
-    service.record(report)
-    _refresh_cache(report)
-    return {"ok": report.ok, "down": down}
-
-
-def _refresh_cache(report: HealthReport) -> None:
-    """The probe's report is the freshest this process has: /health answers from it."""
-    body = report.as_dict()
-    body["last_probe"] = {"checked_at": report.checked_at, "status": body["status"]}
-    report_cache.put(get_clients(), body)

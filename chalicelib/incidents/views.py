@@ -10,55 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Rate, Response
+from chalice import Blueprint, Response
 
-from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
-from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
-from chalicelib.core.settings import get_settings
-from chalicelib.incidents.actions import IncidentActions
-from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.models import ITEM_ID, STATUSES
-from chalicelib.incidents.queries import IncidentQueries
-from chalicelib.incidents.store import IncidentStore
-from chalicelib.incidents.sweep import IncidentSweep
-from chalicelib.incidents.tokens import TokenDesk
-from chalicelib.plan.models import LEVELS, publicity_group
-from chalicelib.plan.service import current_or_example
-from chalicelib.plan.store import PlanStore
-from chalicelib.posts.store import PostStore
-from chalicelib.sources.factory import api_fetcher, request_guard
-from chalicelib.workflow.statemachine import StateMachine, execution_name
-from chalicelib.workflow.wiring import rise_checker
+from chalicelib.incidents.wiring import (
+    evidence_service,
+    incident_actions,
+    incident_queries,
+)
+from chalicelib.plan.models import LEVELS
+from chalicelib.workflow.statemachine import execution_name
 
 bp = Blueprint(__name__)
-
-
-def _store() -> IncidentStore:
-    return IncidentStore(get_clients().table(get_settings().tables.incidents))
-
-
-def _publicity_group() -> str | None:
-    """The current plan's publicity group (the example plan's while none is stored)."""
-    plans = PlanStore(get_clients().table(get_settings().tables.plan))
-    return publicity_group(current_or_example(plans))
-
-
-def actions() -> IncidentActions:
-    store = _store()
-    return IncidentActions(
-        store,
-        TokenDesk(store, StateMachine.of(get_settings(), get_clients())),
-        alert_service(),
-        publicity=_publicity_group,
-    )
-
-
-def queries() -> IncidentQueries:
-    return IncidentQueries(_store(), StateMachine.of(get_settings(), get_clients()))
 
 
 def _item_id(value: str, name: str) -> str:
@@ -86,7 +53,7 @@ def list_incidents() -> dict[str, Any]:
     if problems:
         raise ValidationError("invalid query", problems)
     drill = None if drill_text is None else drill_text == "true"
-    return {"incidents": queries().list(status=status, level=level, drill=drill)}
+    return {"incidents": incident_queries().list(status=status, level=level, drill=drill)}
 
 
 @bp.route("/incidents/{incident_id}", methods=["GET"])
@@ -94,7 +61,7 @@ def list_incidents() -> dict[str, Any]:
 def get_incident(incident_id: str) -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
     execution_name(incident_id)  # validates the id: 400, not a scan for garbage
-    return queries().get(incident_id)
+    return incident_queries().get(incident_id)
 
 
 @bp.route("/incidents/{incident_id}/decision", methods=["POST"])
@@ -102,7 +69,7 @@ def get_incident(incident_id: str) -> dict[str, Any]:
 def decide(incident_id: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.HQ)
     execution_name(incident_id)
-    return actions().decide(incident_id, who, json_body(bp.current_request))
+    return incident_actions().decide(incident_id, who, json_body(bp.current_request))
 
 
 @bp.route("/incidents/{incident_id}/tasks/{task_id}", methods=["POST"])
@@ -110,7 +77,7 @@ def decide(incident_id: str) -> dict[str, Any]:
 def act_on_task(incident_id: str, task_id: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    return actions().task(
+    return incident_actions().task(
         incident_id, _item_id(task_id, "task_id"), who, json_body(bp.current_request)
     )
 
@@ -120,7 +87,7 @@ def act_on_task(incident_id: str, task_id: str) -> dict[str, Any]:
 def close(incident_id: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.HQ)
     execution_name(incident_id)
-    return actions().close(incident_id, who, json_body(bp.current_request))
+    return incident_actions().close(incident_id, who, json_body(bp.current_request))
 
 
 @bp.route("/incidents/{incident_id}/statements", methods=["POST"])
@@ -128,7 +95,7 @@ def close(incident_id: str) -> dict[str, Any]:
 def draft_statement(incident_id: str) -> Any:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    return actions().draft_statement(incident_id, who, json_body(bp.current_request))
+    return incident_actions().draft_statement(incident_id, who, json_body(bp.current_request))
 
 
 @bp.route("/incidents/{incident_id}/statements/{sid}/approve", methods=["POST"])
@@ -136,7 +103,7 @@ def draft_statement(incident_id: str) -> Any:
 def approve_statement(incident_id: str, sid: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.HQ)
     execution_name(incident_id)
-    return actions().approve_statement(incident_id, _item_id(sid, "sid"), who)
+    return incident_actions().approve_statement(incident_id, _item_id(sid, "sid"), who)
 
 
 @bp.route("/incidents/{incident_id}/statements/{sid}/release", methods=["POST"])
@@ -144,47 +111,23 @@ def approve_statement(incident_id: str, sid: str) -> dict[str, Any]:
 def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    return actions().release_statement(
+    return incident_actions().release_statement(
         incident_id, _item_id(sid, "sid"), who, json_body(bp.current_request)
     )
 
 
-def evidence() -> EvidenceService:
-    settings, clients = get_settings(), get_clients()
-    return EvidenceService(
-        _store(),
-        PostStore(clients.table(settings.tables.posts)),
-        api_fetcher(),
-        request_guard(settings),
-    )
-
-
-@bp.route("/incidents/{incident_id}/evidence", methods=["POST"])
+@bp.route("/incidents/{incident_id}/evidence_service", methods=["POST"])
 @api
 def preserve_evidence(incident_id: str) -> Response:
     who = require(bp.current_request, Role.MEMBER)
     execution_name(incident_id)
-    kept = evidence().preserve(incident_id, who, json_body(bp.current_request))
+    kept = evidence_service().preserve(incident_id, who, json_body(bp.current_request))
     return json_response(kept, status=201 if kept["created"] else 200)
 
 
-@bp.route("/incidents/{incident_id}/evidence", methods=["GET"])
+@bp.route("/incidents/{incident_id}/evidence_service", methods=["GET"])
 @api
 def list_evidence(incident_id: str) -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
     execution_name(incident_id)
-    return {"evidence": evidence().list(incident_id)}
-
-
-@bp.schedule(Rate(1, unit=Rate.MINUTES), name="incident_sweep")
-def incident_sweep(event: Any) -> dict[str, Any]:
-    """Start the workflow of any incident whose start failed (still ``open`` after a minute),
-    and restart any wait whose incident has risen past it (decisions 57–58)."""
-    settings, clients = get_settings(), get_clients()
-    sweep = IncidentSweep(
-        _store(),
-        StateMachine.of(settings, clients).start,
-        recheck_wait=rise_checker(settings, clients),
-    )
-    started = sweep.run()
-    return {"started": started, "waits_restarted": sweep.recheck_waits()}
+    return {"evidence_service": evidence_service().list(incident_id)}

@@ -39,7 +39,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
 from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
@@ -58,9 +58,9 @@ from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
 from chalicelib.local.snapshot import SaveCancelled, Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 from chalicelib.plan.service import load_example, load_plan_file
-from chalicelib.plan.views import plan_service
-from chalicelib.sources.factory import source_store
+from chalicelib.plan.wiring import plan_service
 from chalicelib.sources.seed import seed_sources
+from chalicelib.sources.wiring import source_store
 from chalicelib.workflow.statemachine import StateMachine
 
 STAGE = "local"

@@ -14,28 +14,15 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
 from chalicelib.auth.views import require
-from chalicelib.core.aws import get_clients
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
-from chalicelib.core.settings import get_settings
 from chalicelib.plan.models import masked_contacts, publicity_group
-from chalicelib.plan.service import PlanService, scoring_rule_check
-from chalicelib.plan.store import PlanStore, PlanVersion
+from chalicelib.plan.store import PlanVersion
+from chalicelib.plan.wiring import plan_service
 
 bp = Blueprint(__name__)
-
-
-def plan_service() -> PlanService:
-    settings = get_settings()
-    alerts = alert_service(settings)
-    return PlanService(
-        PlanStore(get_clients().table(settings.tables.plan)),
-        rule_check=scoring_rule_check(),
-        after_save=alerts.reconcile_plan,
-    )
 
 
 def _version_number(text: str, where: str) -> int:

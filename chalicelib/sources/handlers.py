@@ -17,7 +17,7 @@ from chalice import Blueprint, Rate
 from chalice.app import SQSEvent
 
 from chalicelib.core.settings import crawl_queue_name
-from chalicelib.sources.factory import crawl_service, dispatcher
+from chalicelib.sources.wiring import crawl_service, dispatcher
 
 bp = Blueprint(__name__)
 

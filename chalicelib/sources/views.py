@@ -14,8 +14,8 @@ from chalice import Blueprint, Response
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.http import api, json_body, json_response
-from chalicelib.sources.factory import api_fetcher, crawl_service, source_service
 from chalicelib.sources.service import check_source_id
+from chalicelib.sources.wiring import api_fetcher, crawl_service, source_service
 
 bp = Blueprint(__name__)
 

@@ -22,7 +22,7 @@ from chalice.test import Client
 from chalicelib.alerts import service as alert_module
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings

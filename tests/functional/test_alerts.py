@@ -13,11 +13,11 @@ from botocore.exceptions import EndpointConnectionError
 from chalice.test import Client
 
 from chalicelib.alerts import dispatch as dispatch_module
+from chalicelib.alerts.handlers import alert_dispatch
 from chalicelib.alerts.models import AlertRequest, Status, filter_policy
 from chalicelib.alerts.service import AlertService
 from chalicelib.alerts.store import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.topics import Reconciler, SnsGateway, group_topic_name
-from chalicelib.alerts.views import alert_dispatch
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import ForbiddenError
 from chalicelib.core.observability import OLDEST_PENDING_ALERT_AGE, PENDING_ALERTS, metrics

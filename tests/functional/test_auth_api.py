@@ -10,7 +10,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.auth.models import Principal, Role, hash_token
-from chalicelib.auth.service import TokenStore, authenticate
+from chalicelib.auth.service import authenticate
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.errors import AuthenticationError, ForbiddenError, ValidationError
 from chalicelib.core.settings import Settings, get_settings

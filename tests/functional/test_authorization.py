@@ -22,7 +22,7 @@ from app import app
 from chalicelib.alerts.models import AlertRequest
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.drills import views as drill_views

@@ -15,7 +15,7 @@ from docx import Document as open_docx
 from chalicelib.alerts.service import AlertService
 from chalicelib.alerts.store import OutboxStore, SmsCounter, SystemMarks
 from chalicelib.alerts.topics import SnsGateway
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.briefings import daily, render_html
 from chalicelib.briefings.models import DOCX_TYPE
 from chalicelib.briefings.service import BriefingService

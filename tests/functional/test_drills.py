@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.clock import utcnow
 from chalicelib.core.settings import Settings
 from chalicelib.drills import views as drill_views
 from chalicelib.drills.scenario import MAX_EVENTS, load_bundled
+from chalicelib.drills.wiring import drill_service
 from chalicelib.incidents.queries import IncidentQueries
 from chalicelib.plan.models import DRILL_PREFIX
 from chalicelib.workflow.statemachine import StateMachine
@@ -211,7 +212,7 @@ def test_a_bundled_drill_runs_the_real_workflow_marked_as_a_drill(live: Live) ->
     for level in plan["levels"]:
         level["deadlines_minutes"].update(report_hq=60, triage=300)
     live.save_plan(plan)
-    service = drill_views.drill_service()
+    service = drill_service()
     scenario = load_bundled("rumour-accident", {"hospital", "integrity", "safety"})
     # WHEN the rumour drill starts and, later, all its events have come
     started = service.start(HQ, scenario, "季度演练", "dr-0123456789")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.sources import factory
+from chalicelib.sources import wiring
 from chalicelib.sources.errors import (
     BlockedUrlError,
     FetchError,
@@ -392,9 +392,9 @@ def test_the_rate_limiter_never_waits_past_a_deadline():
 
 
 def test_api_paths_fetch_within_20_s_and_scheduled_crawls_keep_40():
-    assert factory.API_FETCH_SECONDS <= 20
-    assert factory.api_fetcher().policy.deadline_seconds == factory.API_FETCH_SECONDS
-    assert factory.shared_fetcher().policy.deadline_seconds == 40
+    assert wiring.API_FETCH_SECONDS <= 20
+    assert wiring.api_fetcher().policy.deadline_seconds == wiring.API_FETCH_SECONDS
+    assert wiring.shared_fetcher().policy.deadline_seconds == 40
     # a shorter deadline, never a longer one
     assert Fetcher(FetchPolicy(deadline_seconds=10)).with_deadline(20).policy.deadline_seconds == 10
 

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.alerts.store import OutboxStore
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings

@@ -8,7 +8,7 @@ import boto3
 from chalice.test import Client
 
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import get_clients
 from chalicelib.core.settings import Settings
 

@@ -39,7 +39,7 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.http import MAX_BODY_BYTES

@@ -25,7 +25,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import get_settings, reset_settings

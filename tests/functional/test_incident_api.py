@@ -19,13 +19,13 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
-from chalicelib.sources import factory
+from chalicelib.sources import wiring
 from tests.auth_helpers import role_tokens
 from tests.plan_helpers import example_plan
 from tests.sources_server import FixtureServer, Route, serve, serve_as_local_site
@@ -466,7 +466,7 @@ def test_evidence_from_a_slow_page_is_a_422_within_the_api_deadline(
     api_client: Client, tokens: dict[str, str], site: FixtureServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a page that answers after 10 s, and an API fetch deadline of 1 s (20 s in service)
-    monkeypatch.setattr(factory, "API_FETCH_SECONDS", 1.0, raising=False)
+    monkeypatch.setattr(wiring, "API_FETCH_SECONDS", 1.0, raising=False)
     site.routes["/slow"] = Route(delay=10, body=b"<p>late</p>", content_type="text/html")
     incident = _incident(api_client, tokens)
     path = f"/incidents/{incident}/evidence"

@@ -31,7 +31,7 @@ from moto.server import ThreadedMotoServer
 from moto.stepfunctions.models import StateMachine
 
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.idempotency import IdempotencyStore, KeyInProgressError
@@ -42,7 +42,7 @@ from chalicelib.local.provision import Provisioned, TemplateProvisioner
 from chalicelib.local.runtime import api_server
 from chalicelib.local.sqs_poller import sqs_event
 from chalicelib.plan.service import load_example
-from chalicelib.plan.views import plan_service
+from chalicelib.plan.wiring import plan_service
 from chalicelib.sources.models import parse_definition
 from chalicelib.sources.store import SourceStore
 from tests.sources_server import FixtureServer, Route, serve_as_local_site

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.auth.models import Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients
 from chalicelib.core.settings import Settings
 from chalicelib.plan.service import PlanService

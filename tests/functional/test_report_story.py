@@ -19,7 +19,7 @@ from chalice.test import Client
 
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.core import aws
 from chalicelib.core.aws import AwsClients, get_clients
 from chalicelib.core.dynamo import from_item
@@ -34,7 +34,7 @@ from chalicelib.plan.store import PlanStore
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.store import PostStore
 from chalicelib.reports.service import ReportService, parse_report
-from chalicelib.reports.views import report_service
+from chalicelib.reports.wiring import report_service
 from chalicelib.scoring.risk import can_reach_level
 from chalicelib.scoring.scorer import scorer_for_plan
 from chalicelib.workflow.wiring import incident_opener

@@ -25,7 +25,7 @@ from chalice.test import Client
 import app as app_module
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Principal, Role
-from chalicelib.auth.service import TokenStore
+from chalicelib.auth.store import TokenStore
 from chalicelib.clusters.models import Cluster
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core import aws
