@@ -6,5 +6,5 @@ code in Docker, so :mod:`.lambda_hook` routes every invocation to the Chalice ha
 process instead. Resources come from the same ``infra/`` template as production
 (:mod:`.provision`); EventBridge does not fire in moto, so :mod:`.scheduler` does; SQS consumers
 are polled by :mod:`.sqs_poller`; tables are saved to ``.yuqing/`` and restored at the next start
-(:mod:`.snapshot`). Nothing here is imported by Lambda handlers.
+(:mod:`.snapshot`, driven by :mod:`.persistence`). Nothing here is imported by Lambda handlers.
 """

@@ -8,7 +8,8 @@ not replayed into stream handlers) → tokens → the plan (the example on first
 subscriptions reconciled) → saved queue messages → SQS pollers and scheduler → API server →
 ``.yuqing/local.json`` → on a thread, the saved running executions and the workflow of every
 incident still open (a second or so each: the API must not wait for them), then periodic
-snapshots.
+snapshots. What those steps do with the state directory (lock, restore, resume, save) is
+:mod:`.persistence`'s; this module says when they happen.
 
 :meth:`LocalRuntime.stop` must be quick however busy local mode is (a person pressed Ctrl-C; a
 supervisor sends SIGTERM and kills a few seconds later): it holds the work gate (:mod:`.gate`) so
@@ -19,8 +20,6 @@ restoring, so a start that fails early never overwrites a snapshot with empty ta
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import gc
 import json
 import logging
@@ -30,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import requests
 from chalice.cli.factory import CLIFactory
@@ -41,33 +40,27 @@ from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.store import TokenStore
 from chalicelib.core.aws import AwsClients, get_clients, set_clients
-from chalicelib.core.errors import ConflictError, YuqingError, aws_errors
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings, reset_settings
 from chalicelib.deploy.template import PROJECT_DIR, render
-from chalicelib.incidents.models import OPEN_STATUSES
-from chalicelib.incidents.store import IncidentStore
 from chalicelib.local import lambda_hook, moto_guard, moto_speed
 from chalicelib.local.demo_site import DemoSite
 from chalicelib.local.functions import RegisteredFunctions, register_functions, wire_event_sources
 from chalicelib.local.gate import LocalModeStopping, WorkGate
-from chalicelib.local.journal import Journal
 from chalicelib.local.moto_cors import disable_global_cors
+from chalicelib.local.persistence import StateKeeper
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.local.scheduler import Schedule, Scheduler, invoke_scheduled
-from chalicelib.local.snapshot import SaveCancelled, Snapshot
 from chalicelib.local.sqs_poller import QueuePoller
 from chalicelib.plan.service import load_example, load_plan_file
 from chalicelib.plan.wiring import plan_service
 from chalicelib.sources.seed import seed_sources
 from chalicelib.sources.wiring import source_store
-from chalicelib.workflow.statemachine import StateMachine
 
 STAGE = "local"
 # The example plan's working groups: local mode issues a lead token for each.
 LOCAL_GROUPS = ("office", "monitoring", "publicity", "tech", "coordination", "logistics")
 REGION = "us-east-1"
-SNAPSHOT_EVERY_SECONDS = 30.0
 # At a stop, how long work already running may go on before the snapshot is taken anyway (what
 # it writes later is still journaled, so this bounds the stop, not what is kept).
 STOP_GRACE_SECONDS = 2.0
@@ -156,29 +149,24 @@ class LocalRuntime:
     functions: RegisteredFunctions | None = None
     endpoint_url: str = ""
     api_url: str = ""
-    _lock_file: IO[str] | None = None
     _moto: ThreadedMotoServer | None = None
     _server: LocalDevServer | None = None
     _api_thread: threading.Thread | None = None
-    _snapshot_thread: threading.Thread | None = None
     _pollers: list[QueuePoller] = field(default_factory=list)
     _scheduler: Scheduler | None = None
-    _stop_snapshots: threading.Event = field(default_factory=threading.Event)
-    _save_lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: WorkGate = field(default_factory=WorkGate)
-    _journal: Journal | None = None
-    _pending: list[dict[str, str]] = field(default_factory=list)  # saved, not started again yet
-    _restored: bool = False
-    _state_machine_arn: str = ""
-    _queues: dict[str, str] = field(default_factory=dict)
     _demo: DemoSite | None = None
     _gc_thresholds: tuple[int, ...] = ()
+    _state: StateKeeper = field(init=False)  # tables, executions and queues across restarts
+
+    def __post_init__(self) -> None:
+        self._state = StateKeeper(self.options.state_dir)
 
     # -- start -------------------------------------------------------------------------------
     def start(self) -> None:
         opts = self.options
         moto_speed.install()  # refuses another moto than the one its patches were made for
-        self._lock_state_dir()
+        self._state.lock()
         self._gc_thresholds = gc.get_threshold()
         gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_thresholds[1:])
         # moto's server logs every request; the console is for people.
@@ -239,102 +227,30 @@ class LocalRuntime:
         provisioned = TemplateProvisioner(
             render(STAGE), clients.client, account, REGION, external=self.functions.provisioned
         ).provision_all()
-        self._state_machine_arn = clients.state_machine_arn(settings.state_machine)
-        self._queues = {
+        queues = {
             made.attributes["QueueName"]: made.ref
             for made in provisioned.values()
             if "QueueUrl" in made.attributes
         }
-
-        snapshot = self._snapshot()
-        snapshot.restore_tables(settings.tables.all())
-        # Writes since that snapshot (all of them, after a kill), then journal from here on.
-        self._journal = Journal(self.options.state_dir / "state" / "journal")
-        snapshot.replay(self._journal.entries(), settings.tables.all())
-        self._journal.open()
-        moto_guard.journal_to(self._journal)
-        self._restored = True
+        self._state.restore_tables(
+            settings.tables.all(), clients.state_machine_arn(settings.state_machine), queues
+        )
         self._start_demo_site()
         wire_event_sources(self.functions, clients.client)
         self._issue_tokens(clients)
         self._load_plan()
-        snapshot.restore_queues(self._queues)
+        self._state.restore_queues()
         self._start_pollers(clients)
         if opts.run_schedules:
             self._start_scheduler(clients, account)
-        self._pending = snapshot.saved_executions()
+        self._state.load_pending()
         self._start_api()
         self._write_local_json(port, account)
         # What start-up built (modules, the app, moto's models) lives as long as the process:
         # out of the collector's sight, full collections walk only what came after.
         gc.collect()
         gc.freeze()
-        self._start_resuming(clients)
-
-    def _lock_state_dir(self) -> None:
-        """One local mode per state directory: two would overwrite each other's snapshots."""
-        self.options.state_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.options.state_dir / "lock").open("w", encoding="utf-8")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise OSError(
-                f"another local mode is using {self.options.state_dir}; stop it or pass --state-dir"
-            ) from None
-        self._lock_file = handle
-
-    def _snapshot(self, cancellable: bool = False) -> Snapshot:
-        cancelled = self._stop_snapshots.is_set if cancellable else (lambda: False)
-        directory = self.options.state_dir / "state"
-        return Snapshot(directory, get_clients().client, cancelled, moto_guard.execution_inputs())
-
-    def _start_resuming(self, clients: AwsClients) -> None:
-        """Start the saved executions again, then the workflow of every incident in progress —
-        on a thread, after the API is up: moto parses the state machine for every start and
-        each resumed workflow runs its first steps at once, about a second per execution on a
-        busy machine, and the HQ must not wait minutes for the dashboard after a restart. The
-        periodic snapshots begin once this is done (the journal keeps every write meanwhile)."""
-
-        def resume() -> None:
-            try:
-                self._resume(clients)
-            except Exception:
-                logger.exception("resuming workflows failed; the incident sweep starts open ones")
-            if not self._stop_snapshots.is_set():
-                self._start_snapshots()
-
-        threading.Thread(target=resume, name="resume", daemon=True).start()
-
-    def _resume(self, clients: AwsClients) -> None:
-        """Saved running executions, then every incident the tables say is in progress: after a
-        kill the last save can be older than an incident (its items come back from the
-        journal). Starting is idempotent by execution name."""
-        sfn = clients.client("stepfunctions")
-        for execution in list(self._pending):
-            if self._stop_snapshots.is_set():
-                return  # stopping: the save lists what is left as still to resume
-            try:
-                with contextlib.suppress(ConflictError), aws_errors("state machine"):
-                    sfn.start_execution(
-                        stateMachineArn=self._state_machine_arn,
-                        name=execution["name"],
-                        input=execution["input"],
-                    )
-            except YuqingError as err:  # kept as pending: the next save lists it again
-                logger.warning(
-                    "execution not resumed", extra={"name": execution["name"], "error": err.code}
-                )
-                continue
-            self._pending.remove(execution)
-        settings = get_settings()
-        store = IncidentStore(clients.table(settings.tables.incidents))
-        starter = StateMachine.of(settings, clients)
-        for item in store.by_statuses(OPEN_STATUSES, limit=10_000):
-            if self._stop_snapshots.is_set():
-                return
-            if not item.get("workflow_error"):
-                starter.start(str(item["pk"]), bool(item.get("drill", False)))
+        self._state.start_resuming(clients)
 
     def _start_demo_site(self) -> None:
         """The demo site (same port as last time if free) and, into an empty table, the examples."""
@@ -434,20 +350,6 @@ class LocalRuntime:
         )
         self._api_thread.start()
 
-    def _start_snapshots(self) -> None:
-        def loop() -> None:
-            while not self._stop_snapshots.wait(SNAPSHOT_EVERY_SECONDS):
-                try:
-                    self.save(periodic=True)
-                except SaveCancelled:
-                    return
-                except Exception:
-                    if not self._stop_snapshots.is_set():
-                        logger.exception("periodic snapshot failed; will try again")
-
-        self._snapshot_thread = threading.Thread(target=loop, name="snapshot", daemon=True)
-        self._snapshot_thread.start()
-
     def dashboard_url(self, role: str = "hq") -> str:
         """The dashboard signed in as ``role``: the token rides in the fragment, which the
         browser never sends; the page moves it to sessionStorage and clears the address bar."""
@@ -487,44 +389,12 @@ class LocalRuntime:
         os.replace(tmp, self.local_json)
 
     # -- stop --------------------------------------------------------------------------------
-    def save(self, periodic: bool = False) -> int:
-        """Save running executions and tables (queues are drained only at stop).
-
-        The tables are read in one instant, when the journal moves to a new file; the older
-        files go once the snapshot is written, so at every moment snapshot + journal hold every
-        write. A ``periodic`` save gives way to a stop (:class:`SaveCancelled`): the stop saves.
-        """
-        with self._save_lock:  # one save at a time: the stop's must not race a periodic one
-            started = time.monotonic()
-            tables = get_settings().tables.all()
-            items, since = moto_guard.snapshot_tables(tables)
-            read = time.monotonic()
-            snapshot = self._snapshot(cancellable=periodic)
-            running = snapshot.save_executions(self._state_machine_arn, list(self._pending))
-            listed = time.monotonic()
-            saved = snapshot.save_tables(tables, items)
-            if self._journal and since is not None:
-                self._journal.drop_before(since)
-            logger.info(
-                "saved",
-                extra={
-                    "executions": running,
-                    "items": saved,
-                    "seconds": {
-                        "read": round(read - started, 2),
-                        "executions": round(listed - read, 2),
-                        "written": round(time.monotonic() - listed, 2),
-                    },
-                },
-            )
-            return saved
-
     def stop(self) -> None:
         """Hold new work, let running work finish (a few seconds at most), save, stop."""
         started = time.monotonic()
         try:
             self._gate.hold()
-            self._stop_snapshots.set()
+            self._state.give_way()
             if self._scheduler:
                 self._scheduler.stop()
             for poller in self._pollers:
@@ -533,12 +403,12 @@ class LocalRuntime:
                 self._server.server.shutdown()  # returns once serve_forever has stopped
             left = self._gate.wait_idle(STOP_GRACE_SECONDS)
             phases = {"quiet": time.monotonic() - started}
-            if self._restored:
+            if self._state.restored:
                 for poller in self._pollers:
                     poller.release_unfinished()
-                self.save()
+                self._state.save()
                 phases["saved"] = time.monotonic() - started
-                self._snapshot().drain_queues(self._queues)
+                self._state.drain_queues()
                 phases["drained"] = time.monotonic() - started
             logger.info(
                 "local mode saved",
@@ -556,12 +426,10 @@ class LocalRuntime:
             if self._moto:
                 self._moto.stop()
             moto_guard.uninstall()
-            if self._journal:
-                self._journal.close()
+            self._state.close_journal()
             lambda_hook.uninstall()
             moto_speed.uninstall()
             if self._gc_thresholds:
                 gc.unfreeze()
                 gc.set_threshold(*self._gc_thresholds)
-            if self._lock_file:
-                self._lock_file.close()
+            self._state.unlock()
