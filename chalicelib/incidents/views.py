@@ -116,7 +116,7 @@ def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
     )
 
 
-@bp.route("/incidents/{incident_id}/evidence_service", methods=["POST"])
+@bp.route("/incidents/{incident_id}/evidence", methods=["POST"])
 @api
 def preserve_evidence(incident_id: str) -> Response:
     who = require(bp.current_request, Role.MEMBER)
@@ -125,9 +125,9 @@ def preserve_evidence(incident_id: str) -> Response:
     return json_response(kept, status=201 if kept["created"] else 200)
 
 
-@bp.route("/incidents/{incident_id}/evidence_service", methods=["GET"])
+@bp.route("/incidents/{incident_id}/evidence", methods=["GET"])
 @api
 def list_evidence(incident_id: str) -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
     execution_name(incident_id)
-    return {"evidence_service": evidence_service().list(incident_id)}
+    return {"evidence": evidence_service().list(incident_id)}
