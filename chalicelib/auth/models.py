@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chalicelib.core.errors import ForbiddenError, Problem, ValidationError
-from chalicelib.plan.validation import SLUG
+from chalicelib.plan.checker import SLUG
 
 
 class Role(StrEnum):

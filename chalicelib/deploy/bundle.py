@@ -4,7 +4,7 @@
 them into ``requirements.txt`` with every transitive dependency pinned to one version and the
 hashes of its files. ``chalice package`` reads ``requirements.txt``, so pip downloads in
 hash-checking mode and nothing unpinned can slip in — urllib3, whose internals the crawler's SSRF
-guard relies on (``chalicelib/sources/fetcher.py``), is no longer whatever ``>=1.26,<3`` resolves
+guard relies on (``chalicelib/sources/transport.py``), is no longer whatever ``>=1.26,<3`` resolves
 to that day. ``make setup`` installs the same lock first, so the tests run what Lambda runs.
 
 :func:`bundle_problems` checks the result: the distributions in ``deployment.zip`` (their

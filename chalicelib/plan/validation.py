@@ -1,7 +1,10 @@
 """Validation of a whole plan document: every problem, each with its JSON-pointer path.
 
 A crisis team editing the plan at night needs the full list of what is wrong in one answer, not
-one error per attempt, so nothing here stops at the first problem. Pure: no I/O.
+one error per attempt, so nothing here stops at the first problem. This module holds the plan's
+bounds and formats and what each section must hold, in document order; the primitives it walks
+with are :class:`~chalicelib.plan.checker.Checker`'s, and the SMS templates' section is checked
+beside the templates (:func:`~chalicelib.plan.templates.check_templates`). Pure: no I/O.
 
 The subject rule language belongs to the scoring package; its parser plugs in as ``rule_check``
 (``Callable[[str], str | None]``: an error message with the position, or None). Without it a rule
@@ -13,10 +16,11 @@ from __future__ import annotations
 import copy
 import itertools
 import re
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.plan.checker import Checker
 from chalicelib.plan.models import (
     CHANNELS,
     DEADLINE_KEYS,
@@ -24,23 +28,11 @@ from chalicelib.plan.models import (
     LEVELS,
     MEMBER_ROLES,
 )
-from chalicelib.plan.templates import placeholders, worst_case_length
+from chalicelib.plan.templates import check_templates
 
 RuleCheck = Callable[[str], str | None]
 
-# Templates the system itself sends (the workflow and source health); a plan must define them,
-# or those alerts would fail when they are needed.
-REQUIRED_TEMPLATES = {
-    "incident_alert": "incident reported, activated or escalated",
-    "task_assigned": "a group's task",
-    "deadline_missed": "a missed deadline or a lapsed task",
-    "notice": "evaluation and workflow failure notices",
-    "source_unhealthy": "a broken monitoring source, to the ops group",
-}
-
 MAX_RULE_CHARS = 2000
-MAX_TEMPLATE_LIMIT = 500  # a long SMS is billed per 67-character segment; 500 is already 8
-MAX_TEMPLATE_VARIABLE = 200  # characters one placeholder may take
 # Every duration in the plan is at most ten days. The workflow adds these minutes to the clock:
 # without a bound, 10**13 minutes is saved and every later workflow fails with OverflowError.
 MAX_MINUTES = 14_400
@@ -51,8 +43,6 @@ MAX_ESCALATION_STEPS = 10
 # SMS recipients a day (China time). A whole organisation paged ten times a day is far below;
 # above it the cap is no longer a guard against runaway spend (SNS bills each message).
 MAX_SMS_DAILY_CAP = 100_000
-# \A…\Z, not ^…$: "$" also matches before a final newline, and "office\n" is not a slug.
-SLUG = re.compile(r"\A[a-z][a-z0-9_-]{0,31}\Z")
 # E.164: "+", country code, subscriber number, at most 15 ASCII digits in all (\d would also
 # take "٨٦", which SNS refuses), no spaces.
 E164 = re.compile(r"\A\+[1-9][0-9]{6,14}\Z")
@@ -81,15 +71,6 @@ WORKFLOW_MINUTES = (
 BRIEFING_TIME = re.compile(r"\A([01]\d|2[0-3]):[0-5]\d\Z")
 
 
-def _shown(value: int) -> str:
-    """An integer for a message; a huge one by its size (Python prints at most 4,300 digits)."""
-    return (
-        str(value)
-        if abs(value) < 10**15
-        else f"a {abs(value).bit_length() * 30103 // 100000 + 1}-digit number"
-    )
-
-
 def default_rule_check(rule: str) -> str | None:
     if not rule.strip():
         return "the rule is empty"
@@ -98,72 +79,12 @@ def default_rule_check(rule: str) -> str | None:
     return None
 
 
-class _Checker:
+class _PlanChecker(Checker):
+    """The walk over a whole plan: its sections in document order, and references to groups."""
+
     def __init__(self, rule_check: RuleCheck) -> None:
-        self.problems: list[Problem] = []
+        super().__init__()
         self.rule_check = rule_check
-        # Integers outside their bounds, with the bound nearest to each (see bounded_plan).
-        self.out_of_range: list[tuple[Mapping[str, Any], str, int, Problem]] = []
-
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
-
-    # -- primitives: each returns the value when it is usable, else records a problem --------
-    def obj(self, value: Any, path: str) -> Mapping[str, Any] | None:
-        if isinstance(value, Mapping):
-            return value
-        self.add(path, "must be an object")
-        return None
-
-    def array(self, value: Any, path: str, *, non_empty: bool = False) -> list[Any]:
-        if not isinstance(value, list):
-            self.add(path, "must be an array")
-            return []
-        if non_empty and not value:
-            self.add(path, "must not be empty")
-        return value
-
-    def text(self, parent: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str:
-        value = parent.get(key)
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or not value.strip():
-            self.add(f"{path}/{key}", "must be a non-empty string")
-            return ""
-        return value
-
-    def integer(
-        self, parent: Mapping[str, Any], key: str, path: str, *, low: int, high: int, unit: str = ""
-    ) -> int | None:
-        """``parent[key]`` if it is an integer from ``low`` to ``high``; else a problem naming
-        the bounds (true and false are not numbers, though Python counts them as ints)."""
-        value = parent.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, f"must be an integer from {low} to {high}{unit}")
-            return None
-        if not low <= value <= high:
-            problem = Problem(path, f"must be from {low} to {high}{unit}, not {_shown(value)}")
-            self.problems.append(problem)
-            self.out_of_range.append((parent, key, min(max(value, low), high), problem))
-            return None
-        return value
-
-    def slug(self, parent: Mapping[str, Any], path: str) -> str:
-        value = parent.get("id")
-        if not isinstance(value, str) or not SLUG.match(value):
-            self.add(f"{path}/id", "must be a lower-case ASCII slug (a-z, 0-9, _ or -; ≤ 32)")
-            return ""
-        return value
-
-    def unique(self, ids: Sequence[tuple[str, str]], what: str) -> None:
-        seen: dict[str, str] = {}
-        for value, path in ids:
-            if not value:
-                continue
-            if value in seen:
-                self.add(path, f"duplicate {what} id {value!r} (first at {seen[value]})")
-            else:
-                seen[value] = path
 
     def known_groups(self, value: Any, path: str, groups: set[str], *, non_empty: bool) -> None:
         for i, group in enumerate(self.array(value, path, non_empty=non_empty)):
@@ -191,7 +112,7 @@ class _Checker:
         if "escalation" in root:
             self.escalation(root["escalation"], groups)
         self.subjects(root.get("subjects", []))
-        self.templates(root.get("sms_templates", []))
+        check_templates(self, root.get("sms_templates", []))
         if "alerting" in root:
             self.alerting(root["alerting"], groups)
         if "workflow" in root:
@@ -202,11 +123,7 @@ class _Checker:
     def groups(self, value: Any) -> set[str]:
         ids: list[tuple[str, str]] = []
         member_ids: list[tuple[str, str]] = []
-        for i, raw in enumerate(self.array(value, "/groups", non_empty=True)):
-            path = f"/groups/{i}"
-            group = self.obj(raw, path)
-            if group is None:
-                continue
+        for path, group in self.entries(value, "/groups"):
             gid = self.slug(group, path)
             ids.append((gid, f"{path}/id"))
             self.text(group, "name", path)
@@ -305,11 +222,7 @@ class _Checker:
 
     def measures(self, value: Any, groups: set[str], levels: set[str]) -> None:
         ids: list[tuple[str, str]] = []
-        for i, raw in enumerate(self.array(value, "/measures", non_empty=True)):
-            path = f"/measures/{i}"
-            measure = self.obj(raw, path)
-            if measure is None:
-                continue
+        for path, measure in self.entries(value, "/measures"):
             ids.append((self.slug(measure, path), f"{path}/id"))
             self.text(measure, "name", path)
             self.text(measure, "description", path)
@@ -365,11 +278,7 @@ class _Checker:
 
     def subjects(self, value: Any) -> None:
         ids: list[tuple[str, str]] = []
-        for i, raw in enumerate(self.array(value, "/subjects", non_empty=True)):
-            path = f"/subjects/{i}"
-            subject = self.obj(raw, path)
-            if subject is None:
-                continue
+        for path, subject in self.entries(value, "/subjects"):
             ids.append((self.slug(subject, path), f"{path}/id"))
             self.text(subject, "name", path)
             rule = subject.get("rule")
@@ -381,51 +290,6 @@ class _Checker:
                 if not isinstance(term, str) or not term.strip():
                     self.add(f"{path}/terms/{k}", "must be a non-empty string")
         self.unique(ids, "subject")
-
-    def templates(self, value: Any) -> None:
-        ids: list[tuple[str, str]] = []
-        for i, raw in enumerate(self.array(value, "/sms_templates", non_empty=True)):
-            path = f"/sms_templates/{i}"
-            template = self.obj(raw, path)
-            if template is None:
-                continue
-            ids.append((self.slug(template, path), f"{path}/id"))
-            text = self.text(template, "text", path)
-            limit = self.integer(
-                template,
-                "limit",
-                f"{path}/limit",
-                low=1,
-                high=MAX_TEMPLATE_LIMIT,
-                unit=" characters",
-            )
-            declared = self.obj(template.get("variables", {}), f"{path}/variables") or {}
-            lengths: dict[str, int] = {}
-            for name in declared:
-                checked = self.integer(
-                    declared,
-                    name,
-                    f"{path}/variables/{name}",
-                    low=1,
-                    high=MAX_TEMPLATE_VARIABLE,
-                    unit=" characters",
-                )
-                if checked is not None:
-                    lengths[name] = checked
-            for name in placeholders(text):
-                if name not in declared:
-                    self.add(f"{path}/text", f"variable {{{name}}} is not declared in variables")
-            if text and limit is not None and (worst := worst_case_length(text, lengths)) > limit:
-                self.add(
-                    f"{path}/text",
-                    f"longer than its limit: {worst} > {limit} characters with every variable "
-                    "at its maximum and the drill prefix 【演练】",
-                )
-        self.unique(ids, "template")
-        present = {tid for tid, _ in ids}
-        for needed, used_for in REQUIRED_TEMPLATES.items():
-            if needed not in present:
-                self.add("/sms_templates", f"missing template {needed!r} ({used_for})")
 
     def alerting(self, value: Any, groups: set[str]) -> None:
         alerting = self.obj(value, "/alerting")
@@ -483,7 +347,7 @@ class _Checker:
 
 def validate_plan(doc: Any, rule_check: RuleCheck | None = None) -> list[Problem]:
     """Every problem of a plan document, in document order; empty when it is valid."""
-    checker = _Checker(rule_check or default_rule_check)
+    checker = _PlanChecker(rule_check or default_rule_check)
     checker.plan(doc)
     return checker.problems
 
@@ -493,7 +357,7 @@ def bounded_plan(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
     what was moved. Plans saved before the bounds existed may hold a triage deadline of 10**13
     minutes; read as is, it would fail every workflow and every alert follow-up that adds it to
     the clock. Nothing else is changed: the plan passed validation when it was saved."""
-    checker = _Checker(default_rule_check)
+    checker = _PlanChecker(default_rule_check)
     bounded = copy.deepcopy(doc)
     checker.plan(bounded)
     for parent, key, value, _ in checker.out_of_range:

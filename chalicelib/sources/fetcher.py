@@ -1,17 +1,14 @@
 """The one HTTP client every source kind and evidence capture go through: polite, bounded, guarded.
 
-- **Guarded** (:mod:`.guard`): connections are opened by our own connection class, which resolves
-  the host, checks every address and connects to a checked one; redirects are followed by hand,
-  each hop checked again. The environment's proxy settings are ignored (``trust_env=False``): a
-  proxy would make the peer address meaningless for the guard.
-- **Bounded**: connect and read timeouts, a body size cap enforced while streaming — a 50 MB
-  answer costs one chunk over the cap, not 50 MB of memory — and one **deadline for the whole
-  fetch**: name resolution, the wait for the host's turn, connects, reads, backoff, retries,
-  robots.txt and redirects all come out of it. Socket timeouts alone cannot give that (a server
-  that trickles a byte at a time never trips a read timeout), so each attempt has a watchdog
-  that shuts its socket down when the deadline passes. Scheduled crawls have 40 s (the worker's
-  Lambda has 60); API paths take a fetcher :meth:`Fetcher.with_deadline` of 20 s, because API
-  Gateway gives up on a request after 29 s (decision 69).
+- **Guarded** (:mod:`.guard`): connections go only to checked addresses (see :mod:`.transport`);
+  redirects are followed by hand, each hop checked again. The environment's proxy settings are
+  ignored (``trust_env=False``): a proxy would make the peer address meaningless for the guard.
+- **Bounded**: connect and read timeouts, a body size cap enforced while streaming, and one
+  **deadline for the whole fetch**: name resolution, the wait for the host's turn, connects,
+  reads, backoff, retries, robots.txt and redirects all come out of it; each attempt's share is
+  enforced by a watchdog (:class:`~.transport.Attempt`). Scheduled crawls have 40 s (the
+  worker's Lambda has 60); API paths take a fetcher :meth:`Fetcher.with_deadline` of 20 s,
+  because API Gateway gives up on a request after 29 s (decision 69).
 - **Polite**: a User-Agent naming the project, a per-host minimum interval between requests in
   this process (:class:`HostRateLimiter`; across Lambda invocations the dispatcher spaces messages
   for the same host), robots.txt for HTML pages (RFC 9309: 4xx → no rules, 5xx or unreachable →
@@ -21,38 +18,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import socket
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 
 from chalicelib.sources.errors import (
     FetchError,
     FetchTimeoutError,
     HttpStatusError,
     RobotsDisallowedError,
-    TooLargeError,
 )
-from chalicelib.sources.guard import Guard, Resolver, connect_checked, system_resolver
+from chalicelib.sources.guard import Guard, Resolver, system_resolver
+from chalicelib.sources.transport import Attempt, ConnectionFailed, guarded_adapter
 from chalicelib.sources.urls import host_key
 
 USER_AGENT = "yuqing-crawler/0.1 (public-opinion monitoring; honours robots.txt; low rate)"
 ROBOTS_AGENT = "yuqing-crawler"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CHUNK = 64 * 1024
 # robots.txt gets at most this much of a fetch's deadline, and is small.
 _ROBOTS_SECONDS = 15.0
 _ROBOTS_BYTES = 500 * 1024
@@ -136,153 +124,6 @@ class HostRateLimiter:
         if delay > 0:
             self._sleep(delay)
         return delay
-
-
-class _Attempt:
-    """One request's share of the deadline: bounded name resolution, and a watchdog that shuts
-    the request's sockets down when the deadline passes, whatever the request is waiting for
-    (a trickled status line, a TLS handshake, a slow body)."""
-
-    def __init__(self, seconds: float, monotonic: Callable[[], float], resolver: Resolver) -> None:
-        self._monotonic = monotonic
-        self._resolver = resolver
-        self._deadline = monotonic() + seconds
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._done = False
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Attempt:
-        self._timer.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._done = True
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
-
-    def time_left(self) -> float:
-        return self._deadline - self._monotonic()
-
-    def watch(self, sock: socket.socket) -> None:
-        """Shut ``sock`` down at the deadline. A duplicate descriptor is kept, so the socket is
-        still reachable after TLS takes it over, and its number cannot be reused meanwhile."""
-        with self._lock:
-            if self._done:
-                return
-            duplicate = sock.dup()
-            self._sockets.append(duplicate)
-            if self.expired:
-                _shut(duplicate)
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-    def resolve(self, host: str, port: int) -> Sequence[tuple[int, str]]:
-        """The resolver's answer within the time left (``getaddrinfo`` has no timeout of its
-        own, so it runs in a daemon thread that is abandoned if it overruns)."""
-        left = self.time_left()
-        if left <= 0:
-            raise FetchTimeoutError(f"gave up on {host}: the fetch deadline passed")
-        answer: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                answer["addresses"] = self._resolver(host, port)
-            except BaseException as err:  # handed to the caller below
-                answer["error"] = err
-
-        thread = threading.Thread(target=run, name="yuqing-resolve", daemon=True)
-        thread.start()
-        thread.join(left)
-        if thread.is_alive():
-            raise FetchTimeoutError(f"gave up on {host}: resolving its name took too long")
-        if "error" in answer:
-            raise answer["error"]
-        addresses: Sequence[tuple[int, str]] = answer["addresses"]
-        return addresses
-
-
-def _shut(sock: socket.socket) -> None:
-    # Not connected (yet, or any more): then the connect timeout, clipped to the deadline, rules.
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-def _close_instead_of_keeping(pool: HTTPConnectionPool, conn: Any) -> None:
-    """No connection is kept for a later request: an attempt's watchdog knows only the sockets
-    it saw opened, and a server could otherwise answer fast on one request and trickle on the
-    next over the same connection. (One page per source per interval: keep-alive saves little.)"""
-    if conn is not None:
-        conn.close()
-    HTTPConnectionPool._put_conn(pool, None)  # the pool's slot back, empty
-
-
-def _guarded_adapter(guard: Guard, attempt: Callable[[], _Attempt]) -> HTTPAdapter:
-    """A requests adapter whose connections go only to addresses ``guard`` allows, each watched
-    by the current :class:`_Attempt`."""
-
-    def new_conn(conn: HTTPConnection) -> Any:
-        current = attempt()
-        timeout = conn.timeout if isinstance(conn.timeout, int | float) else None
-        try:
-            sock = connect_checked(
-                guard,
-                conn._dns_host,  # the host as urllib3 would resolve it (TLS still uses conn.host)
-                conn.port or 80,
-                timeout,
-                conn.source_address,
-                conn.socket_options,
-                resolve=current.resolve,
-                time_left=current.time_left,
-            )
-        except TimeoutError as err:
-            raise ConnectTimeoutError(conn, f"connect to {conn.host} timed out") from err
-        except OSError as err:
-            raise NewConnectionError(conn, f"cannot connect to {conn.host}: {err}") from err
-        current.watch(sock)
-        return sock
-
-    class GuardedHTTPConnection(HTTPConnection):
-        def _new_conn(self) -> Any:
-            return new_conn(self)
-
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self) -> Any:
-            return new_conn(self)
-
-    class GuardedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = GuardedHTTPConnection
-        _put_conn = _close_instead_of_keeping
-
-    class GuardedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = GuardedHTTPSConnection
-        _put_conn = _close_instead_of_keeping
-
-    class GuardedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {
-                "http": GuardedHTTPPool,
-                "https": GuardedHTTPSPool,
-            }
-
-    return GuardedAdapter(max_retries=0)
 
 
 class RobotsCache:
@@ -371,7 +212,7 @@ class Fetcher:
             session = requests.Session()
             session.trust_env = False  # no proxies, no .netrc: the guard must see the real peer
             session.verify = self.policy.ca_bundle or True
-            adapter = _guarded_adapter(guard, lambda: self._local.attempt)
+            adapter = guarded_adapter(guard, lambda: self._local.attempt)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
@@ -454,7 +295,7 @@ class Fetcher:
             error: FetchError | None = None
             try:
                 status, body, answer_headers = self._once(url, guard, headers, deadline)
-            except (FetchTimeoutError, _ConnectionFailed) as err:
+            except (FetchTimeoutError, ConnectionFailed) as err:
                 error = err
             else:
                 if status < 500:
@@ -462,7 +303,7 @@ class Fetcher:
                 error = HttpStatusError(status, url)
             backoff = self.policy.backoff_seconds * 2 ** (attempt - 1)
             if attempt >= self.policy.attempts or self._monotonic() + backoff >= deadline:
-                if isinstance(error, _ConnectionFailed):
+                if isinstance(error, ConnectionFailed):
                     raise FetchError(error.message) from None
                 raise error
             self._sleep(backoff)
@@ -477,7 +318,7 @@ class Fetcher:
             min(self.policy.connect_timeout, remaining),
             min(self.policy.read_timeout, remaining),
         )
-        with _Attempt(remaining, self._monotonic, self._resolver) as attempt:
+        with Attempt(remaining, self._monotonic, self._resolver) as attempt:
             self._local.attempt = attempt
             try:
                 return self._request(url, guard, headers, timeout, deadline, attempt)
@@ -491,7 +332,7 @@ class Fetcher:
         headers: dict[str, str],
         timeout: tuple[float, float],
         deadline: float,
-        attempt: _Attempt,
+        attempt: Attempt,
     ) -> tuple[int, bytes, Mapping[str, str]]:
         late = FetchTimeoutError(f"gave up on {url}: the fetch deadline passed")
         try:
@@ -503,44 +344,7 @@ class Fetcher:
         except requests.RequestException as err:
             if attempt.expired:
                 raise late from None
-            raise _ConnectionFailed(f"cannot fetch {url}: {type(err).__name__}") from None
+            raise ConnectionFailed(f"cannot fetch {url}: {type(err).__name__}") from None
         with response:
-            body = self._read_body(response, url, deadline, attempt)
+            body = attempt.read_body(response, url, self.policy.max_bytes, deadline)
         return response.status_code, body, response.headers
-
-    def _read_body(
-        self, response: requests.Response, url: str, deadline: float, attempt: _Attempt
-    ) -> bytes:
-        late = FetchTimeoutError(f"gave up on {url}: the fetch deadline passed")
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.policy.max_bytes:
-            raise TooLargeError(
-                f"{url} declares {int(declared)} bytes; the cap is {self.policy.max_bytes}"
-            )
-        chunks: list[bytes] = []
-        total = 0
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                total += len(chunk)
-                if total > self.policy.max_bytes:
-                    raise TooLargeError(
-                        f"{url} sent more than the cap of {self.policy.max_bytes} bytes"
-                    )
-                if self._monotonic() > deadline:
-                    raise FetchTimeoutError(f"gave up on {url}: the body is too slow")
-                chunks.append(chunk)
-        except requests.RequestException as err:
-            if attempt.expired:
-                raise late from None
-            if isinstance(err, requests.ConnectionError) and (
-                err.args and isinstance(err.args[0], ReadTimeoutError)
-            ):
-                raise FetchTimeoutError(f"timed out reading {url}") from None
-            raise _ConnectionFailed(f"cannot read {url}: {type(err).__name__}") from None
-        if attempt.expired:  # the watchdog ended the body early: what we have is not all
-            raise late
-        return b"".join(chunks)
-
-
-class _ConnectionFailed(FetchError):
-    """A connection-level failure worth a retry (internal: surfaces as :class:`FetchError`)."""

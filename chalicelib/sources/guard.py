@@ -21,10 +21,10 @@ at ``/moto-api/data.json``. Rules:
   else runs on the developer's machine — and in AWS there are no local sites at all.
 
 The check runs where the socket is opened (:func:`connect_checked`, called by the fetcher's
-connection class): the host is resolved once, every address is checked, and the connection goes
-to a checked address — so a DNS answer that changes between a check and the connect (DNS
-rebinding) cannot slip through, and redirects are checked hop by hop because each hop opens its
-own connection.
+connection class in :mod:`.transport`): the host is resolved once, every address is checked, and
+the connection goes to a checked address — so a DNS answer that changes between a check and the
+connect (DNS rebinding) cannot slip through, and redirects are checked hop by hop because each
+hop opens its own connection.
 
 A refusal after resolution says only that the host has no public address (an unknown name gets
 the same words): the address it resolved to goes to the log, never into an API answer or a

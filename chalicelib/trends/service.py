@@ -21,8 +21,8 @@ from typing import Any
 from chalicelib.clusters.store import ClusterStore
 from chalicelib.core.clock import Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
+from chalicelib.plan.checker import SLUG
 from chalicelib.plan.models import LEVELS
-from chalicelib.plan.validation import SLUG
 from chalicelib.posts.models import PLATFORM_LABELS, Platform
 from chalicelib.posts.store import FeedFilter, PostStore
 from chalicelib.trends.models import clusters_of_day, hourly_series, top_clusters
