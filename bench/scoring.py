@@ -240,9 +240,11 @@ class CountingTable:
 
 
 def _kind(item: dict[str, Any]) -> str:
-    """The item type, from its sort key: BAND, META, an hour count (H) or a cluster page (C)."""
+    """The item type, from its sort key: BAND, META, an hour count (H), a cluster page (C) or
+    the hot-word counts of an hour (W)."""
     sk = str(item.get("sk", ""))
-    return {"H#": "hour count", "C#": "cluster page"}.get(sk[:2], sk.split("#")[0])
+    kinds = {"H#": "hour count", "C#": "cluster page", "W#": "hot-word count"}
+    return kinds.get(sk[:2], sk.split("#")[0])
 
 
 class _CountingMeta:
@@ -447,9 +449,18 @@ def main() -> None:
     parser.add_argument("--storm", type=int, default=200)
     parser.add_argument("--cost-posts", type=int, default=1000)
     parser.add_argument("--reported", type=int, default=20, help="reported stories in part 5")
+    parser.add_argument("--only-write-cost", action="store_true", help="part 5 alone")
     args = parser.parse_args()
     texts = load_posts(args.data)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if args.only_write_cost:
+        write_cost(
+            texts[: args.cost_posts],
+            args.storm,
+            more=texts[args.cost_posts : 2 * args.cost_posts],
+            reported=args.reported,
+        )
+        return
     cold_start(args.cold_runs)  # first, before this process warms any cache
     throughput(texts, args.snownlp_posts)
     agreement(texts)

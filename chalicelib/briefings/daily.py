@@ -98,6 +98,7 @@ def build(
     incidents: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]],
     sources: Iterable[SourceRecord],
     group_name: Callable[[str], str] = str,
+    hot_words: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The briefing as data: what is stored (once per date) and served as JSON.
 
@@ -153,6 +154,7 @@ def build(
             for p, n in sorted(platforms.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         "top_clusters": [_cluster(c, clusters.get(c.cluster_id)) for c in top],
+        "hot_words": [dict(w) for w in hot_words],
         "incidents": open_incidents,
         "sources": {
             "total": len(source_rows),
@@ -338,7 +340,7 @@ def document(data: Mapping[str, Any]) -> Document:
                 )
             ],
         ),
-        _clusters_section(data["top_clusters"]),
+        _clusters_section(data["top_clusters"], data.get("hot_words", [])),
         _incidents_section(data["incidents"]),
         _sources_section(data["sources"]),
     ]
@@ -351,8 +353,26 @@ def document(data: Mapping[str, Any]) -> Document:
     )
 
 
-def _clusters_section(top: Sequence[Mapping[str, Any]]) -> Section:
+def _clusters_section(
+    top: Sequence[Mapping[str, Any]], hot_words: Sequence[Mapping[str, Any]]
+) -> Section:
     section = Section("四、热点事件簇及重点信息")
+    if hot_words:
+        section.tables.append(
+            Table(
+                ["热词", "本时段条数", "按前7日占比应有", "上升倍数"],
+                [
+                    [
+                        str(w["word"]),
+                        str(w["count"]),
+                        "新出现" if w["new"] else f"{w['expected']:.1f}",
+                        f"{w['rise']:.1f}",
+                    ]
+                    for w in hot_words
+                ],
+                caption="热词：本时段使用条数较前 7 日占比上升最多的词",
+            )
+        )
     if not top:
         section.paragraphs.append("本时段无热点事件簇。")
         return section

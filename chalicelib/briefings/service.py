@@ -39,10 +39,14 @@ from chalicelib.plan.models import PlanView
 from chalicelib.plan.service import current_or_example
 from chalicelib.plan.store import PlanStore
 from chalicelib.sources.store import SourceStore
+from chalicelib.trends.service import period_hot_words
 from chalicelib.trends.store import RETENTION_DAYS, TrendStore
+from chalicelib.trends.words import ALL
 
 NOTICE_KEY = "briefing"
 MAX_SPREAD_DAYS = 31
+# The day's hot words (热词) the briefing lists.
+HOT_WORDS_SHOWN = 10
 
 
 class Notifier(Protocol):
@@ -187,6 +191,9 @@ class BriefingService:
             incidents=incidents,
             sources=list(self._sources.all()),
             group_name=lambda g: str((plan.group(g) or {}).get("name") or g),
+            hot_words=period_hot_words(
+                self._trends, ALL, period.start, period.end, HOT_WORDS_SHOWN
+            )["words"],
         )
 
 

@@ -20,7 +20,8 @@ Implements :class:`chalicelib.posts.sink.ItemSink` for the crawl worker. For one
    (:meth:`PostStore.put_new`), cut to one write unit (:func:`fit_post`); only feed posts (a
    subject, a level, a manual report) carry ``day`` and so a copy in the ``by_day`` index.
 4. **Count** the batch's new posts into the per-hour trend items, one update per (hour,
-   platform) (:class:`TrendStore`), instead of an index entry per post.
+   platform) (:class:`TrendStore`), instead of an index entry per post, and their words into
+   the hot-word counts, one update per (hour, subject).
 5. **Update** each touched cluster once per batch (optimistic concurrency on ``version``,
    re-read and merge on conflict); a new cluster writes its bands once, a reported one its
    entry among the reported stories. Then one **cluster page** per cluster and day lists the
@@ -45,7 +46,7 @@ from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
 from chalicelib.clusters.store import ClusterStore, ReportedStory
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.errors import ConflictError
+from chalicelib.core.errors import ConflictError, YuqingError
 from chalicelib.core.observability import logger
 from chalicelib.incidents.models import IncidentDraft
 from chalicelib.incidents.opener import IncidentOpener
@@ -57,10 +58,12 @@ from chalicelib.posts.sizing import fit_post
 from chalicelib.posts.store import RETENTION_DAYS, PostStore
 from chalicelib.scoring.risk import Analysis, Assessment, Spread, can_reach_level
 from chalicelib.scoring.scorer import Scorer, scorer_for_plan
+from chalicelib.scoring.segment import default_segmenter
 from chalicelib.scoring.text import MIN_STORY_CHARS, headline, story_text
 from chalicelib.trends.models import ClusterPage, Counted, hour_counts
 from chalicelib.trends.store import RETENTION_DAYS as TREND_RETENTION_DAYS
 from chalicelib.trends.store import TrendStore
+from chalicelib.trends.words import Worded, post_words, word_counts
 
 STORY_CHARS = 100
 TITLE_CHARS = 40
@@ -163,14 +166,9 @@ class ScoringSink:
 
         trend_expiry = int(now.timestamp()) + TREND_RETENTION_DAYS * 86400
         if self._trends is not None:
-            self._trends.add_hours(
-                hour_counts(
-                    self._counted(e)
-                    for e in entries
-                    if e.new and e.adopted is None and not e.item.drill
-                ),
-                trend_expiry,
-            )
+            counted = [e for e in entries if e.new and e.adopted is None and not e.item.drill]
+            self._trends.add_hours(hour_counts(map(self._counted, counted)), trend_expiry)
+            self._count_words(self._trends, counted, trend_expiry)
         for cluster_id, t in touched.items():
             fresh = [e for e in t.entries if e.new]
             if fresh:
@@ -216,6 +214,24 @@ class ScoringSink:
         if level:
             changes.update(level=level, day=feed_day(str(stored["seen_at"])))
         return self._posts.adopt(entry.item.post_id, changes)
+
+    @staticmethod
+    def _count_words(trends: TrendStore, entries: Sequence[_Entry], expires_at: int) -> None:
+        """Add the new posts' words to the hot-word counts (热词). A failure costs the batch's
+        words, never its posts: raising here would leave its clusters and incidents undone."""
+        cut = default_segmenter().cut
+        worded = (
+            Worded(
+                iso(e.item.published_at or e.item.fetched_at),
+                tuple(m.id for m in e.analysis.subjects),
+                post_words(e.item.content, cut),
+            )
+            for e in entries
+        )
+        try:
+            trends.add_words(word_counts(worded), expires_at)
+        except YuqingError as err:
+            logger.warning("hot-word counts not added", extra={"error": err.code})
 
     @staticmethod
     def _counted(entry: _Entry) -> Counted:

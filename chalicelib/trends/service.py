@@ -15,22 +15,26 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.clusters.store import ClusterStore
-from chalicelib.core.clock import Clock, iso, utcnow
+from chalicelib.core.clock import CHINA, Clock, iso, utcnow
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.plan.checker import SLUG
 from chalicelib.plan.models import LEVELS
 from chalicelib.posts.models import PLATFORM_LABELS, Platform
 from chalicelib.posts.store import FeedFilter, PostStore
 from chalicelib.trends.models import clusters_of_day, hourly_series, top_clusters
-from chalicelib.trends.store import TrendStore
+from chalicelib.trends.store import RETENTION_DAYS, TrendStore
+from chalicelib.trends.words import ALL, hot_words, total
 
 MAX_FEED = 200
 MAX_CLUSTERS = 50
 MAX_HOURS = 168  # a week: the longest view the board offers
+MAX_WORDS = 50
+# Hot words rise against the week before the period.
+BASELINE_HOURS = 168
 _DAY = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
 _POST_ID = re.compile(r"\A[A-Za-z0-9_-]{1,80}\Z")
 _OTHER_DAY = "a cursor for another day than the one being read: read again without it"
@@ -86,6 +90,15 @@ class _Params:
         self.problems.append(Problem(f"/{name}", "a date YYYY-MM-DD"))
         return None
 
+    def hour(self, name: str) -> int | None:
+        text = self.params.get(name)
+        if text is None:
+            return None
+        if text.isascii() and text.isdigit() and 0 <= int(text) <= 23:
+            return int(text)
+        self.problems.append(Problem(f"/{name}", "an hour of the China day, 0 to 23"))
+        return None
+
     def check(self) -> None:
         if self.problems:
             raise ValidationError("invalid query", self.problems)
@@ -110,6 +123,14 @@ class ClusterQuery:
 @dataclass(frozen=True)
 class TrendQuery:
     hours: int = 24
+
+
+@dataclass(frozen=True)
+class WordsQuery:
+    day: str | None = None  # a China date; None: today
+    hour: int | None = None  # an hour of that China day; None: the whole day
+    subject: str | None = None  # None: every post
+    limit: int = 20
 
 
 def parse_feed_query(params: Mapping[str, str] | None) -> FeedQuery:
@@ -149,6 +170,46 @@ def parse_trend_query(params: Mapping[str, str] | None) -> TrendQuery:
     query = TrendQuery(hours=p.number("hours", 24, MAX_HOURS))
     p.check()
     return query
+
+
+def parse_words_query(params: Mapping[str, str] | None) -> WordsQuery:
+    p = _Params(params)
+    query = WordsQuery(
+        day=p.day("day"),
+        hour=p.hour("hour"),
+        subject=p.slug("subject"),
+        limit=p.number("limit", 20, MAX_WORDS),
+    )
+    p.check()
+    return query
+
+
+def period_hot_words(
+    trends: TrendStore, key: str, start: datetime, end: datetime, limit: int
+) -> dict[str, Any]:
+    """The hot words of the UTC hours in [start, end) against the :data:`BASELINE_HOURS`
+    before ``start``, for ``key`` (``words.ALL`` or a subject id): one Query per UTC day."""
+    base_start = start - timedelta(hours=BASELINE_HOURS)
+    days, day = [], base_start.date()
+    while day <= (end - timedelta(microseconds=1)).date():
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    current, baseline = [], []
+    for counts in trends.words(key, days):
+        at = datetime.fromisoformat(counts.day).replace(hour=counts.hour, tzinfo=UTC)
+        if start <= at < end:
+            current.append(counts)
+        elif base_start <= at < start:
+            baseline.append(counts)
+    posts, used = total(current)
+    baseline_posts, used_before = total(baseline)
+    return {
+        "posts": posts,
+        "baseline_posts": baseline_posts,
+        "words": [
+            h.as_dict() for h in hot_words(posts, used, baseline_posts, used_before, limit=limit)
+        ],
+    }
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:
@@ -290,4 +351,33 @@ class TrendQueries:
             },
             "platforms": platforms,
             "subjects": lines(series.by_subject, "subject"),
+        }
+
+    def words(self, query: WordsQuery) -> dict[str, Any]:
+        """The hot words (热词) of a China day, or of one hour of it, overall or of one subject,
+        against the 7 days before. Today's period ends with the current hour."""
+        now = self._clock()
+        today = now.astimezone(CHINA).date()
+        day = date.fromisoformat(query.day) if query.day else today
+        if (today - day).days > RETENTION_DAYS:
+            problem = Problem(
+                "/day", f"at most {RETENTION_DAYS} days ago: counts are not kept longer"
+            )
+            raise ValidationError("invalid query", [problem])
+        start = datetime(day.year, day.month, day.day, tzinfo=CHINA).astimezone(UTC)
+        end = start + timedelta(days=1)
+        if query.hour is not None:
+            start += timedelta(hours=query.hour)
+            end = start + timedelta(hours=1)
+        if start > now:
+            raise ValidationError("invalid query", [Problem("/day", "a period in the future")])
+        end = min(end, now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        found = period_hot_words(self._trends, query.subject or ALL, start, end, query.limit)
+        return {
+            "day": day.isoformat(),
+            "hour": query.hour,
+            "subject": query.subject,
+            "period": {"start": iso(start), "end": iso(end)},
+            "baseline_hours": BASELINE_HOURS,
+            **found,
         }

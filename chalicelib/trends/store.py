@@ -6,13 +6,17 @@ Two item types under ``pk=<UTC day>``:
   (hour, platform) per batch — idempotent only together with the post writes: the sink
   counts a post after its conditional write succeeded, so a redelivery counts nothing;
 - cluster page: ``sk=C#<cluster_id>#<first post id>``, ``PutItem`` with
-  ``attribute_not_exists`` once per cluster per batch.
+  ``attribute_not_exists`` once per cluster per batch;
+- word counts (热词): ``sk=W#<key>#<HH><slot>`` (key ``*`` or a subject id; slot the 10
+  minutes of the hour, 0-5), the posts and ``w#<word>`` counters, one ``UpdateItem ADD`` per
+  (slot, key) per batch, counted like the hour counts (only posts whose write succeeded).
 
 A day is one ``Query``; the posts of a cluster on a day are a ``begins_with`` on ``C#<id>#``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +26,14 @@ from boto3.dynamodb.conditions import Key
 from chalicelib.core.dynamo import put_if_absent, query_all, to_item
 from chalicelib.core.errors import aws_errors
 from chalicelib.trends.models import ClusterPage, HourCounts
+from chalicelib.trends.words import WordCounts
 
 # Counts are small and briefings compare with last year; cluster pages age out with them.
 RETENTION_DAYS = 400
 _SUBJECT = "subject#"
 _SUBJECT_NEGATIVE = "subject_negative#"
 _LEVEL = "level#"
+_WORD = "w#"
 
 
 @dataclass(frozen=True)
@@ -94,16 +100,9 @@ class TrendStore:
         return put_if_absent(self._table, record, "trends table")
 
     def day(self, day: str) -> DayTrends:
-        """Every hour item and cluster page of one UTC day."""
-        hours: list[HourCounts] = []
-        pages: list[ClusterPage] = []
-        for row in self._query(Key("pk").eq(day)):
-            sk = str(row["sk"])
-            if sk.startswith("H#"):
-                hours.append(_hour_from(row))
-            elif sk.startswith("C#"):
-                pages.append(_page_from(row))
-        return DayTrends(day, hours, pages)
+        """Every hour item and cluster page of one UTC day (not its word counts: two Queries
+        that read only what a briefing shows)."""
+        return DayTrends(day, self.hours(day), self.pages(day))
 
     def hours(self, day: str) -> list[HourCounts]:
         """Only the hour items of one UTC day (the trend lines need no cluster pages)."""
@@ -122,6 +121,34 @@ class TrendStore:
             condition = Key("pk").eq(day) & Key("sk").begins_with(f"C#{cluster_id}#")
             pages.extend(_page_from(row) for row in self._query(condition))
         return sorted(pages, key=lambda p: p.seen[0])
+
+    def add_words(self, counts: Iterable[WordCounts], expires_at: int) -> int:
+        """Add each group's posts and word uses to its item (``sk=W#<key>#<HH><slot>``, created
+        on first use), one update per group. Updates made."""
+        updates = 0
+        for c in counts:
+            adds: dict[str, int] = {"posts": c.posts}
+            adds.update({_WORD + w: n for w, n in c.words.items()})
+            names = {f"#a{i}": name for i, name in enumerate(adds)}
+            values = {f":a{i}": value for i, value in enumerate(adds.values())}
+            clause = ", ".join(f"#a{i} :a{i}" for i in range(len(adds)))
+            with aws_errors("trends table"):
+                self._table.update_item(
+                    Key={"pk": c.day, "sk": f"W#{c.key}#{c.hour:02d}{c.slot}"},
+                    UpdateExpression=f"ADD {clause} SET #exp = :exp",
+                    ExpressionAttributeNames={**names, "#exp": "expires_at"},
+                    ExpressionAttributeValues=to_item({**values, ":exp": expires_at}),
+                )
+            updates += 1
+        return updates
+
+    def words(self, key: str, days: Iterable[str]) -> list[WordCounts]:
+        """The word items of one key (ALL or a subject) on the given UTC days: one Query a day."""
+        found: list[WordCounts] = []
+        for day in days:
+            condition = Key("pk").eq(day) & Key("sk").begins_with(f"W#{key}#")
+            found.extend(_words_from(row) for row in self._query(condition))
+        return found
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
         return query_all(self._table, "trends table", KeyConditionExpression=condition)
@@ -145,6 +172,20 @@ def _hour_from(row: dict[str, Any]) -> HourCounts:
         elif name.startswith(_SUBJECT):
             counts.subjects[name.removeprefix(_SUBJECT)] = int(value)
     return counts
+
+
+def _words_from(row: dict[str, Any]) -> WordCounts:
+    _, key, when = str(row["sk"]).rsplit("#", 2)
+    return WordCounts(
+        day=str(row["pk"]),
+        hour=int(when[:2]),
+        slot=int(when[2:] or 0),
+        key=key,
+        posts=int(row.get("posts", 0)),
+        words=Counter(
+            {k.removeprefix(_WORD): int(v) for k, v in row.items() if k.startswith(_WORD)}
+        ),
+    )
 
 
 def _page_from(row: dict[str, Any]) -> ClusterPage:

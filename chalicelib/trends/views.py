@@ -1,4 +1,5 @@
-"""``GET /posts``, ``GET /clusters``, ``GET /trends``: the live picture for the dashboard.
+"""``GET /posts``, ``GET /clusters``, ``GET /trends``, ``GET /trends/words``: the live picture
+for the dashboard.
 
 Viewer and up: everyone on duty reads the same picture. Thin: parse, one query, shape.
 """
@@ -16,6 +17,7 @@ from chalicelib.trends.service import (
     parse_cluster_query,
     parse_feed_query,
     parse_trend_query,
+    parse_words_query,
 )
 from chalicelib.trends.wiring import trend_queries
 
@@ -41,3 +43,10 @@ def clusters() -> dict[str, Any]:
 def trends() -> dict[str, Any]:
     require(bp.current_request, Role.VIEWER)
     return trend_queries().trends(parse_trend_query(query_params(bp.current_request)))
+
+
+@bp.route("/trends/words", methods=["GET"])
+@api
+def hot_words() -> dict[str, Any]:
+    require(bp.current_request, Role.VIEWER)
+    return trend_queries().words(parse_words_query(query_params(bp.current_request)))

@@ -397,6 +397,9 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     expect(page.locator("#me")).to_contain_text("local hq", timeout=WAIT_MS)
     page.goto(f"{api}/#/trends")
     expect(page.locator("#chart-volume canvas")).to_have_count(1, timeout=WAIT_MS)
+    # ... and, drawn in the same load, the hot words: their chart or a line saying there are none
+    hot_words = page.locator("#chart-words:visible canvas").count()
+    assert hot_words + page.get_by_text("今日暂无明显上升的热词").count() == 1
     page.goto(f"{api}/#/board")
     expect(page.locator(f'[data-incident="{incident}"]')).to_be_visible(timeout=WAIT_MS)
     page.screenshot(path=str(ARTEFACTS / "dashboard-board-after.png"), full_page=True)

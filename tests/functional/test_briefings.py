@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from chalicelib.sources.models import SourceHealth, parse_definition
 from chalicelib.sources.store import SourceStore
 from chalicelib.trends.models import ClusterPage, Counted, hour_counts
 from chalicelib.trends.store import TrendStore
+from chalicelib.trends.words import ALL, WordCounts
 from tests.auth_helpers import role_tokens
 from tests.plan_helpers import example_plan
 
@@ -227,6 +229,26 @@ def test_a_briefing_is_built_from_trends_clusters_incidents_and_sources(world: W
     world.trends.add_hours(hour_counts([late]), EXPIRES)
     assert world.service.get(datetime(2026, 3, 2).date())["volume"]["posts"] == 25
     assert world.store.dates() == [{"date": DAY, "built_at": NOW.isoformat()}]
+
+
+def test_the_briefing_lists_the_days_hot_words_against_the_week_before(world: World) -> None:
+    """GIVEN a week in which 食堂 was in one post of two, and a day of the briefing in which 停水
+    (never used before) and 食堂 fill the posts WHEN the briefing is built THEN 停水 is its hot
+    word, marked new, and 食堂 (at its usual share) is not; section 四 shows the table."""
+    week = [WordCounts(f"2026-02-{d:02d}", 6, ALL, 2, Counter({"食堂": 1})) for d in range(22, 29)]
+    day = [WordCounts("2026-03-01", h, ALL, 2, Counter({"停水": 2, "食堂": 1})) for h in (3, 9)]
+    late = WordCounts("2026-03-02", 1, ALL, 5, Counter({"深夜": 5}))  # after the period
+    world.trends.add_words([*week, *day, late], EXPIRES)
+
+    data = world.service.get(datetime(2026, 3, 2).date())
+
+    assert data["hot_words"] == [
+        {"word": "停水", "count": 4, "expected": 0.0, "rise": 5.0, "new": True}
+    ]
+    [section] = [s for s in daily.document(data).sections if s.heading.startswith("四、")]
+    [table] = section.tables[:1]
+    assert table.columns[0] == "热词"
+    assert table.rows == [["停水", "4", "新出现", "5.0"]]
 
 
 def test_before_its_time_todays_briefing_is_provisional_and_not_stored(world: World) -> None:

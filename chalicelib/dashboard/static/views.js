@@ -6,7 +6,7 @@ import {
   PLATFORMS, clear, countdown, drillBadge, empty, h, levelBadge, platformName, statusText, stepText,
   table, waitText, when,
 } from "./dom.js";
-import { lineChart, disposeCharts } from "./charts.js";
+import { barChart, lineChart, disposeCharts } from "./charts.js";
 
 const OPEN = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
 const LEVEL_ORDER = ["I", "II", "III", "IV"];
@@ -183,15 +183,19 @@ export async function trendsView(view, ctx) {
   const volume = h("div.chart", { id: "chart-volume" });
   const subjects = h("div.chart", { id: "chart-subjects" });
   const clusters = h("div");
+  const words = h("div.chart", { id: "chart-words" });
+  const noWords = h("div");
   view.append(h("div.bar", h("h2", "态势趋势"), h("label", "时间范围 ", hours)), summary,
     h("section", h("h3", "各平台声量与负面占比（每小时）"), volume),
     h("section", h("h3", "各监测主体声量（每小时）"), subjects),
+    h("section", h("h3", "今日热词（使用条数较前 7 日占比上升最多）"), noWords, words),
     h("section", h("h3", "增速最快的事件簇"), clusters));
   disposeCharts();
 
   async function load() {
     const n = hours.value;
-    const [data, top] = await Promise.all([get(`/trends?hours=${n}`), get(`/clusters?hours=${n}&limit=10`)]);
+    const [data, top, hot] = await Promise.all([
+      get(`/trends?hours=${n}`), get(`/clusters?hours=${n}&limit=10`), get("/trends/words?limit=15")]);
     const labels = data.hours.map((x) => when(x).slice(0, 11));
     const share = data.posts.map((p, i) => (p ? Math.round((data.negative[i] / p) * 1000) / 10 : 0));
     const t = data.totals;
@@ -202,6 +206,13 @@ export async function trendsView(view, ctx) {
       { name: "负面占比 %", type: "line", data: share });
     lineChart(subjects, labels,
       data.subjects.map((line) => ({ name: ctx.subjectName(line.subject), type: "line", data: line.posts })));
+    clear(noWords);
+    words.hidden = !hot.words.length;
+    if (hot.words.length) {
+      barChart(words, hot.words.map((w) => (w.new ? `${w.word}（新）` : w.word)), hot.words.map((w) => w.count), "条数");
+    } else {
+      noWords.append(empty("今日暂无明显上升的热词"));
+    }
     clear(clusters).append(top.clusters.length
       ? table(["级别", "事件", "增速", "窗口内帖数", "累计", "最高风险"], top.clusters.map((c) => clusterRow(c, ctx)))
       : empty("暂无事件簇"));
