@@ -65,8 +65,10 @@ def build(
     pages: Iterable[ClusterPage],
     now: datetime,
     time_scale: float,
+    plan_revisions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The evaluation report as data (``?format=json``)."""
+    """The evaluation report as data (``?format=json``). ``plan_revisions`` are the metadata of
+    the plan versions that answer this incident's evaluation (预案修订), newest first."""
     meta = next(i for i in items if i.get("sk") == "META")
 
     def of(prefix: str) -> list[Mapping[str, Any]]:
@@ -152,6 +154,20 @@ def build(
         ),
         "spread": spread(pages),
         "lessons": [*questions, PLAN_REVISION],
+        "revision_proposals": [
+            {k: r.get(k) for k in ("revision_id", "section", "text", "by", "at")}
+            for r in sorted(of("REV#"), key=lambda r: str(r.get("at", "")))
+        ],
+        "plan_revisions": [
+            {
+                "version": v["version"],
+                "created_at": v["created_at"],
+                "created_by": v["created_by"],
+                "reason": v.get("reason") or "",
+                "changes": str((v.get("summary") or {}).get("text") or ""),
+            }
+            for v in sorted(plan_revisions, key=lambda v: int(v["version"]))
+        ],
         "built_at": now.astimezone(UTC).isoformat(),
     }
 
@@ -236,7 +252,7 @@ def document(data: Mapping[str, Any]) -> Document:
             if data["timeline"]
             else [],
         ),
-        Section("七、经验教训与预案修订建议", paragraphs=[f"· {q}" for q in data["lessons"]]),
+        _lessons(data),
     ]
     banner = "" if data["evaluated"] else "中期报告：事件尚未进入评估阶段，数据截至生成时。"
     if data["drill"]:
@@ -248,6 +264,41 @@ def document(data: Mapping[str, Any]) -> Document:
         filename=f"舆情评估-{data['incident_id']}",
         banner=banner,
     )
+
+
+def _lessons(data: Mapping[str, Any]) -> Section:
+    """Lessons, the revisions proposed, and the plan versions that answered them since."""
+    section = Section("七、经验教训与预案修订建议", paragraphs=[f"· {q}" for q in data["lessons"]])
+    proposals = data.get("revision_proposals") or []
+    if proposals:
+        section.tables.append(
+            Table(
+                ["预案部分", "修订建议", "提出人", "时间"],
+                [[p["section"], p["text"], p["by"], china_time(p["at"])] for p in proposals],
+                caption="评估提出的预案修订建议",
+            )
+        )
+    revisions = data.get("plan_revisions") or []
+    if revisions:
+        section.tables.append(
+            Table(
+                ["预案版本", "修订时间", "修订人", "修订理由", "修改内容"],
+                [
+                    [
+                        f"第 {r['version']} 版",
+                        china_time(r["created_at"]),
+                        r["created_by"],
+                        r["reason"],
+                        r["changes"],
+                    ]
+                    for r in revisions
+                ],
+                caption="此后据此作出的预案修订",
+            )
+        )
+    elif proposals:
+        section.paragraphs.append("以上建议尚无预案版本作出修订。")
+    return section
 
 
 def _num(value: Any) -> str:

@@ -208,6 +208,7 @@ class EvaluationReports:
         trends: TrendStore,
         time_scale: float,
         clock: Clock = utcnow,
+        plans: PlanStore | None = None,
     ) -> None:
         self._incidents = incidents
         self._outbox = outbox
@@ -215,6 +216,8 @@ class EvaluationReports:
         self._trends = trends
         self._scale = time_scale
         self._clock = clock
+        # The plan versions that answer an incident's evaluation (None: none are shown).
+        self._plans = plans
 
     def incident(self, incident_id: str) -> dict[str, Any]:
         items = self._incidents.items(incident_id)
@@ -230,6 +233,7 @@ class EvaluationReports:
                 cluster.id, [(first + timedelta(days=i)).isoformat() for i in range(days + 1)]
             )
         now: datetime = self._clock()
+        versions = self._plans.versions() if self._plans else []
         return evaluation.build(
             incident_id,
             items,
@@ -237,4 +241,5 @@ class EvaluationReports:
             pages=pages,
             now=now,
             time_scale=self._scale,
+            plan_revisions=[v.meta() for v in versions if incident_id in v.answers],
         )

@@ -38,4 +38,5 @@ def evaluation_reports() -> EvaluationReports:
         ClusterStore(clients.table(settings.tables.clusters)),
         TrendStore(clients.table(settings.tables.trends)),
         settings.time_scale,
+        plans=PlanStore(clients.table(settings.tables.plan)),
     )

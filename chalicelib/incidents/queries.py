@@ -72,6 +72,8 @@ class IncidentQueries:
             ],
             # Every report of the story, oldest first (the keys are random report ids).
             "reports": sorted(of("REPORT#"), key=lambda r: str(r.get("at", ""))),
+            # Plan revisions its evaluation proposes (预案修订建议), oldest first.
+            "revisions": sorted(of("REV#"), key=lambda r: str(r.get("at", ""))),
             "waiting_for": [
                 {
                     "kind": str(i["sk"])[6:],

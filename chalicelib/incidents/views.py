@@ -3,7 +3,8 @@
 Thin: authenticate, parse, one service call. Roles: viewers read; the HQ decides, closes and
 approves statements; members of the owning group (or the HQ) act on their tasks; members of the
 publicity group (宣传组, as the current plan names it) and the HQ draft, edit and release
-statements; members and up preserve evidence. The whole table is docs/authorization.md.
+statements; members and up preserve evidence; leads and up propose plan revisions once the
+incident is evaluated. The whole table is docs/authorization.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from chalicelib.incidents.wiring import (
     evidence_service,
     incident_actions,
     incident_queries,
+    revision_proposals,
 )
 from chalicelib.plan.models import LEVELS
 from chalicelib.workflow.statemachine import execution_name
@@ -114,6 +116,17 @@ def release_statement(incident_id: str, sid: str) -> dict[str, Any]:
     return incident_actions().release_statement(
         incident_id, _item_id(sid, "sid"), who, json_body(bp.current_request)
     )
+
+
+@bp.route("/incidents/{incident_id}/revisions", methods=["POST"])
+@api
+def propose_revision(incident_id: str) -> Response:
+    who = require(bp.current_request, Role.LEAD)
+    execution_name(incident_id)
+    proposal, created = revision_proposals().propose(
+        incident_id, who, json_body(bp.current_request)
+    )
+    return json_response(proposal, status=201 if created else 200)
 
 
 @bp.route("/incidents/{incident_id}/evidence", methods=["POST"])

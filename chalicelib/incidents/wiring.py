@@ -8,6 +8,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.incidents.actions import IncidentActions
 from chalicelib.incidents.evidence import EvidenceService
 from chalicelib.incidents.queries import IncidentQueries
+from chalicelib.incidents.revisions import RevisionProposals
 from chalicelib.incidents.store import IncidentStore
 from chalicelib.incidents.tokens import TokenDesk
 from chalicelib.plan.models import publicity_group
@@ -50,3 +51,7 @@ def evidence_service() -> EvidenceService:
         api_fetcher(),
         request_guard(settings),
     )
+
+
+def revision_proposals() -> RevisionProposals:
+    return RevisionProposals(incident_store())

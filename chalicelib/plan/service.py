@@ -10,7 +10,7 @@ is returned with the version.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,26 @@ from chalicelib.plan.validation import RuleCheck, check_plan, default_rule_check
 from chalicelib.scoring import rules
 
 AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
+MAX_REASON = 500
+MAX_ANSWERS = 20
+
+
+def revision_request(body: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
+    """``PUT /plan``'s body: the plan document itself, or ``{"plan": {...}, "reason": "…",
+    "answers": ["<incident id>", …]}`` — a revision that says why and which incidents'
+    evaluations it answers. Returns (document, reason, answers)."""
+    if not (isinstance(body.get("plan"), dict) and set(body) <= {"plan", "reason", "answers"}):
+        return body, "", []
+    problems = []
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        problems.append(Problem("/reason", "text"))
+    answers = body.get("answers", [])
+    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+        problems.append(Problem("/answers", "a list of incident ids"))
+    if problems:
+        raise ValidationError("invalid plan revision", problems)
+    return body["plan"], reason, answers
 
 
 def current_or_example(store: PlanStore) -> dict[str, Any]:
@@ -54,11 +74,14 @@ class PlanService:
         *,
         rule_check: RuleCheck | None = None,
         after_save: AfterSave | None = None,
+        incident_exists: Callable[[str], bool] | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._store = store
         self._rule_check = rule_check or default_rule_check
         self._after_save = after_save
+        # Whether an incident a revision answers exists (None: any id is taken).
+        self._incident_exists = incident_exists
         self._clock = clock
 
     def current(self) -> PlanVersion:
@@ -81,10 +104,20 @@ class PlanService:
         return [v.meta() for v in self._store.versions()]
 
     def save(
-        self, doc: dict[str, Any], created_by: str, *, base_version: int | None = None
+        self,
+        doc: dict[str, Any],
+        created_by: str,
+        *,
+        base_version: int | None = None,
+        reason: str = "",
+        answers: Sequence[str] = (),
     ) -> tuple[PlanVersion, dict[str, Any] | None]:
-        """Validate and store ``doc`` as the next version; then reconcile. 409 on a lost race."""
+        """Validate and store ``doc`` as the next version; then reconcile. 409 on a lost race.
+
+        ``reason`` says why; ``answers`` names the incidents whose evaluation the revision
+        answers (预案修订), each one that exists."""
         check_plan(doc, self._rule_check)
+        self._check_revision(reason, answers)
         latest = self._store.latest()
         current = latest.version if latest else 0
         if base_version is not None and base_version != current:
@@ -98,6 +131,8 @@ class PlanService:
             created_at=iso(self._clock()),
             created_by=created_by,
             summary=summarize(latest.doc if latest else None, doc),
+            reason=reason.strip(),
+            answers=tuple(dict.fromkeys(answers)),
         )
         self._store.put(saved)
         report = None
@@ -105,6 +140,20 @@ class PlanService:
             previous = PlanView(latest.doc, latest.version) if latest else None
             report = self._after_save(PlanView(saved.doc, saved.version), previous)
         return saved, report
+
+    def _check_revision(self, reason: str, answers: Sequence[str]) -> None:
+        problems = []
+        if len(reason) > MAX_REASON:
+            problems.append(Problem("/reason", f"at most {MAX_REASON} characters"))
+        if len(answers) > MAX_ANSWERS:
+            problems.append(Problem("/answers", f"at most {MAX_ANSWERS} incidents"))
+        for i, incident in enumerate(answers[:MAX_ANSWERS]):
+            if not isinstance(incident, str) or not 0 < len(incident) <= 64:
+                problems.append(Problem(f"/answers/{i}", "an incident id"))
+            elif self._incident_exists is not None and not self._incident_exists(incident):
+                problems.append(Problem(f"/answers/{i}", f"no incident {incident}"))
+        if problems:
+            raise ValidationError("invalid plan revision", problems)
 
     def load_initial(self, doc: dict[str, Any], created_by: str = "example plan") -> bool:
         """Save ``doc`` as version 1 unless a plan exists; never overwrites. True if written."""

@@ -35,6 +35,9 @@ class PlanVersion:
     created_at: str
     created_by: str
     summary: dict[str, Any]
+    # Why it was saved, and the incidents whose evaluation it answers (预案修订).
+    reason: str = ""
+    answers: tuple[str, ...] = ()
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,8 @@ class PlanVersion:
             "created_at": self.created_at,
             "created_by": self.created_by,
             "summary": self.summary,
+            "reason": self.reason,
+            "answers": list(self.answers),
         }
 
 
@@ -68,6 +73,8 @@ def _from_item(item: dict[str, Any], with_doc: bool = True) -> PlanVersion:
         created_at=str(item["created_at"]),
         created_by=str(item["created_by"]),
         summary=json.loads(item.get("summary") or "{}"),
+        reason=str(item.get("reason") or ""),
+        answers=tuple(str(a) for a in item.get("answers") or ()),
     )
 
 
@@ -99,12 +106,14 @@ class PlanStore:
             "plan table",
             KeyConditionExpression="pk = :pk AND begins_with(sk, :v)",
             ExpressionAttributeValues={":pk": PK, ":v": "v#"},
-            ProjectionExpression="#v, #a, #b, #s",
+            ProjectionExpression="#v, #a, #b, #s, #r, #n",
             ExpressionAttributeNames={
                 "#v": "version",
                 "#a": "created_at",
                 "#b": "created_by",
                 "#s": "summary",
+                "#r": "reason",
+                "#n": "answers",
             },
             ScanIndexForward=False,
         )
@@ -123,6 +132,8 @@ class PlanStore:
                         "created_at": version.created_at,
                         "created_by": version.created_by,
                         "summary": json.dumps(version.summary, ensure_ascii=False),
+                        **({"reason": version.reason} if version.reason else {}),
+                        **({"answers": list(version.answers)} if version.answers else {}),
                     },
                     ConditionExpression="attribute_not_exists(pk)",
                 )

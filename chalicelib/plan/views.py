@@ -5,7 +5,8 @@ under. Contacts are not: the HQ reads every phone number and e-mail address, a l
 their own group, everyone else sees them masked as ``/outbox`` shows them (``contacts_masked``
 says so). Saving is for the 指挥部 only. ``PUT`` takes the whole document; ``If-Match:
 <version>`` or ``?base_version=<n>`` makes the save conditional on the version the editor started
-from.
+from. A revision that answers incidents' evaluations (预案修订) wraps the document:
+``{"plan": {...}, "reason": "…", "answers": ["<incident id>", …]}``; the version keeps both.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
 from chalicelib.plan.models import masked_contacts, publicity_group
+from chalicelib.plan.service import revision_request
 from chalicelib.plan.store import PlanVersion
 from chalicelib.plan.wiring import plan_service
 
@@ -66,7 +68,10 @@ def put_plan() -> dict[str, Any]:
         params = query_params(request)
         if params.get("base_version"):
             base = _version_number(params["base_version"], "/base_version")
-    saved, reconciled = plan_service().save(doc, principal.name, base_version=base)
+    doc, reason, answers = revision_request(doc)
+    saved, reconciled = plan_service().save(
+        doc, principal.name, base_version=base, reason=reason, answers=answers
+    )
     return {**saved.meta(), "reconciliation": reconciled}
 
 

@@ -13,6 +13,12 @@ const TASK_STATUS = { assigned: "已分派", acknowledged: "已确认", complete
 const OPEN_NOW = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
 const STATEMENT_STATUS = { draft: "草稿", approved: "已批准", released: "已发布", superseded: "已被修订稿替代" };
 
+// The plan's sections, as a revision proposal names them (chalicelib/plan/validation.py TOP_LEVEL).
+const PLAN_SECTIONS = {
+  levels: "分级与时限", measures: "处置措施", groups: "工作组与联系人", escalation: "告警升级", subjects: "监测主体",
+  sms_templates: "短信模板", alerting: "告警设置", workflow: "流程设置", briefing: "日报", organisation: "组织",
+};
+
 export async function incidentView(view, id, ctx) {
   const body = h("div.incident-page");
   view.append(body);
@@ -56,6 +62,7 @@ export async function incidentView(view, id, ctx) {
       tasksPanel(inc, waiting),
       statementsPanel(inc),
       evidencePanel(inc),
+      inc.evaluation ? revisionsPanel(inc) : null,
       timelinePanel(inc),
       outbox ? h("section.panel", h("h3", "本事件的告警消息"), messagesTable(outbox.messages, ctx)) : null,
     ];
@@ -216,6 +223,25 @@ export async function incidentView(view, id, ctx) {
         h("td", when(e.captured_at || e.at || e.created_at)),
         h("td", safeLink(e.url, e.url || e.post_id || e.id)),
         h("td", e.sha256 ? `SHA-256 ${String(e.sha256).slice(0, 16)}…` : "", e.note ? h("div.meta", e.note) : null)))) : empty("尚无证据"),
+      form);
+  }
+
+  // Plan revisions the evaluation proposes (预案修订建议): leads and the HQ write them; a plan
+  // version that answers them is saved with PUT /plan {plan, reason, answers} and shown in the
+  // evaluation report.
+  function revisionsPanel(inc) {
+    const items = inc.revisions || [];
+    let form = null;
+    if (ctx.atLeast("lead")) {
+      const section = h("select", { name: "section" }, ...Object.entries(PLAN_SECTIONS).map(([k, v]) => h("option", { value: k }, v)));
+      const text = h("textarea", { rows: 2, maxLength: 2000, placeholder: "对预案的修订建议（如：III 级研判时限缩短为 30 分钟）" });
+      const b = h("button", { type: "button" }, "提出修订建议");
+      b.addEventListener("click", () => act(b, "修订建议", () => post(`${path}/revisions`, { section: section.value, text: text.value })));
+      form = h("div.row", section, text, b);
+    }
+    return h("section.panel", { id: "revisions" }, h("h3", "预案修订建议"),
+      items.length ? table(["预案部分", "建议", "提出人", "时间"], items.map((r) => h("tr",
+        h("td", PLAN_SECTIONS[r.section] || r.section), h("td", r.text), h("td", r.by), h("td", when(r.at))))) : empty("尚无修订建议"),
       form);
   }
 
