@@ -244,6 +244,12 @@ RECIPES = [
     ),
     Recipe(
         "POST",
+        "/incidents/{incident_id}/revisions",
+        "lead",
+        lambda _: {"section": "levels", "text": "III 级研判时限缩短为 30 分钟"},
+    ),
+    Recipe(
+        "POST",
         "/drills",
         "hq",
         lambda _: {"scenario": "rumour-accident", "note": "桌面演练"},
