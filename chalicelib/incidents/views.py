@@ -4,10 +4,13 @@ Thin: authenticate, parse, one service call. Roles: viewers read; the HQ decides
 approves statements; members of the owning group (or the HQ) act on their tasks; members of the
 publicity group (宣传组, as the current plan names it) and the HQ draft, edit and release
 statements; members and up preserve evidence. The whole table is docs/authorization.md.
+The incident list and an incident's evidence answer ``?format=xlsx`` too: the same rows as an
+Excel workbook (:mod:`chalicelib.exports`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -16,6 +19,9 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
+from chalicelib.exports import sheets
+from chalicelib.exports.models import Names, Sheet
+from chalicelib.exports.views import requested_format, respond
 from chalicelib.incidents.models import ITEM_ID, STATUSES
 from chalicelib.incidents.wiring import (
     evidence_service,
@@ -37,9 +43,11 @@ def _item_id(value: str, name: str) -> str:
 
 @bp.route("/incidents", methods=["GET"])
 @api
-def list_incidents() -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
-    params = query_params(bp.current_request)
+def list_incidents() -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
+    fmt = requested_format(request)
+    params = query_params(request)
     problems = []
     status = params.get("status")
     if status is not None and status not in STATUSES:
@@ -53,7 +61,8 @@ def list_incidents() -> dict[str, Any]:
     if problems:
         raise ValidationError("invalid query", problems)
     drill = None if drill_text is None else drill_text == "true"
-    return {"incidents": incident_queries().list(status=status, level=level, drill=drill)}
+    answer = {"incidents": incident_queries().list(status=status, level=level, drill=drill)}
+    return respond(answer, fmt, sheets.incidents, "GET /incidents", request)
 
 
 @bp.route("/incidents/{incident_id}", methods=["GET"])
@@ -127,7 +136,14 @@ def preserve_evidence(incident_id: str) -> Response:
 
 @bp.route("/incidents/{incident_id}/evidence", methods=["GET"])
 @api
-def list_evidence(incident_id: str) -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
+def list_evidence(incident_id: str) -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
     execution_name(incident_id)
-    return {"evidence": evidence_service().list(incident_id)}
+    fmt = requested_format(request)
+    answer = {"evidence": evidence_service().list(incident_id)}
+
+    def to_sheet(data: Mapping[str, Any], names: Names) -> Sheet:
+        return sheets.evidence(data, names, incident_id)
+
+    return respond(answer, fmt, to_sheet, "GET /incidents/{incident_id}/evidence", request)
