@@ -18,6 +18,7 @@ from chalicelib.core import middleware
 from chalicelib.dashboard.views import bp as dashboard_bp
 from chalicelib.drills.handlers import bp as drills_worker_bp
 from chalicelib.drills.views import bp as drills_bp
+from chalicelib.exports.models import XLSX_TYPE
 from chalicelib.health.handlers import bp as health_worker_bp
 from chalicelib.health.views import bp as health_bp
 from chalicelib.incidents.handlers import bp as incidents_worker_bp
@@ -30,8 +31,9 @@ from chalicelib.trends.views import bp as trends_bp
 from chalicelib.workflow.handlers import bp as workflow_bp
 
 app = Chalice(app_name="yuqing")
-# Word documents (briefings, reports) are binary: base64 through API Gateway and Chalice.
-app.api.binary_types.append(DOCX_TYPE)
+# Word documents (briefings, reports) and Excel exports (lists) are binary: base64 through API
+# Gateway and Chalice.
+app.api.binary_types.extend((DOCX_TYPE, XLSX_TYPE))
 middleware.register(app)
 app.register_blueprint(health_bp)
 app.register_blueprint(health_worker_bp)

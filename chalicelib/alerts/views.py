@@ -3,6 +3,7 @@
 - ``GET /outbox?incident=…&status=…&limit=…&live=1`` (hq): messages newest first, each with the
   contacts whose subscription filter matched it (from the plan version it was sent under);
   ``live=1`` adds the matching subscriptions SNS holds now. Contacts are masked.
+  ``format=xlsx``: the same messages as an Excel workbook (:mod:`chalicelib.exports`).
 - ``POST /alerts`` (hq): send an alert by hand (a 指挥部 notice, a drill, a test incident):
   ``{"incident", "event", "level", "template_id", "variables", "groups"?, "drill"?,
   "email_subject"?, "email_body"?, "links"?, "requires_ack"?}`` → the outbox message ids.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.alerts.models import INCIDENT_KEY, AlertRequest, Status
 from chalicelib.alerts.wiring import alert_service
@@ -24,6 +25,8 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, query_params
+from chalicelib.exports import sheets
+from chalicelib.exports.views import requested_format, respond
 
 bp = Blueprint(__name__)
 
@@ -32,10 +35,11 @@ MAX_LIMIT = 500
 
 @bp.route("/outbox", methods=["GET"])
 @api
-def list_outbox() -> dict[str, Any]:
+def list_outbox() -> Response:
     request = bp.current_request
     require(request, Role.HQ)
     assert request is not None
+    fmt = requested_format(request)
     params = query_params(request)
     problems = []
     incident = params.get("incident") or None
@@ -64,7 +68,8 @@ def list_outbox() -> dict[str, Any]:
     messages = alert_service().list_messages(
         incident=incident, status=status, limit=limit, live=live in ("1", "true")
     )
-    return {"messages": messages, "count": len(messages)}
+    answer = {"messages": messages, "count": len(messages)}
+    return respond(answer, fmt, sheets.outbox, "GET /outbox", request)
 
 
 def parse_alert(body: dict[str, Any]) -> AlertRequest:

@@ -17,13 +17,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import quote
 
 from chalicelib.core.clock import CHINA
 from chalicelib.core.errors import Problem, ValidationError
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 HTML_TYPE = "text/html; charset=utf-8"
+# ``?format=`` of a report: the first is the default (core.http.requested_format).
 FORMATS = ("json", "html", "docx")
 DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
@@ -77,14 +77,6 @@ class Document:
     banner: str = ""  # e.g. 【演练】 or 临时版: shown above everything
 
 
-def check_format(value: str | None) -> str:
-    """``?format=``: absent means JSON; anything else, an empty value included, must be known."""
-    fmt = "json" if value is None else value
-    if fmt not in FORMATS:
-        raise ValidationError("unknown format", [Problem("/format", "one of json, html, docx")])
-    return fmt
-
-
 def check_date(value: str) -> date:
     """A ``YYYY-MM-DD`` path parameter, or a 400 that says why not."""
     try:
@@ -101,12 +93,6 @@ def parse_time(value: str) -> time:
     """A validated plan's ``HH:MM`` (see ``plan.validation.BRIEFING_TIME``)."""
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-def content_disposition(filename: str) -> str:
-    """``attachment`` with an ASCII fallback name and the real one in RFC 5987 encoding."""
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_-") or "report"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @dataclass(frozen=True)

@@ -25,17 +25,17 @@ from chalice import Blueprint, Response
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.briefings import daily, evaluation
-from chalicelib.briefings.models import (
-    DOCX_TYPE,
-    HTML_TYPE,
-    Document,
-    check_date,
-    check_format,
-    content_disposition,
-)
+from chalicelib.briefings.models import DOCX_TYPE, FORMATS, HTML_TYPE, Document, check_date
 from chalicelib.briefings.wiring import briefing_service, evaluation_reports
 from chalicelib.core.errors import Problem, ValidationError
-from chalicelib.core.http import api, json_body, json_response, query_params
+from chalicelib.core.http import (
+    NOSNIFF,
+    api,
+    file_response,
+    json_body,
+    json_response,
+)
+from chalicelib.core.http import requested_format as format_of
 from chalicelib.workflow.statemachine import execution_name
 
 bp = Blueprint(__name__)
@@ -52,11 +52,10 @@ DOCUMENT_CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def requested_format(request: Any) -> str:
-    return check_format(query_params(request).get("format"))
+    return format_of(request, FORMATS)
 
 
 def respond(
@@ -84,15 +83,7 @@ def respond(
         )
     from chalicelib.briefings import render_docx
 
-    return Response(
-        body=render_docx.render(doc),
-        status_code=status,
-        headers={
-            "Content-Type": DOCX_TYPE,
-            "Content-Disposition": content_disposition(f"{doc.filename}.docx"),
-            **NOSNIFF,
-        },
-    )
+    return file_response(render_docx.render(doc), DOCX_TYPE, f"{doc.filename}.docx", status)
 
 
 @bp.route("/briefings", methods=["GET"])

@@ -1,8 +1,13 @@
-"""HTTP adapters shared by every blueprint: JSON bodies, JSON errors, role checks.
+"""HTTP adapters shared by every blueprint: JSON bodies, JSON errors, role checks, files.
 
 Views stay thin: parse with :func:`json_body`, call one service, return a dict. The
 :func:`api` decorator turns any :class:`YuqingError` into its status with a JSON body, and
 anything unexpected into a logged 500 that never leaks internals.
+
+A route that answers in more than one format reads ``?format=`` with :func:`requested_format`
+and answers a document (Word, Excel) with :func:`file_response`: an attachment under its
+(Chinese) file name, never sniffed as anything else. Its type must be in the app's
+``binary_types`` (``app.py``) so that API Gateway and Chalice carry it as base64.
 
 Everything a request carries is held to :mod:`chalicelib.core.inputs` before a view sees it:
 the body by :func:`json_body`, the query string by :func:`query_params`, path parameters by
@@ -17,6 +22,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any, ParamSpec
+from urllib.parse import quote
 
 from chalice import Response
 from chalice.app import ChaliceViewError, Request
@@ -34,6 +40,8 @@ MAX_PATH_PARAMETER = 200
 MAX_QUERY_VALUE = 500
 # A character a UTF-8 answer cannot carry (see json_response).
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Every answer that is not JSON: a browser must never read it as anything but its type.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -112,3 +120,36 @@ def json_body(request: Request | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError("request body must be a JSON object", [Problem("", "not an object")])
     return body
+
+
+def requested_format(request: Request | None, formats: tuple[str, ...]) -> str:
+    """``?format=``: absent means ``formats[0]`` (JSON); anything else, an empty value
+    included, must be one of ``formats``."""
+    value = query_params(request).get("format")
+    fmt = formats[0] if value is None else value
+    if fmt not in formats:
+        raise ValidationError(
+            "unknown format", [Problem("/format", f"one of {', '.join(formats)}")]
+        )
+    return fmt
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the real one in RFC 5987 encoding."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]+", "_", filename).strip("_-")
+    if not fallback or fallback.startswith("."):  # 实时舆情.xlsx: never a hidden ".xlsx"
+        fallback = f"report{fallback}"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(body: bytes, content_type: str, filename: str, status: int = 200) -> Response:
+    """A document to download (Word, Excel) as an attachment named ``filename``."""
+    return Response(
+        body=body,
+        status_code=status,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": content_disposition(filename),
+            **NOSNIFF,
+        },
+    )

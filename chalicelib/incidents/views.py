@@ -5,10 +5,13 @@ approves statements; members of the owning group (or the HQ) act on their tasks;
 publicity group (宣传组, as the current plan names it) and the HQ draft, edit and release
 statements; members and up preserve evidence; leads and up propose plan revisions once the
 incident is evaluated. The whole table is docs/authorization.md.
+The incident list and an incident's evidence answer ``?format=xlsx`` too: the same rows as an
+Excel workbook (:mod:`chalicelib.exports`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -17,6 +20,9 @@ from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import api, json_body, json_response, query_params
+from chalicelib.exports import sheets
+from chalicelib.exports.models import Names, Sheet
+from chalicelib.exports.views import requested_format, respond
 from chalicelib.incidents.models import ITEM_ID, STATUSES
 from chalicelib.incidents.wiring import (
     evidence_service,
@@ -39,9 +45,11 @@ def _item_id(value: str, name: str) -> str:
 
 @bp.route("/incidents", methods=["GET"])
 @api
-def list_incidents() -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
-    params = query_params(bp.current_request)
+def list_incidents() -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
+    fmt = requested_format(request)
+    params = query_params(request)
     problems = []
     status = params.get("status")
     if status is not None and status not in STATUSES:
@@ -55,7 +63,8 @@ def list_incidents() -> dict[str, Any]:
     if problems:
         raise ValidationError("invalid query", problems)
     drill = None if drill_text is None else drill_text == "true"
-    return {"incidents": incident_queries().list(status=status, level=level, drill=drill)}
+    answer = {"incidents": incident_queries().list(status=status, level=level, drill=drill)}
+    return respond(answer, fmt, sheets.incidents, "GET /incidents", request)
 
 
 @bp.route("/incidents/{incident_id}", methods=["GET"])
@@ -140,7 +149,14 @@ def preserve_evidence(incident_id: str) -> Response:
 
 @bp.route("/incidents/{incident_id}/evidence", methods=["GET"])
 @api
-def list_evidence(incident_id: str) -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
+def list_evidence(incident_id: str) -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
     execution_name(incident_id)
-    return {"evidence": evidence_service().list(incident_id)}
+    fmt = requested_format(request)
+    answer = {"evidence": evidence_service().list(incident_id)}
+
+    def to_sheet(data: Mapping[str, Any], names: Names) -> Sheet:
+        return sheets.evidence(data, names, incident_id)
+
+    return respond(answer, fmt, to_sheet, "GET /incidents/{incident_id}/evidence", request)

@@ -1,18 +1,22 @@
 """``GET /posts``, ``GET /clusters``, ``GET /trends``, ``GET /trends/words``: the live picture
 for the dashboard.
 
-Viewer and up: everyone on duty reads the same picture. Thin: parse, one query, shape.
+Viewer and up: everyone on duty reads the same picture. Thin: parse, one query, shape. The feed
+and the clusters are lists officials forward: ``?format=xlsx`` answers the same rows as an Excel
+workbook (:mod:`chalicelib.exports`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
 from chalicelib.core.http import api, query_params
+from chalicelib.exports import sheets
+from chalicelib.exports.views import requested_format, respond
 from chalicelib.trends.service import (
     parse_cluster_query,
     parse_feed_query,
@@ -26,16 +30,22 @@ bp = Blueprint(__name__)
 
 @bp.route("/posts", methods=["GET"])
 @api
-def feed() -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
-    return trend_queries().feed(parse_feed_query(query_params(bp.current_request)))
+def feed() -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
+    fmt = requested_format(request)
+    answer = trend_queries().feed(parse_feed_query(query_params(request)))
+    return respond(answer, fmt, sheets.feed, "GET /posts", request)
 
 
 @bp.route("/clusters", methods=["GET"])
 @api
-def clusters() -> dict[str, Any]:
-    require(bp.current_request, Role.VIEWER)
-    return trend_queries().clusters(parse_cluster_query(query_params(bp.current_request)))
+def clusters() -> Response:
+    request = bp.current_request
+    require(request, Role.VIEWER)
+    fmt = requested_format(request)
+    answer = trend_queries().clusters(parse_cluster_query(query_params(request)))
+    return respond(answer, fmt, sheets.clusters, "GET /clusters", request)
 
 
 @bp.route("/trends", methods=["GET"])

@@ -20,7 +20,9 @@ taken before the hostile report exists.
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime
@@ -30,6 +32,7 @@ from urllib.parse import unquote
 
 import pytest
 import requests
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
 from chalicelib.briefings.models import DOCX_TYPE
@@ -299,6 +302,15 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     _downloads(page, page.locator("#briefing-latest"), latest)
     drill_doc = requests.get(f"{api}/drills/{drill_id}?format=docx", headers=hq, timeout=120)
     _downloads(page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc)
+    # AND the board's 导出 Excel saves the incident list, one row per incident, in Chinese
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.locator('button[data-export="舆情事件台账"]').click()
+    assert re.fullmatch(r"舆情事件台账-\d{8}-\d{4}\.xlsx", download.value.suggested_filename)
+    ledger = load_workbook(io.BytesIO(download.value.path().read_bytes())).worksheets[0]
+    heads = [c.value for c in ledger[1]]
+    rows = {r[heads.index("事件编号")]: r for r in ledger.iter_rows(min_row=2, values_only=True)}
+    assert set(examples) <= set(rows)
+    assert rows[serious][heads.index("状态")] == "响应中"
     # AND whatever a gateway answered, the token is never put on screen
     assert tokens["hq"] not in page.locator("body").inner_text()
 

@@ -9,9 +9,11 @@ import re
 import pytest
 from chalice.test import Client
 
+from chalicelib.alerts import names as outbox_names
+from chalicelib.alerts.models import Status
 from chalicelib.dashboard.assets import ASSETS, STATIC
 from chalicelib.incidents.models import STATUSES
-from chalicelib.incidents.names import STATUS_NAMES, WAIT_NAMES
+from chalicelib.incidents.names import STATUS_NAMES, STEP_NAMES, WAIT_NAMES
 from chalicelib.plan.models import DEADLINE_LABELS, LEVEL_COLOURS, LEVEL_NAMES
 from chalicelib.posts.models import PLATFORM_LABELS
 from chalicelib.workflow.logic import PUBLIC_DEADLINES
@@ -110,8 +112,19 @@ def test_the_dashboard_and_the_briefing_name_states_waits_and_levels_alike() -> 
     assert _js_object(source, "STATUS_TEXT") == STATUS_NAMES
     assert set(STATUS_NAMES) == set(STATUSES)
     assert _js_object(source, "WAIT_TEXT") == WAIT_NAMES
+    assert _js_object(source, "STEP_TEXT") == STEP_NAMES
     levels = re.search(r"const LEVELS = \{(.*?)\n\};", source, re.S)
     assert levels, "LEVELS not found"
     found = re.findall(r'(\w+): \{ name: "([^"]*)", colour: "([^"]*)"', levels.group(1))
     assert {lv: name for lv, name, _ in found} == LEVEL_NAMES
     assert {lv: colour for lv, _, colour in found} == LEVEL_COLOURS
+
+
+def test_the_dashboard_and_the_excel_outbox_name_messages_alike() -> None:
+    """GIVEN the words the Excel export of the outbox uses WHEN the dashboard's outbox shows the
+    same messages THEN it says the same, for every status a message can have."""
+    source = (STATIC / "views.js").read_text(encoding="utf-8")
+    assert _js_object(source, "MESSAGE_STATUS") == outbox_names.STATUS_NAMES
+    assert set(outbox_names.STATUS_NAMES) == {s.value for s in Status}
+    assert _js_object(source, "CHANNEL_TEXT") == outbox_names.CHANNEL_NAMES
+    assert _js_object(source, "EVENT_TEXT") == outbox_names.EVENT_NAMES

@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.core.errors import ConflictError, NotFoundError
-from chalicelib.core.http import MAX_BODY_BYTES, api, json_body, json_response, query_params
+from chalicelib.core.http import (
+    MAX_BODY_BYTES,
+    api,
+    content_disposition,
+    file_response,
+    json_body,
+    json_response,
+    query_params,
+    requested_format,
+)
 
 sample = Chalice(app_name="httptest")
 
@@ -151,3 +161,37 @@ def test_an_unexpected_exception_is_a_json_500_without_internals(client: Client)
     assert response.status_code == 500
     assert response.json_body["error"] == "internal_error"
     assert "secret-internal-detail" not in response.body.decode()
+
+
+@sample.route("/formats", methods=["GET"])
+@api
+def formats() -> dict[str, Any]:
+    return {"format": requested_format(sample.current_request, ("json", "xlsx"))}
+
+
+def test_the_format_is_json_by_default_and_else_one_of_the_route_s(client: Client) -> None:
+    # GIVEN a route that answers json or xlsx
+    # WHEN asked without ?format=, with a known one, an unknown one and an empty one
+    # THEN json, that one, and a 400 naming the formats (never a guess)
+    assert client.http.get("/formats").json_body == {"format": "json"}
+    assert client.http.get("/formats?format=xlsx").json_body == {"format": "xlsx"}
+    for bad in ("docx", ""):
+        answer = client.http.get(f"/formats?format={bad}")
+        assert answer.status_code == 400
+        assert answer.json_body["problems"] == [{"path": "/format", "message": "one of json, xlsx"}]
+
+
+def test_the_file_name_is_rfc_5987_with_an_ascii_fallback() -> None:
+    header = content_disposition("舆情日报-2026-11-25.docx")
+    assert header.startswith('attachment; filename="2026-11-25.docx"')
+    assert unquote(header.split("filename*=UTF-8''")[1]) == "舆情日报-2026-11-25.docx"
+
+
+def test_a_file_is_an_attachment_that_is_never_sniffed() -> None:
+    response = file_response(b"PK\x03\x04", "application/x-test", "实时舆情.xlsx")
+    assert response.headers["Content-Type"] == "application/x-test"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert str(response.headers["Content-Disposition"]).startswith(
+        'attachment; filename="report.xlsx"'
+    )
+    assert response.body == b"PK\x03\x04"

@@ -7,7 +7,7 @@ import {
   DEADLINE_TEXT, LEVELS, breachText, clear, countdown, drillBadge, empty, executionText, h, levelBadge,
   platformName, statusText, stepText, table, waitText, when,
 } from "./dom.js";
-import { drillReportButtons, messagesTable, safeLink } from "./views.js";
+import { drillReportButtons, excelButton, messagesTable, safeLink } from "./views.js";
 
 const TASK_STATUS = { assigned: "已分派", acknowledged: "已确认", completed: "已完成", abandoned: "已放弃" };
 const OPEN_NOW = new Set(["open", "reported", "awaiting_decision", "active", "evaluating"]);
@@ -218,7 +218,8 @@ export async function incidentView(view, id, ctx) {
       b.addEventListener("click", () => act(b, "固定证据", () => post(`${path}/evidence`, { url: url.value })));
       form = h("div.row", url, b);
     }
-    return h("section.panel", h("h3", "证据固定"),
+    return h("section.panel", h("div.bar", h("h3", "证据固定"),
+      items.length ? excelButton(ctx, () => `${path}/evidence?format=xlsx`, `证据清单-${id}`, "证据清单") : null),
       items.length ? table(["时间", "来源", "摘要"], items.map((e) => h("tr",
         h("td", when(e.captured_at || e.at || e.created_at)),
         h("td", safeLink(e.url, e.url || e.post_id || e.id)),

@@ -30,6 +30,15 @@ export function safeLink(url, text) {
   return text ? h("span", text) : null;
 }
 
+/** 「导出 Excel」: the list at `path()` (read when pressed, so with the filters shown then) as the
+ * API's ?format=xlsx — the rows this person's JSON holds, Chinese headers, China time. */
+export function excelButton(ctx, path, name, label) {
+  return h("button", {
+    type: "button", dataset: { export: name }, title: `下载${label}（Excel，时间为北京时间）`,
+    onclick: (e) => ctx.fetchDocument(e.currentTarget, path(), `${name}.xlsx`, label),
+  }, "导出 Excel");
+}
+
 // -- incident board ---------------------------------------------------------------------------
 function incidentCard(row, ctx) {
   const next = row.next_deadline;
@@ -63,7 +72,8 @@ function drillList(drills, ctx) {
 
 export async function boardView(view, ctx) {
   const body = h("div");
-  view.append(h("div.bar", h("h2", "事件看板"), h("span.hint", "每 10 秒自动刷新")), body);
+  view.append(h("div.bar", h("h2", "事件看板"), h("span.hint", "每 10 秒自动刷新"),
+    excelButton(ctx, () => "/incidents?format=xlsx", "舆情事件台账", "事件台账")), body);
   async function load() {
     const [rows, recentDrills] = await Promise.all([
       get("/incidents").then((d) => d.incidents),
@@ -136,9 +146,12 @@ export async function feedView(view, ctx) {
   const more = h("button", { type: "button", hidden: true }, "加载更多");
   const clusters = h("div");
   const hint = h("span.hint", "每 30 秒自动刷新");
-  view.append(h("div.bar", h("h2", "实时舆情"), hint), form,
+  // The export is the first page of the same filters at the route's largest page (200 posts).
+  const exportPosts = excelButton(ctx, () => `/posts${qs({ ...params(), limit: 200, format: "xlsx" })}`, "实时舆情", "实时舆情");
+  const exportClusters = excelButton(ctx, () => `/clusters${qs({ limit: 50, drill: params().drill, format: "xlsx" })}`, "热点事件簇", "热点事件簇");
+  view.append(h("div.bar", h("h2", "实时舆情"), hint, exportPosts), form,
     h("div.split", h("section", h("h3", "最新评分帖子"), list, more),
-      h("section", h("h3", "增速最快的事件簇（24 小时）"), clusters)));
+      h("section", h("div.bar", h("h3", "增速最快的事件簇（24 小时）"), exportClusters), clusters)));
   let cursor = null;
   let extended = false; // older posts loaded: the 30 s refresh leaves the list alone
 
@@ -189,7 +202,8 @@ export async function trendsView(view, ctx) {
     h("section", h("h3", "各平台声量与负面占比（每小时）"), volume),
     h("section", h("h3", "各监测主体声量（每小时）"), subjects),
     h("section", h("h3", "今日热词（使用条数较前 7 日占比上升最多）"), noWords, words),
-    h("section", h("h3", "增速最快的事件簇"), clusters));
+    h("section", h("div.bar", h("h3", "增速最快的事件簇"),
+      excelButton(ctx, () => `/clusters${qs({ hours: hours.value, limit: 50, format: "xlsx" })}`, "热点事件簇", "热点事件簇")), clusters));
   disposeCharts();
 
   async function load() {
@@ -279,7 +293,8 @@ export function messagesTable(messages, ctx) {
 
 export async function outboxView(view, ctx) {
   const body = h("div");
-  view.append(h("div.bar", h("h2", "消息发件箱"), h("span.hint", "本地模式下不发短信和邮件：在这里查看每条告警及其接收人")), body);
+  view.append(h("div.bar", h("h2", "消息发件箱"), h("span.hint", "本地模式下不发短信和邮件：在这里查看每条告警及其接收人"),
+    excelButton(ctx, () => "/outbox?limit=500&format=xlsx", "告警发送记录", "告警发送记录")), body);
   async function load() {
     const data = await get("/outbox?limit=200");
     clear(body).append(messagesTable(data.messages, ctx));

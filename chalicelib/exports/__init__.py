@@ -1,0 +1,1 @@
+"""Exports (导出): the lists officials forward, as Excel workbooks (``?format=xlsx``)."""
