@@ -6,7 +6,7 @@ Public API (the workflow, scoring and sources packages call only this):
   variables, groups=(), email_subject=None, email_body="", links=(), drill=False,
   requires_ack=True)``
 - :class:`chalicelib.alerts.service.AlertService` (build it with
-  :func:`chalicelib.alerts.service.alert_service`):
+  :func:`chalicelib.alerts.wiring.alert_service`):
 
   - ``send(request) -> list[str]``: outbox message ids, one per group (the HQ is always added for
     levels I–II; no groups means the level's ``alert_groups``). The same (incident, event, level,

@@ -68,7 +68,8 @@ def build(
     plan_revisions: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The evaluation report as data (``?format=json``). ``plan_revisions`` are the metadata of
-    the plan versions that answer this incident's evaluation (预案修订), newest first."""
+    the plan versions that answer this incident's evaluation (预案修订), in any order (the
+    report lists them oldest first)."""
     meta = next(i for i in items if i.get("sk") == "META")
 
     def of(prefix: str) -> list[Mapping[str, Any]]:

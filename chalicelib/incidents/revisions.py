@@ -40,7 +40,9 @@ class RevisionProposals:
                 Problem("/section", f"one of the plan's sections: {', '.join(TOP_LEVEL)}")
             )
         text = body.get("text")
-        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+        if isinstance(text, str):
+            text = text.strip()
+        if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
             problems.append(
                 Problem("/text", f"must be non-empty text of at most {MAX_TEXT} characters")
             )

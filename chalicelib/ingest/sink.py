@@ -46,7 +46,7 @@ from chalicelib.clusters.models import Cluster, PostSummary
 from chalicelib.clusters.store import RETENTION_DAYS as CLUSTER_RETENTION_DAYS
 from chalicelib.clusters.store import ClusterStore, ReportedStory
 from chalicelib.core.clock import Clock, iso, utcnow
-from chalicelib.core.errors import ConflictError, YuqingError
+from chalicelib.core.errors import ConflictError
 from chalicelib.core.observability import logger
 from chalicelib.incidents.models import IncidentDraft
 from chalicelib.incidents.opener import IncidentOpener
@@ -219,19 +219,22 @@ class ScoringSink:
     def _count_words(trends: TrendStore, entries: Sequence[_Entry], expires_at: int) -> None:
         """Add the new posts' words to the hot-word counts (热词). A failure costs the batch's
         words, never its posts: raising here would leave its clusters and incidents undone."""
-        cut = default_segmenter().cut
-        worded = (
-            Worded(
-                iso(e.item.published_at or e.item.fetched_at),
-                tuple(m.id for m in e.analysis.subjects),
-                post_words(e.item.content, cut),
-            )
-            for e in entries
-        )
         try:
-            trends.add_words(word_counts(worded), expires_at)
-        except YuqingError as err:
-            logger.warning("hot-word counts not added", extra={"error": err.code})
+            cut = default_segmenter().cut
+            worded = [
+                Worded(
+                    iso(e.item.published_at or e.item.fetched_at),
+                    tuple(m.id for m in e.analysis.subjects),
+                    post_words(e.item.content, cut),
+                )
+                for e in entries
+            ]
+            _, skipped = trends.add_words(word_counts(worded), expires_at)
+        except Exception:
+            logger.exception("hot-word counts not added")
+            return
+        if skipped:
+            logger.info("hot-word slot full; words left out", extra={"groups": skipped})
 
     @staticmethod
     def _counted(entry: _Entry) -> Counted:

@@ -26,15 +26,19 @@ from chalicelib.scoring import rules
 AfterSave = Callable[[PlanView, PlanView | None], dict[str, Any]]
 MAX_REASON = 500
 MAX_ANSWERS = 20
+REVISION = ("plan", "reason", "answers")
 
 
 def revision_request(body: dict[str, Any]) -> tuple[dict[str, Any], str, list[str]]:
     """``PUT /plan``'s body: the plan document itself, or ``{"plan": {...}, "reason": "…",
     "answers": ["<incident id>", …]}`` — a revision that says why and which incidents'
-    evaluations it answers. Returns (document, reason, answers)."""
-    if not (isinstance(body.get("plan"), dict) and set(body) <= {"plan", "reason", "answers"}):
+    evaluations it answers (no plan document has a ``plan`` section). Returns (document,
+    reason, answers)."""
+    if "plan" not in body:
         return body, "", []
-    problems = []
+    problems = [Problem(f"/{k}", "unknown field of a revision") for k in body if k not in REVISION]
+    if not isinstance(body["plan"], dict):
+        problems.append(Problem("/plan", "the plan document"))
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         problems.append(Problem("/reason", "text"))
@@ -143,6 +147,7 @@ class PlanService:
 
     def _check_revision(self, reason: str, answers: Sequence[str]) -> None:
         problems = []
+        reason, answers = reason.strip(), list(dict.fromkeys(answers))
         if len(reason) > MAX_REASON:
             problems.append(Problem("/reason", f"at most {MAX_REASON} characters"))
         if len(answers) > MAX_ANSWERS:

@@ -24,7 +24,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from chalicelib.core.dynamo import put_if_absent, query_all, to_item
-from chalicelib.core.errors import aws_errors
+from chalicelib.core.errors import ConflictError, aws_errors
 from chalicelib.trends.models import ClusterPage, HourCounts
 from chalicelib.trends.words import WordCounts
 
@@ -34,6 +34,8 @@ _SUBJECT = "subject#"
 _SUBJECT_NEGATIVE = "subject_negative#"
 _LEVEL = "level#"
 _WORD = "w#"
+# Word additions one slot's item takes (≈ 20 B each: ≤ 15 KB, ≤ 15 write units an update).
+WORDS_PER_ITEM = 600
 
 
 @dataclass(frozen=True)
@@ -122,25 +124,39 @@ class TrendStore:
             pages.extend(_page_from(row) for row in self._query(condition))
         return sorted(pages, key=lambda p: p.seen[0])
 
-    def add_words(self, counts: Iterable[WordCounts], expires_at: int) -> int:
+    def add_words(self, counts: Iterable[WordCounts], expires_at: int) -> tuple[int, int]:
         """Add each group's posts and word uses to its item (``sk=W#<key>#<HH><slot>``, created
-        on first use), one update per group. Updates made."""
-        updates = 0
+        on first use), one update per group: ``(updates made, groups left out)``.
+
+        An item takes at most :data:`WORDS_PER_ITEM` word additions (``added``, a counter of
+        the words each update brought): DynamoDB bills an update by the whole item, so a slot's
+        item must not grow with every batch of a busy ten minutes. A group that would pass the
+        cap is left out (a busy slot's later words are not counted); its posts still count in
+        the hour counts."""
+        updates = skipped = 0
         for c in counts:
-            adds: dict[str, int] = {"posts": c.posts}
+            # "added" is #a1, which the condition reads.
+            adds: dict[str, int] = {"posts": c.posts, "added": len(c.words)}
             adds.update({_WORD + w: n for w, n in c.words.items()})
             names = {f"#a{i}": name for i, name in enumerate(adds)}
             values = {f":a{i}": value for i, value in enumerate(adds.values())}
             clause = ", ".join(f"#a{i} :a{i}" for i in range(len(adds)))
-            with aws_errors("trends table"):
-                self._table.update_item(
-                    Key={"pk": c.day, "sk": f"W#{c.key}#{c.hour:02d}{c.slot}"},
-                    UpdateExpression=f"ADD {clause} SET #exp = :exp",
-                    ExpressionAttributeNames={**names, "#exp": "expires_at"},
-                    ExpressionAttributeValues=to_item({**values, ":exp": expires_at}),
-                )
+            try:
+                with aws_errors("trends table"):
+                    self._table.update_item(
+                        Key={"pk": c.day, "sk": f"W#{c.key}#{c.hour:02d}{c.slot}"},
+                        UpdateExpression=f"ADD {clause} SET #exp = :exp",
+                        ConditionExpression="attribute_not_exists(#a1) OR #a1 <= :room",
+                        ExpressionAttributeNames={**names, "#exp": "expires_at"},
+                        ExpressionAttributeValues=to_item(
+                            {**values, ":exp": expires_at, ":room": WORDS_PER_ITEM - len(c.words)}
+                        ),
+                    )
+            except ConflictError:
+                skipped += 1
+                continue
             updates += 1
-        return updates
+        return updates, skipped
 
     def words(self, key: str, days: Iterable[str]) -> list[WordCounts]:
         """The word items of one key (ALL or a subject) on the given UTC days: one Query a day."""

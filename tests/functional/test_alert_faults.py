@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from chalicelib.alerts import service as alert_module
+from chalicelib.alerts import sending as alert_module
 from chalicelib.alerts.wiring import alert_service
 from chalicelib.auth.models import Role
 from chalicelib.auth.store import TokenStore
@@ -104,7 +104,7 @@ def faulty(api_client: Client, settings: Settings, monkeypatch: pytest.MonkeyPat
     clients = AwsClients(settings, session=session)
     aws.set_clients(clients)
     # The mark's retries without sleeping between them.
-    monkeypatch.setattr(alert_module, "MARK_PAUSE_S", 0.0, raising=False)
+    monkeypatch.setattr(alert_module, "MARK_PAUSE_S", 0.0)
     alerts = alert_service(settings, clients)
     PlanService(
         PlanStore(clients.table(settings.tables.plan)), after_save=alerts.reconcile_plan

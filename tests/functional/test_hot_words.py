@@ -7,6 +7,7 @@ once per stored post (a redelivered batch counts nothing, a drill nothing), and 
 count words never fails the batch.
 """
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from chalicelib.ingest.wiring import build_scoring_sink
 from chalicelib.plan.defaults import BUILTIN_PLAN
 from chalicelib.posts.models import Item, Platform
 from chalicelib.posts.store import PostStore
+from chalicelib.trends import store as trend_store
 from chalicelib.trends.service import TrendQueries, WordsQuery, parse_words_query
 from chalicelib.trends.store import TrendStore
 from chalicelib.trends.words import ALL, WordCounts, total
@@ -139,7 +141,7 @@ def test_a_word_is_counted_once_per_stored_post_never_for_drills(
 class NoWordsTrendStore(TrendStore):
     """The trends table, except that adding word counts fails (throttled, item too large)."""
 
-    def add_words(self, counts: Any, expires_at: int) -> int:
+    def add_words(self, counts: Any, expires_at: int) -> tuple[int, int]:
         raise UnavailableError("trends table unavailable")
 
 
@@ -170,10 +172,32 @@ def test_word_items_round_trip_with_any_word(clients: AwsClients, settings: Sett
     trends, _ = stores(clients, settings)
     odd = WordCounts(TODAY, 5, "hospital", posts=2, slot=3)
     odd.words.update({"停水": 2, "a.b#c": 1, "#w0": 1, "医院#": 1})
-    trends.add_words([odd, odd], expires_at=0)
+    assert trends.add_words([odd, odd], expires_at=0) == (2, 0)
     (back,) = trends.words("hospital", [TODAY])
     assert (back.posts, back.hour, back.slot, back.key) == (4, 5, 3, "hospital")
     assert back.words == odd.words + odd.words
+
+
+def test_a_slots_item_stops_growing_at_its_cap(
+    clients: AwsClients, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a slot's item that has taken 25 word additions of at most 30 WHEN a batch brings 10
+    more THEN they are left out (the item does not grow past the cap), while a batch of 5 fits;
+    the other slots are untouched."""
+    monkeypatch.setattr(trend_store, "WORDS_PER_ITEM", 30)
+    trends, _ = stores(clients, settings)
+
+    def group(n: int, slot: int = 2) -> WordCounts:
+        return WordCounts(
+            TODAY, 1, ALL, posts=1, words=Counter({f"词{i}": 1 for i in range(n)}), slot=slot
+        )
+
+    assert trends.add_words([group(25)], 0) == (1, 0)
+    assert trends.add_words([group(10), group(10, slot=3)], 0) == (1, 1)
+    assert trends.add_words([group(5)], 0) == (1, 0)
+    by_slot = {c.slot: c for c in trends.words(ALL, [TODAY])}
+    assert (by_slot[2].posts, len(by_slot[2].words)) == (2, 25)
+    assert (by_slot[3].posts, len(by_slot[3].words)) == (1, 10)
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,19 @@ def test_no_proposal_before_the_evaluation_nor_for_an_unknown_incident(
     assert incidents.get(OPEN, "REV#") is None
 
 
+def test_repeated_answers_and_padded_text_count_once_and_as_trimmed(
+    api_client: Client, tokens: dict[str, str], incidents: IncidentStore
+) -> None:
+    padded = {"section": "measures", "text": "长" * 2000 + "  "}
+    made = call(api_client, "POST", f"/incidents/{EVALUATED}/revisions", tokens["lead"], padded)
+    assert made.status_code == 201, made.body
+    assert made.json_body["text"] == "长" * 2000
+    revision = {"plan": example_plan(), "reason": "  理由  ", "answers": [EVALUATED] * 21}
+    saved = call(api_client, "PUT", "/plan", tokens["hq"], revision)
+    assert saved.status_code == 200, saved.body
+    assert (saved.json_body["reason"], saved.json_body["answers"]) == ("理由", [EVALUATED])
+
+
 def test_a_plan_version_answers_the_incident_and_its_report_says_what_changed(
     api_client: Client, tokens: dict[str, str], incidents: IncidentStore
 ) -> None:
@@ -144,7 +157,12 @@ def test_a_plan_version_answers_the_incident_and_its_report_says_what_changed(
     [
         ({"answers": ["c-nosuch"]}, {"/answers/0"}),
         ({"answers": ["bad id!", EVALUATED]}, {"/answers/0"}),
-        ({"answers": [EVALUATED] * 21}, {"/answers"}),
+        (
+            {"answers": [f"c-{i}" for i in range(21)]},
+            {"/answers", *(f"/answers/{i}" for i in range(20))},
+        ),
+        ({"answers": [EVALUATED], "answer": [EVALUATED]}, {"/answer"}),
+        ({"plan": "the plan"}, {"/plan"}),
         ({"answers": "c-evaluated"}, {"/answers"}),
         ({"reason": 7}, {"/reason"}),
         ({"reason": "理" * 501}, {"/reason"}),

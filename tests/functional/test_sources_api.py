@@ -210,7 +210,7 @@ def test_crawl_now_ends_within_its_deadline_with_a_timeout(
     api: Api, http_server: FixtureServer, monkeypatch: pytest.MonkeyPatch
 ):
     # GIVEN a source whose site takes 10 s, and an API fetch deadline of 1 s (20 s in service)
-    monkeypatch.setattr(wiring, "API_FETCH_SECONDS", 1.0, raising=False)
+    monkeypatch.setattr(wiring, "API_FETCH_SECONDS", 1.0)
     api.call("post", "/sources", demo(http_server))
     http_server.routes["/feed.xml"] = Route(
         delay=10, body=fixture_bytes("rss_feed.xml"), content_type="application/rss+xml"

@@ -206,10 +206,15 @@ export async function trendsView(view, ctx) {
       excelButton(ctx, () => `/clusters${qs({ hours: hours.value, limit: 50, format: "xlsx" })}`, "热点事件簇", "热点事件簇")), clusters));
   disposeCharts();
 
+  let hot = null;
+  let hotAt = 0;
   async function load() {
     const n = hours.value;
-    const [data, top, hot] = await Promise.all([
-      get(`/trends?hours=${n}`), get(`/clusters?hours=${n}&limit=10`), get("/trends/words?limit=15")]);
+    // Hot words change by the ten minutes and cost a week of reads: fetched every 10 minutes.
+    const fresh = hot === null || Date.now() - hotAt > 600000;
+    const [data, top, words10] = await Promise.all([
+      get(`/trends?hours=${n}`), get(`/clusters?hours=${n}&limit=10`), fresh ? get("/trends/words?limit=15") : hot]);
+    if (fresh) { hot = words10; hotAt = Date.now(); }
     const labels = data.hours.map((x) => when(x).slice(0, 11));
     const share = data.posts.map((p, i) => (p ? Math.round((data.negative[i] / p) * 1000) / 10 : 0));
     const t = data.totals;
