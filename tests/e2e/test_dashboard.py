@@ -341,6 +341,11 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     assert mailed.url.endswith(f"#/briefing/{today}")
     # AND its Word button downloads the document with the tab's token
     _downloads(mailed, mailed.locator("#briefing-docx"), briefing)
+    # AND the 周报 e-mail's link (#/briefing/<YYYY-Www>) shows that week's briefing the same way
+    mailed.goto(f"{api}/#/briefing/{week}")
+    expect(mailed.get_by_role("heading", name=f"舆情周报 {week}")).to_be_visible(timeout=WAIT_MS)
+    expect(mailed.locator("#briefing-risk")).to_contain_text("风险结论", timeout=WAIT_MS)
+    _downloads(mailed, mailed.locator("#briefing-docx"), weekly)
     mailed.close()
 
     # WHEN a reporter reports an incident whose text tries to inject markup
