@@ -133,7 +133,7 @@ def build(
         if not meta.get("drill")
     ]
     open_incidents.sort(key=lambda i: -rank(i["level"]))
-    source_rows = [_source(s) for s in sources]
+    source_rows = [source_entry(s) for s in sources]
     data: dict[str, Any] = {
         "date": day.isoformat(),
         "title": "舆情日报",
@@ -153,7 +153,7 @@ def build(
             {"platform": p, "posts": n, "share": round(n / posts, 4) if posts else 0.0}
             for p, n in sorted(platforms.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
-        "top_clusters": [_cluster(c, clusters.get(c.cluster_id)) for c in top],
+        "top_clusters": [cluster_entry(c, clusters.get(c.cluster_id)) for c in top],
         "hot_words": [dict(w) for w in hot_words],
         "incidents": open_incidents,
         "sources": {
@@ -168,7 +168,7 @@ def build(
     return data
 
 
-def _cluster(c: ClusterOfDay, cluster: Cluster | None) -> dict[str, Any]:
+def cluster_entry(c: ClusterOfDay, cluster: Cluster | None) -> dict[str, Any]:
     return {
         "cluster_id": c.cluster_id,
         "story": cluster.story if cluster else "",
@@ -219,7 +219,7 @@ def _incident(
     }
 
 
-def _source(record: SourceRecord) -> dict[str, Any]:
+def source_entry(record: SourceRecord) -> dict[str, Any]:
     d, h = record.definition, record.health
     return {
         "id": d.id,
@@ -340,9 +340,9 @@ def document(data: Mapping[str, Any]) -> Document:
                 )
             ],
         ),
-        _clusters_section(data["top_clusters"], data.get("hot_words", [])),
+        clusters_section(data["top_clusters"], data.get("hot_words", [])),
         _incidents_section(data["incidents"]),
-        _sources_section(data["sources"]),
+        sources_section(data["sources"]),
     ]
     return Document(
         title=f"{data['organisation']} 舆情日报",
@@ -353,14 +353,18 @@ def document(data: Mapping[str, Any]) -> Document:
     )
 
 
-def _clusters_section(
-    top: Sequence[Mapping[str, Any]], hot_words: Sequence[Mapping[str, Any]]
+def clusters_section(
+    top: Sequence[Mapping[str, Any]],
+    hot_words: Sequence[Mapping[str, Any]],
+    heading: str = "四、热点事件簇及重点信息",
+    baseline: str = "前 7 日",
 ) -> Section:
-    section = Section("四、热点事件簇及重点信息")
+    """The top clusters with their key posts, and the hot words against ``baseline``."""
+    section = Section(heading)
     if hot_words:
         section.tables.append(
             Table(
-                ["热词", "本时段条数", "按前7日占比应有", "上升倍数"],
+                ["热词", "本时段条数", f"按{baseline.replace(' ', '')}占比应有", "上升倍数"],
                 [
                     [
                         str(w["word"]),
@@ -370,7 +374,7 @@ def _clusters_section(
                     ]
                     for w in hot_words
                 ],
-                caption="热词：本时段使用条数较前 7 日占比上升最多的词",
+                caption=f"热词：本时段使用条数较{baseline}占比上升最多的词",
             )
         )
     if not top:
@@ -439,9 +443,9 @@ def _incidents_section(incidents: Sequence[Mapping[str, Any]]) -> Section:
     return section
 
 
-def _sources_section(sources: Mapping[str, Any]) -> Section:
+def sources_section(sources: Mapping[str, Any], heading: str = "六、信息源状态") -> Section:
     section = Section(
-        "六、信息源状态",
+        heading,
         paragraphs=[f"共 {sources['total']} 个信息源，{sources['healthy']} 个正常。"],
     )
     if sources["rows"]:

@@ -1,4 +1,6 @@
-"""Stored briefings in the trends table: ``pk=briefing``, ``sk=<date>`` (see docs/data-model.md).
+"""Stored briefings in the trends table: ``pk=briefing``, ``sk=<date>`` (see docs/data-model.md);
+the weekly and monthly ones (舆情周报, 月报) under ``pk=briefing#week``/``briefing#month``,
+``sk=<YYYY-Www>``/``<YYYY-MM>``, so the daily listing never shows them.
 
 The briefing is stored as its data (JSON text, like the plan: no float/Decimal round trip), not
 as a rendered file: HTML and Word are rendered on request from it. The first write of a date is
@@ -23,23 +25,27 @@ PK = "briefing"
 
 
 class BriefingStore:
-    """Data access for briefings; takes the trends table's boto3 ``Table``."""
+    """Data access for briefings; takes the trends table's boto3 ``Table``. ``pk`` is the
+    partition of one kind of briefing, ``key`` the field of its data that is the sort key."""
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, pk: str = PK, key: str = "date") -> None:
         self._table = table
+        self._pk = pk
+        self._key = key
 
-    @staticmethod
-    def _item(data: Mapping[str, Any]) -> dict[str, Any]:
+    def _item(self, data: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "pk": PK,
-            "sk": str(data["date"]),
+            "pk": self._pk,
+            "sk": str(data[self._key]),
             "built_at": str(data["built_at"]),
             "doc": json.dumps(data, ensure_ascii=False),
         }
 
     def get(self, day: str) -> dict[str, Any] | None:
         with aws_errors("trends table"):
-            item = self._table.get_item(Key={"pk": PK, "sk": day}, ConsistentRead=True).get("Item")
+            item = self._table.get_item(Key={"pk": self._pk, "sk": day}, ConsistentRead=True).get(
+                "Item"
+            )
         return json.loads(str(item["doc"])) if item else None
 
     def put_new(self, data: Mapping[str, Any]) -> bool:
@@ -54,7 +60,9 @@ class BriefingStore:
         """When the date's e-mail went into the outbox, if it has (and the briefing is stored)."""
         with aws_errors("trends table"):
             item = self._table.get_item(
-                Key={"pk": PK, "sk": day}, ProjectionExpression="mailed_at", ConsistentRead=True
+                Key={"pk": self._pk, "sk": day},
+                ProjectionExpression="mailed_at",
+                ConsistentRead=True,
             ).get("Item")
         return str(item["mailed_at"]) if item and item.get("mailed_at") else None
 
@@ -63,7 +71,7 @@ class BriefingStore:
         try:
             with aws_errors("trends table"):
                 self._table.update_item(
-                    Key={"pk": PK, "sk": day},
+                    Key={"pk": self._pk, "sk": day},
                     UpdateExpression="SET mailed_at = :at",
                     ConditionExpression="attribute_exists(pk)",
                     ExpressionAttributeValues={":at": at},
@@ -75,7 +83,7 @@ class BriefingStore:
         """Stored briefings, newest first: date and when each was built."""
         with aws_errors("trends table"):
             page = self._table.query(
-                KeyConditionExpression=Key("pk").eq(PK),
+                KeyConditionExpression=Key("pk").eq(self._pk),
                 ProjectionExpression="sk, built_at",
                 ScanIndexForward=False,
                 Limit=limit,

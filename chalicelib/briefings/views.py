@@ -3,6 +3,8 @@
 - ``GET /briefings`` (viewer+): stored briefing dates and the plan's briefing time.
 - ``GET /briefings/{date}?format=json|html|docx`` (viewer+): one day's 舆情日报, built on demand;
   ``date`` ``latest``: the last 24 hours up to now (provisional, never stored).
+- ``GET /briefings/week/{week}`` and ``GET /briefings/month/{month}?format=json|html|docx``
+  (viewer+): the 舆情周报 of an ISO week (``2026-W49``), the 舆情月报 of a month (``2026-12``).
 - ``POST /briefings`` (lead+): ``{"date"?: "YYYY-MM-DD"}`` — build now (default: today).
 - ``GET /incidents/{incident_id}/report?format=json|html|docx`` (viewer+): 舆情评估.
 
@@ -24,9 +26,10 @@ from chalice import Blueprint, Response
 
 from chalicelib.auth.models import Role
 from chalicelib.auth.views import require
-from chalicelib.briefings import daily, evaluation
+from chalicelib.briefings import daily, evaluation, periodic
 from chalicelib.briefings.models import DOCX_TYPE, FORMATS, HTML_TYPE, Document, check_date
-from chalicelib.briefings.wiring import briefing_service, evaluation_reports
+from chalicelib.briefings.periods import check_month, check_week
+from chalicelib.briefings.wiring import briefing_service, evaluation_reports, periodic_briefings
 from chalicelib.core.errors import Problem, ValidationError
 from chalicelib.core.http import (
     NOSNIFF,
@@ -101,6 +104,22 @@ def get_briefing(date: str) -> Response:
     service = briefing_service()
     data = service.latest() if date == LATEST else service.get(check_date(date))
     return respond(data, fmt, daily.document)
+
+
+@bp.route("/briefings/week/{week}", methods=["GET"])
+@api
+def get_weekly_briefing(week: str) -> Response:
+    require(bp.current_request, Role.VIEWER)
+    fmt = requested_format(bp.current_request)
+    return respond(periodic_briefings().get(check_week(week)), fmt, periodic.document)
+
+
+@bp.route("/briefings/month/{month}", methods=["GET"])
+@api
+def get_monthly_briefing(month: str) -> Response:
+    require(bp.current_request, Role.VIEWER)
+    fmt = requested_format(bp.current_request)
+    return respond(periodic_briefings().get(check_month(month)), fmt, periodic.document)
 
 
 @bp.route("/briefings", methods=["POST"])

@@ -128,3 +128,13 @@ class DrillStore:
         if running_only:
             kwargs["FilterExpression"] = Attr("state").eq("running")
         return query_all(self._table, "incidents table", limit=limit, **kwargs)
+
+    def started_between(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Drills started from ``start`` to ``end`` (ISO UTC, both included), oldest first."""
+        return query_all(
+            self._table,
+            "incidents table",
+            IndexName="by_status",
+            KeyConditionExpression=Key("status").eq(LIST_STATUS)
+            & Key("opened_at").between(start, end),
+        )

@@ -155,6 +155,23 @@ class IncidentStore:
         """
         return furthest_reads((self.by_status(s, limit=limit) for s in statuses), _lifecycle)
 
+    def opened_between(self, statuses: Iterable[str], start: str, end: str) -> list[dict[str, Any]]:
+        """Incidents with any of ``statuses`` opened from ``start`` to ``end`` (ISO UTC, both
+        included: the caller compares instants), each once, all pages (the 周报 and 月报)."""
+        return furthest_reads(
+            (
+                query_all(
+                    self._table,
+                    "incidents table",
+                    IndexName="by_status",
+                    KeyConditionExpression=Key("status").eq(s)
+                    & Key("opened_at").between(start, end),
+                )
+                for s in statuses
+            ),
+            _lifecycle,
+        )
+
 
 def _lifecycle(item: Mapping[str, Any]) -> int:
     """How far along :data:`STATUSES` an incident record is (an unknown status: first)."""

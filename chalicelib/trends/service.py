@@ -185,11 +185,17 @@ def parse_words_query(params: Mapping[str, str] | None) -> WordsQuery:
 
 
 def period_hot_words(
-    trends: TrendStore, key: str, start: datetime, end: datetime, limit: int
+    trends: TrendStore,
+    key: str,
+    start: datetime,
+    end: datetime,
+    limit: int,
+    baseline_hours: int = BASELINE_HOURS,
 ) -> dict[str, Any]:
-    """The hot words of the UTC hours in [start, end) against the :data:`BASELINE_HOURS`
-    before ``start``, for ``key`` (``words.ALL`` or a subject id): one Query per UTC day."""
-    base_start = start - timedelta(hours=BASELINE_HOURS)
+    """The hot words of the UTC hours in [start, end) against the ``baseline_hours`` before
+    ``start`` (the 周报 and 月报 pass their own length), for ``key`` (``words.ALL`` or a
+    subject id): one Query per UTC day."""
+    base_start = start - timedelta(hours=baseline_hours)
     days, day = [], base_start.date()
     while day <= (end - timedelta(microseconds=1)).date():
         days.append(day.isoformat())

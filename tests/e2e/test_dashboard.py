@@ -300,6 +300,20 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     _downloads(page, page.locator("#briefing-today"), briefing)
     latest = requests.get(f"{api}/briefings/latest?format=docx", headers=hq, timeout=120)
     _downloads(page, page.locator("#briefing-latest"), latest)
+    # AND last week's 周报 and last month's 月报, named in China time as the server names them
+    spans = page.evaluate(
+        """async () => {
+            const app = await import("/assets/app.js");
+            const at = (t) => [app.chinaLastWeek(new Date(t)), app.chinaLastMonth(new Date(t))];
+            return [at("2026-12-06T16:30:00Z"), at("2027-01-04T01:00:00Z"), at(Date.now())];
+        }"""
+    )
+    assert spans[:2] == [["2026-W49", "2026-11"], ["2026-W53", "2026-12"]]
+    week, month = spans[2]
+    weekly = requests.get(f"{api}/briefings/week/{week}?format=docx", headers=hq, timeout=120)
+    _downloads(page, page.locator("#briefing-week"), weekly)
+    monthly = requests.get(f"{api}/briefings/month/{month}?format=docx", headers=hq, timeout=120)
+    _downloads(page, page.locator("#briefing-month"), monthly)
     drill_doc = requests.get(f"{api}/drills/{drill_id}?format=docx", headers=hq, timeout=120)
     _downloads(page, drill_row.locator('button[data-drill-report="docx"]'), drill_doc)
     # AND the board's 导出 Excel saves the incident list, one row per incident, in Chinese
@@ -327,6 +341,11 @@ def test_hq_and_a_group_lead_work_an_incident_in_the_dashboard(
     assert mailed.url.endswith(f"#/briefing/{today}")
     # AND its Word button downloads the document with the tab's token
     _downloads(mailed, mailed.locator("#briefing-docx"), briefing)
+    # AND the 周报 e-mail's link (#/briefing/<YYYY-Www>) shows that week's briefing the same way
+    mailed.goto(f"{api}/#/briefing/{week}")
+    expect(mailed.get_by_role("heading", name=f"舆情周报 {week}")).to_be_visible(timeout=WAIT_MS)
+    expect(mailed.locator("#briefing-risk")).to_contain_text("风险结论", timeout=WAIT_MS)
+    _downloads(mailed, mailed.locator("#briefing-docx"), weekly)
     mailed.close()
 
     # WHEN a reporter reports an incident whose text tries to inject markup

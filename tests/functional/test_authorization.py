@@ -189,6 +189,8 @@ def world(api_client: Client, clients: AwsClients, settings: Settings) -> World:
         "source_id": "no-such-source",
         "drill_id": "d-nosuch",
         "date": "2020-01-01",
+        "week": "2020-W01",
+        "month": "2020-01",
     }
     return world
 

@@ -89,6 +89,23 @@ export function chinaToday(now = new Date()) {
   return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
+/** The last finished ISO week (舆情周报) in China time: YYYY-Www. */
+export function chinaLastWeek(now = new Date()) {
+  const [y, m, d] = chinaToday(now).split("-").map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d - 7));
+  // The Thursday of that week names its ISO year and number.
+  const thursday = new Date(day.getTime() + (3 - ((day.getUTCDay() + 6) % 7)) * 86400000);
+  const year = thursday.getUTCFullYear();
+  const week = Math.floor((thursday - Date.UTC(year, 0, 1)) / 86400000 / 7) + 1;
+  return `${year}-W${String(week).padStart(2, "0")}`;
+}
+
+/** The last finished month (舆情月报) in China time: YYYY-MM. */
+export function chinaLastMonth(now = new Date()) {
+  const [y, m] = chinaToday(now).split("-").map(Number);
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, "0")}`;
+}
+
 function takeTokenFromFragment() {
   const match = /^#token=([^&]+)/.exec(location.hash);
   if (!match) return;
@@ -149,6 +166,20 @@ async function signIn() {
         fetchDocument(e.currentTarget, "/briefings/latest?format=docx", `舆情日报-${chinaToday()}-临时版.docx`, "即时简报");
       },
     }, "即时简报") : null,
+    ctx.atLeast("lead") ? h("button", {
+      type: "button", id: "briefing-week", title: "下载上周舆情周报（Word）",
+      onclick: (e) => {
+        const week = chinaLastWeek();
+        fetchDocument(e.currentTarget, `/briefings/week/${week}?format=docx`, `舆情周报-${week}.docx`, "上周周报");
+      },
+    }, "上周周报") : null,
+    ctx.atLeast("lead") ? h("button", {
+      type: "button", id: "briefing-month", title: "下载上月舆情月报（Word）",
+      onclick: (e) => {
+        const month = chinaLastMonth();
+        fetchDocument(e.currentTarget, `/briefings/month/${month}?format=docx`, `舆情月报-${month}.docx`, "上月月报");
+      },
+    }, "上月月报") : null,
     h("span.me", { id: "me" }, `${me.name}（${ROLE_TEXT[me.role] || me.role}${me.group ? " · " + ctx.groupName(me.group) : ""}）`),
     h("button.link", { type: "button", onclick: signOut }, "退出"),
   ].filter(Boolean));

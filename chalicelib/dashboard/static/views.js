@@ -308,19 +308,29 @@ export async function outboxView(view, ctx) {
   ctx.every(15000, () => load().catch(() => {}));
 }
 
-// -- one day's briefing: the page the briefing e-mail links to ------------------------------------
-/** 舆情日报 of `day` (#/briefing/YYYY-MM-DD): its summary and risk line, and the Word and HTML
- * documents, downloaded with this tab's token (a mail client cannot send one to the API). */
+// -- one briefing: the page the briefing e-mails link to -------------------------------------------
+/** The API path of a briefing key: a week (YYYY-Www, 舆情周报), a month (YYYY-MM, 舆情月报), or a
+ * day (YYYY-MM-DD, 舆情日报). */
+export function briefingPath(key) {
+  if (/^[0-9]{4}-W[0-9]{2}$/.test(key)) return `/briefings/week/${key}`;
+  if (/^[0-9]{4}-[0-9]{2}$/.test(key)) return `/briefings/month/${key}`;
+  return `/briefings/${encodeURIComponent(key)}`;
+}
+
+/** 舆情日报 of a day (#/briefing/YYYY-MM-DD), 周报 of a week (#/briefing/YYYY-Www) or 月报 of a
+ * month (#/briefing/YYYY-MM): its summary and risk line, and the Word and HTML documents,
+ * downloaded with this tab's token (a mail client cannot send one to the API). */
 export async function briefingView(view, day, ctx) {
-  const path = `/briefings/${encodeURIComponent(day)}`;
+  const path = briefingPath(day);
   const data = await get(path);
-  const name = `舆情日报-${data.date}${data.provisional ? "-临时版" : ""}`;
+  const key = data.key || data.date;
+  const name = `${data.title}-${key}${data.provisional ? "-临时版" : ""}`;
   const button = (fmt, text) => h("button", {
     type: "button", id: `briefing-${fmt}`, dataset: { format: fmt },
-    onclick: (e) => ctx.fetchDocument(e.currentTarget, `${path}?format=${fmt}`, `${name}.${fmt}`, "舆情日报"),
+    onclick: (e) => ctx.fetchDocument(e.currentTarget, `${path}?format=${fmt}`, `${name}.${fmt}`, data.title),
   }, text);
   view.append(
-    h("div.bar", h("h2", `舆情日报 ${data.date}`), h("span.hint", `统计时段：${data.period.label}`)),
+    h("div.bar", h("h2", `${data.title} ${key}`), h("span.hint", `统计时段：${data.period.label}`)),
     data.provisional ? h("p.banner", "临时版：统计时段尚未结束，数据可能变化。") : null,
     h(`p.risk.risk-${data.risk.grade}`, { id: "briefing-risk" }, data.risk.conclusion),
     h("section.briefing", { id: "briefing-summary" }, h("h3", "综述"),
