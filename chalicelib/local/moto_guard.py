@@ -9,9 +9,10 @@ it absent and both succeed (measured: about one burst in 200 of 20 concurrent cl
 machine; more under load). ``StartExecution`` likewise checks the name, deep-copies the state
 machine and only then records the execution, so two starts under one name can run two workflows.
 
-This module serialises moto's DynamoDB item writes (``PutItem``, ``UpdateItem``,
-``DeleteItem``, ``TransactWriteItems``; ``BatchWriteItem`` goes through the first and the
-third) on one lock, and ``StartExecution`` on another. Reads are not serialised: they see each
+This module serialises moto's DynamoDB item writes (``PutItem``, ``UpdateItem`` — its whole
+request, which copies the item before writing —, ``DeleteItem``, ``TransactWriteItems``;
+``BatchWriteItem`` goes through the first and the third) on one lock, and ``StartExecution`` on
+another. Reads are not serialised: they see each
 write whole, as in DynamoDB. Under the same lock each write is queued for the :class:`Journal`
 (as the item stands after it), so the journal's order is the order writes took effect, and
 written to its file once the lock is released, before moto answers; a transaction's writes are
@@ -37,6 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.dynamodb.responses import DynamoHandler
 from moto.stepfunctions.models import StepFunctionBackend
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -134,6 +136,15 @@ def _guarded_start(original: Callable[..., Any]) -> Callable[..., Any]:
     return start_execution
 
 
+def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handle(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return original(self, *args, **kwargs)
+
+    handle.__wrapped__ = original  # type: ignore[attr-defined]
+    return handle
+
+
 def install() -> None:
     """Serialise moto's DynamoDB writes and execution starts (journal nothing yet)."""
     if _originals:
@@ -142,6 +153,12 @@ def install() -> None:
         original = getattr(DynamoDBBackend, name)
         _originals[(DynamoDBBackend, name)] = original
         setattr(DynamoDBBackend, name, _guarded_write(name, original))
+    # moto's UpdateItem handler deep-copies the stored item before the write, outside the
+    # backend: another thread's update of that item changed its attributes mid-copy
+    # ("dictionary changed size during iteration", a 500). The whole request takes the lock.
+    original = DynamoHandler.__dict__["update_item"]
+    _originals[(DynamoHandler, "update_item")] = original
+    DynamoHandler.update_item = _locked(original)  # type: ignore[method-assign]
     for cls in _STARTS:
         original = cls.__dict__["start_execution"]
         _originals[(cls, "start_execution")] = original
