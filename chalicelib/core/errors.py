@@ -19,13 +19,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with an input, located by a JSON-pointer-like path."""
+    """One thing wrong with an input, located by a JSON-pointer-like path; within a text (a
+    rule), ``position`` is the 0-based character offset of the fault."""
 
     path: str
     message: str
+    position: int | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"path": self.path, "message": self.message}
+        if self.position is not None:
+            found["position"] = self.position
+        return found
 
 
 class YuqingError(Exception):

@@ -48,6 +48,16 @@ class FeedPage:
     cursor: dict[str, Any] | None  # pass back as ``start`` for the next (older) page
 
 
+@dataclass(frozen=True)
+class IndexRead:
+    """What one query of the feed index gave: the posts the filter kept, how many entries it
+    read, and where to go on from (None: the range is read to its end)."""
+
+    posts: list[dict[str, Any]]
+    examined: int
+    last_key: dict[str, Any] | None
+
+
 class PostStore:
     """Data access for the posts table; takes the boto3 ``Table`` in the constructor."""
 
@@ -118,16 +128,7 @@ class PostStore:
         ``page_size``: a narrow filter on a busy day costs a few queries, not one per
         handful of posts.
         """
-        flt = flt or FeedFilter()
-        condition = Attr("drill").eq(True) if flt.drill else Attr("drill").ne(True)
-        if flt.subject:
-            condition &= Attr("subjects").contains(flt.subject)
-        if flt.platform:
-            condition &= Attr("platform").eq(flt.platform)
-        if flt.level:
-            condition &= Attr("level").eq(flt.level)
-        if flt.negative_only:
-            condition &= Attr("negative").eq(True)
+        condition = _condition(flt or FeedFilter())
         posts: list[dict[str, Any]] = []
         cursor = start
         for query in range(max(pages, 1)):
@@ -145,12 +146,60 @@ class PostStore:
             for row in answer.get("Items", []):
                 posts.append(from_item(row))
                 if len(posts) == limit:
-                    return FeedPage(posts, _key_of(posts[-1]))
+                    return FeedPage(posts, key_of(posts[-1]))
             cursor = answer.get("LastEvaluatedKey")
             if not cursor:
                 return FeedPage(posts, None)
         return FeedPage(posts, cursor)
 
+    def read_day(
+        self,
+        day: str,
+        flt: FeedFilter,
+        *,
+        since: str,
+        until: str,
+        limit: int,
+        start: Mapping[str, Any] | None = None,
+    ) -> IndexRead:
+        """One ``Query`` of ``by_day``: the feed posts of ``day`` with ``since ≤ seen_at ≤
+        until`` (ISO strings in UTC, as stored), newest first, after ``start`` (a post's
+        :func:`key_of` or a ``last_key``), reading at most ``limit`` index entries.
 
-def _key_of(post: Mapping[str, Any]) -> dict[str, Any]:
+        The search (检索) calls this once per step of its read budget; ``examined`` is what the
+        query read and is billed for, whether or not ``flt`` kept it.
+        """
+        request: dict[str, Any] = {
+            "IndexName": FEED_INDEX,
+            "KeyConditionExpression": Key("day").eq(day) & Key("seen_at").between(since, until),
+            "FilterExpression": _condition(flt),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = dict(start)
+        with aws_errors("posts table"):
+            answer = self._table.query(**request)
+        return IndexRead(
+            posts=[from_item(row) for row in answer.get("Items", [])],
+            examined=int(answer.get("ScannedCount", 0)),
+            last_key=answer.get("LastEvaluatedKey"),
+        )
+
+
+def _condition(flt: FeedFilter) -> Any:
+    condition = Attr("drill").eq(True) if flt.drill else Attr("drill").ne(True)
+    if flt.subject:
+        condition &= Attr("subjects").contains(flt.subject)
+    if flt.platform:
+        condition &= Attr("platform").eq(flt.platform)
+    if flt.level:
+        condition &= Attr("level").eq(flt.level)
+    if flt.negative_only:
+        condition &= Attr("negative").eq(True)
+    return condition
+
+
+def key_of(post: Mapping[str, Any]) -> dict[str, Any]:
+    """A feed post's key in ``by_day``: where a read continues after it."""
     return {"pk": post["pk"], "day": post["day"], "seen_at": post["seen_at"]}

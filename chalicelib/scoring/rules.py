@@ -56,7 +56,7 @@ class RuleSyntaxError(ValidationError):
 
     def __init__(self, message: str, position: int) -> None:
         located = f"{message} (at position {position})"
-        super().__init__(located, [Problem("rule", located)])
+        super().__init__(located, [Problem("rule", located, position)])
         self.message = message
         self.position = position
 

@@ -1,5 +1,5 @@
 """``GET /posts``, ``GET /clusters``, ``GET /trends``, ``GET /trends/words``: the live picture
-for the dashboard.
+for the dashboard. ``GET /posts?q=…`` searches the feed posts instead (:mod:`chalicelib.search`).
 
 Viewer and up: everyone on duty reads the same picture. Thin: parse, one query, shape. The feed
 and the clusters are lists officials forward: ``?format=xlsx`` answers the same rows as an Excel
@@ -17,6 +17,8 @@ from chalicelib.auth.views import require
 from chalicelib.core.http import api, query_params
 from chalicelib.exports import sheets
 from chalicelib.exports.views import requested_format, respond
+from chalicelib.search.service import parse_search_query
+from chalicelib.search.wiring import post_search
 from chalicelib.trends.service import (
     parse_cluster_query,
     parse_feed_query,
@@ -34,7 +36,11 @@ def feed() -> Response:
     request = bp.current_request
     require(request, Role.VIEWER)
     fmt = requested_format(request)
-    answer = trend_queries().feed(parse_feed_query(query_params(request)))
+    params = query_params(request)
+    if "q" in params:  # a search (检索) over the feed posts of a window, by a subject rule
+        answer = post_search().search(parse_search_query(params))
+    else:
+        answer = trend_queries().feed(parse_feed_query(params))
     return respond(answer, fmt, sheets.feed, "GET /posts", request)
 
 

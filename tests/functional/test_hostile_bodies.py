@@ -178,6 +178,8 @@ class Recipe:
             "number": "1",
             "date": "2026-11-25",
             "drill_id": "dr-abcdef",
+            "week": "2026-W48",
+            "month": "2026-11",
             "name": "app.js",
         }
         return self.route.format(**{**sensible, **hostile})

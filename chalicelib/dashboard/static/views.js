@@ -119,6 +119,7 @@ function postCard(p, ctx) {
     h("div.title", safeLink(p.url, p.title || "（无标题）")),
     p.text && p.text !== p.title ? h("p.text", p.text) : null,
     (p.subjects || []).length ? h("div.meta", "主体：", p.subjects.map((s) => ctx.subjectName(s)).join("、")) : null,
+    (p.matched || []).length ? h("div.meta.matched", "命中检索词：", p.matched.join("、")) : null,
     (p.reasons || []).length ? h("ul.reasons", p.reasons.map((r) => h("li", r))) : null);
 }
 
@@ -132,7 +133,28 @@ function clusterRow(c, ctx) {
     h("td.num", Number(c.max_risk || 0).toFixed(2)));
 }
 
+/** A bad search rule (a 400's problem at /q): its message, and the rule with the character at
+ * `position` (0-based, in code points as the API counts them) marked. */
+export function ruleProblem(rule, problem) {
+  const chars = Array.from(rule);
+  const at = Math.max(0, Math.min(Number(problem.position) || 0, chars.length));
+  return h("div.rule-problem", { id: "search-error" },
+    h("p.error", `检索式有误（第 ${at + 1} 个字符处）：${problem.message}`),
+    h("code.rule", chars.slice(0, at).join(""), h("mark", chars[at] ?? " "), chars.slice(at + 1).join("")));
+}
+
 export async function feedView(view, ctx) {
+  const search = h("form.search", { role: "search", id: "search" },
+    h("input", {
+      type: "search", name: "q", maxLength: 500, size: 48, "aria-label": "检索式",
+      placeholder: "检索式，如 (医院 OR 一院) AND 投诉 NOT 招聘、爆炸 NEAR/10 化工厂、\"食物中毒\"",
+    }),
+    h("label", "从 ", h("input", { type: "date", name: "from" })),
+    h("label", "至 ", h("input", { type: "date", name: "to" })),
+    h("button.primary", { type: "submit" }, "检索"),
+    h("button", { type: "button", name: "clear" }, "清除"),
+    h("span.hint", "检索最近 7 天（可选起止日期，最长 31 天）的已入库帖子"));
+  const searchNote = h("div.search-note", { id: "search-note", hidden: true });
   const form = h("form.filters",
     h("label", "主体 ", h("select", { name: "subject" }, h("option", { value: "" }, "全部"),
       ctx.subjects().map((s) => h("option", { value: s.id }, s.name)))),
@@ -146,14 +168,16 @@ export async function feedView(view, ctx) {
   const more = h("button", { type: "button", hidden: true }, "加载更多");
   const clusters = h("div");
   const hint = h("span.hint", "每 30 秒自动刷新");
+  const listTitle = h("h3", "最新评分帖子");
   // The export is the first page of the same filters at the route's largest page (200 posts).
   const exportPosts = excelButton(ctx, () => `/posts${qs({ ...params(), limit: 200, format: "xlsx" })}`, "实时舆情", "实时舆情");
   const exportClusters = excelButton(ctx, () => `/clusters${qs({ limit: 50, drill: params().drill, format: "xlsx" })}`, "热点事件簇", "热点事件簇");
-  view.append(h("div.bar", h("h2", "实时舆情"), hint, exportPosts), form,
-    h("div.split", h("section", h("h3", "最新评分帖子"), list, more),
+  view.append(h("div.bar", h("h2", "实时舆情"), hint, exportPosts), search, form, searchNote,
+    h("div.split", h("section", listTitle, list, more),
       h("section", h("div.bar", h("h3", "增速最快的事件簇（24 小时）"), exportClusters), clusters)));
   let cursor = null;
   let extended = false; // older posts loaded: the 30 s refresh leaves the list alone
+  let searching = null; // {q, from, to} of the search shown, as submitted; null: the live feed
 
   function params() {
     const data = new FormData(form);
@@ -163,17 +187,61 @@ export async function feedView(view, ctx) {
     };
   }
   async function load(append) {
-    const page = await get(`/posts${qs({ ...params(), limit: 30, cursor: append ? cursor : "" })}`);
+    const page = await get(`/posts${qs({ ...params(), ...(searching || {}), limit: 30, cursor: append ? cursor : "" })}`);
     if (!append) clear(list);
     list.querySelector(".empty")?.remove();
     list.append(...page.posts.map((p) => postCard(p, ctx)));
     // A page may hold fewer posts than asked, even none, and still have older ones to read.
     cursor = page.next_cursor;
     extended = append;
-    hint.textContent = extended ? "已加载更早的帖子，自动刷新暂停（更改筛选即恢复）" : "每 30 秒自动刷新";
-    if (!list.firstChild) list.append(empty(cursor ? "已读的帖子中没有符合条件的，可点「加载更多」继续向前查找" : "没有符合条件的帖子"));
+    if (searching) showSearch(page, append);
+    else hint.textContent = extended ? "已加载更早的帖子，自动刷新暂停（更改筛选即恢复）" : "每 30 秒自动刷新";
+    const none = searching ? "没有符合检索式的帖子" : "没有符合条件的帖子";
+    if (!list.firstChild) list.append(empty(cursor ? `已读的帖子中没有符合条件的，可点「${more.textContent}」继续向前查找` : none));
     more.hidden = !cursor;
   }
+  // -- search (检索): GET /posts?q=…, within the API's read budget per page -------------------
+  let found = 0;
+  function showSearch(page, append) {
+    found = (append ? found : 0) + page.posts.length;
+    const reach = page.more
+      ? `已检索至 ${when(page.searched_to)}${page.budget_spent ? "（本次读取已达上限）" : ""}，可点「继续检索」向前查找`
+      : "已检索完整个时段";
+    clear(searchNote).append(h("p.summary", `检索「${page.q}」：${when(page.from)} 至 ${when(page.to)}，已找到 ${found} 条；${reach}`));
+    searchNote.hidden = false;
+  }
+  function setMode(query) {
+    searching = query;
+    listTitle.textContent = query ? "检索结果（新→旧）" : "最新评分帖子";
+    more.textContent = query ? "继续检索" : "加载更多";
+    hint.textContent = query ? "检索结果不自动刷新（清除检索即恢复）" : "每 30 秒自动刷新";
+    if (!query) { clear(searchNote); searchNote.hidden = true; }
+  }
+  async function runSearch() {
+    const data = new FormData(search);
+    const q = String(data.get("q") || "").trim();
+    setMode(q ? { q, from: data.get("from") || "", to: data.get("to") || "" } : null);
+    try {
+      await load(false);
+    } catch (err) {
+      const problem = err instanceof ApiError && err.status === 400 && (err.body.problems || []).find((p) => p.path === "/q");
+      if (!searching || !(err instanceof ApiError) || err.status !== 400) throw err;
+      clear(list);
+      more.hidden = true;
+      clear(searchNote).append(problem && Number.isInteger(problem.position)
+        ? ruleProblem(searching.q, problem) : h("p.error", { id: "search-error" }, err.describe()));
+      searchNote.hidden = false;
+      if (problem && Number.isInteger(problem.position)) {
+        const input = search.elements.q;
+        const chars = Array.from(input.value);
+        const start = chars.slice(0, problem.position).join("").length;
+        input.focus();
+        input.setSelectionRange(start, start + (chars[problem.position] || "").length);
+      }
+    }
+  }
+  search.addEventListener("submit", (event) => { event.preventDefault(); runSearch().catch(showError); });
+  search.elements.clear.addEventListener("click", () => { search.reset(); runSearch().catch(showError); });
   async function loadClusters() {
     const drill = params().drill;
     const data = await get(`/clusters${qs({ limit: 10, drill })}`);
@@ -181,11 +249,11 @@ export async function feedView(view, ctx) {
       ? table(["级别", "事件", "增速", "24h 帖数", "累计", "最高风险"], data.clusters.map((c) => clusterRow(c, ctx)))
       : empty("暂无事件簇"));
   }
-  form.addEventListener("change", () => { load(false).catch(showError); loadClusters().catch(showError); });
+  form.addEventListener("change", () => { (searching ? runSearch() : load(false)).catch(showError); loadClusters().catch(showError); });
   more.addEventListener("click", () => load(true).catch(showError));
   function showError(err) { ctx.notify(`加载失败：${err instanceof ApiError ? err.describe() : err.message}`, "error"); }
   await Promise.all([load(false), loadClusters()]);
-  ctx.every(30000, () => { if (!extended) load(false).catch(() => {}); loadClusters().catch(() => {}); });
+  ctx.every(30000, () => { if (!extended && !searching) load(false).catch(() => {}); loadClusters().catch(() => {}); });
 }
 
 // -- trends --------------------------------------------------------------------------------------
