@@ -47,6 +47,7 @@ from chalicelib.local.functions import register_functions
 from chalicelib.local.provision import TemplateProvisioner
 from chalicelib.plan.service import PlanService
 from chalicelib.plan.store import PlanStore
+from chalicelib.workflow.logic.reading import PUBLIC_DEADLINES
 from chalicelib.workflow.statemachine import StateMachine
 from chalicelib.workflow.wiring import incident_opener, rise_checker
 from tests.moto_harness import executing_moto
@@ -199,8 +200,16 @@ def live(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[L
         yield Live(world.registry)
 
 
+def _unhurried_triage(doc: dict[str, Any]) -> dict[str, Any]:
+    """研判 within 6,000 minutes (6 min at this time scale): the HQ's decision in the test comes
+    in time on any machine, however loaded (the example's 30 minutes are 1.8 s here)."""
+    for level in doc["levels"]:
+        level["deadlines_minutes"]["triage"] = 6000
+    return doc
+
+
 def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
-    live.save_plan(quick_plan())
+    live.save_plan(_unhurried_triage(quick_plan()))
     incident = live.open("walk", level="II")
 
     # WHEN the HQ activates at level II within the 研判 deadline
@@ -228,13 +237,22 @@ def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
     assert live.finished(incident)["status"] == "SUCCEEDED"
     meta = live.meta(incident)
     assert meta["status"] == "closed"
-    assert meta["deadlines"]["authoritative_info"]["met"] is True
+    # ... each public deadline met exactly when the statement was released by its due time
+    # (3.6 s and 5.4 s after activation at this scale: which one a loaded machine meets is its
+    # own affair; the judgement and its alerts must follow from the recorded times)
+    public = {k: d for k, d in meta["deadlines"].items() if k in PUBLIC_DEADLINES}
+    assert set(public) == {"authoritative_info", "press_conference"}
+    for deadline in public.values():
+        released = deadline["done_at"]
+        assert released is not None
+        assert deadline["met"] is (parse_instant(released) <= parse_instant(deadline["due_at"]))
     assert meta["public_deadline"] is None  # none left to count down
     keys = set(live.timeline_keys(incident))
     assert {"report", "assess", "decided", "measures#1", "calm", "evaluate", "close"} <= keys
     events = live.outbox_events(incident)
     assert {("activated#II", "publicity"), ("task#publicity-1", "publicity")} <= events
-    assert not any(event.startswith("deadline#") for event, _ in events)
+    missed = {f"deadline#{k}" for k, d in public.items() if not d["met"]}
+    assert {event for event, _ in events if event.startswith("deadline#")} == missed
 
 
 def test_dismiss_closes_and_a_second_decision_is_refused(live: Live) -> None:
