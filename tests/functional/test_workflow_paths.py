@@ -256,7 +256,7 @@ def test_activate_implement_monitor_evaluate_and_close(live: Live) -> None:
 
 
 def test_dismiss_closes_and_a_second_decision_is_refused(live: Live) -> None:
-    live.save_plan(quick_plan())
+    live.save_plan(_unhurried_triage(quick_plan()))
     incident = live.open("dismissed", level="III")
     live.wait(lambda: live.waiting(incident, "decision"))
     live.actions.decide(incident, HQ, {"action": "dismiss", "note": "误报"})
@@ -294,7 +294,7 @@ def test_no_decision_escalates_then_activates_levels_i_and_ii(live: Live) -> Non
 def test_a_lapsed_task_is_a_breach_and_a_public_deadline_without_a_statement_alerts(
     live: Live,
 ) -> None:
-    doc = quick_plan(ack_minutes={"I": 1, "II": 1, "III": 1, "IV": 1})
+    doc = _unhurried_triage(quick_plan(ack_minutes={"I": 1, "II": 1, "III": 1, "IV": 1}))
     for level in doc["levels"]:  # the 新闻发布会 far enough off to be seen as the next one
         if level["deadlines_minutes"].get("press_conference"):
             level["deadlines_minutes"]["press_conference"] = 600
@@ -329,7 +329,7 @@ def test_a_lapsed_task_is_a_breach_and_a_public_deadline_without_a_statement_ale
 
 
 def test_a_rising_cluster_adds_measures_for_the_new_level(live: Live) -> None:
-    live.save_plan(quick_plan())
+    live.save_plan(_unhurried_triage(quick_plan()))
     incident = live.open("rise", level="II", cluster="k-rise")
     live.wait(lambda: live.waiting(incident, "decision"))
     live.actions.decide(incident, HQ, {"action": "activate", "level": "II"})
@@ -556,7 +556,7 @@ def test_a_rise_during_the_response_alerts_the_new_level_and_its_deadlines_at_on
     deadline (公开回应) 36 s away WHEN the story rises to I THEN the level-I groups are alerted
     and the board counts down I's 发布权威信息 deadline at once, not when the tasks are done or
     III's deadline has passed; the timer is kept again, for I."""
-    doc = quick_plan()
+    doc = _unhurried_triage(quick_plan())
     for level in doc["levels"]:  # 36 s at III; at I, 18 s and 54 s: no race with the checks
         if level["id"] == "III":
             level["deadlines_minutes"]["public_response"] = 600
@@ -638,7 +638,7 @@ def test_an_incident_walk_with_alert_retries_logs_no_contact_of_the_plan(
 
     session.events.register("before-call.sns.Publish", refuse)
     aws.set_clients(AwsClients(live.settings, session=session))
-    doc = quick_plan()
+    doc = _unhurried_triage(quick_plan())
     contacts = _contacts(doc)
     assert len(contacts) > 20  # the plan's phones, national numbers and e-mail addresses
     try:
